@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { TOPIC_NAME_PATTERN } from './headers.js';
+import { toViolations } from './zod-issues.js';
+
+const kafkaName = (what: string) =>
+  z
+    .string({ error: `needs to be a string with a Kafka accepted format (${what})` })
+    .regex(TOPIC_NAME_PATTERN, 'needs to be a string with a Kafka accepted format (^[A-Za-z0-9._-]+$)')
+    .max(249, 'needs to be at most 249 characters');
+
+const int = (rule: string) => z.number({ error: `needs to be an integer ${rule}` }).int(`needs to be an integer ${rule}`);
+
+/**
+ * Scheduler settings: the reference's `config.scheduled_messages.*` in camelCase, plus ksched's
+ * own. Units are in the names. Parse with {@link parseSchedulerOptions} to get defaults filled in
+ * and a {@link ConfigError} naming each bad setting.
+ */
+export const schedulerOptionsSchema = z.strictObject(
+  {
+    /** Schedules topics to consume (each with its `<topic><statesPostfix>` states topic). */
+    topics: z.array(kafkaName('topic name'), { error: 'needs to be a list of topic names' }).min(1, 'needs at least one schedules topic'),
+    /** Consumer group of the scheduler (isolates one application's schedulers from another's). */
+    groupId: kafkaName('group id').default('ksched_scheduled_messages'),
+    /**
+     * Idle safety tick and states-report cadence on idle partitions, ms (reference `interval`,
+     * ≥ 1000). Dispatch itself is timer-driven to the millisecond, not tied to this tick.
+     */
+    intervalMs: int('bigger or equal to 1000').min(1000, 'needs to be an integer bigger or equal to 1000').default(15_000),
+    /** Most records per synchronous produce batch (and per transaction); rounded down to whole target+tombstone pairs, at least one pair. */
+    flushBatchSize: int('bigger than 0').min(1, 'needs to be an integer bigger than 0').default(1000),
+    /** Postfix of the states topic name. */
+    statesPostfix: kafkaName('topic postfix').default('_states'),
+    /** Least time between two throttled states reports of a partition, ms (reference `internal.tick_interval`). */
+    statesReportIntervalMs: int('bigger or equal to 1000').min(1000, 'needs to be an integer bigger or equal to 1000').default(5000),
+    /** A partition that never reaches its end offset is taken as loaded once it reads records created this long after the load started, ms (reference: 15 s). */
+    loadedGraceMs: int('bigger or equal to 0').min(0, 'needs to be an integer bigger or equal to 0').default(15_000),
+    /** Dispatch each batch (targets + tombstones) in one Kafka transaction: exactly-once. */
+    transactional: z.boolean({ error: 'needs to be a boolean' }).default(false),
+    /** Prefix of the per-partition transactional ids `<prefix>-<topic>-<partition>`; defaults to `groupId`. */
+    transactionalIdPrefix: kafkaName('transactional id prefix').optional(),
+    /** Copy invalid records here (with `ksched_invalid_reason` and source headers) besides counting and logging them. */
+    deadLetterTopic: kafkaName('topic name').optional(),
+    /** Commit the last read offset when loaded (informational: lag in monitoring, never used to recover). */
+    commitOffsets: z.boolean({ error: 'needs to be a boolean' }).default(true),
+    /** Wait before retrying a failed flush, ms; doubles per consecutive failure up to 30 s. */
+    retryBackoffMs: int('bigger than 0').min(1, 'needs to be an integer bigger than 0').default(500),
+  },
+  { error: (i) => (i.code === 'unrecognized_keys' ? `unknown setting(s): ${i.keys.join(', ')}` : 'needs to be an object') },
+);
+
+/** Scheduler settings as given (defaults optional). */
+export type SchedulerOptionsInput = z.input<typeof schedulerOptionsSchema>;
+/** Scheduler settings with defaults applied. */
+export type SchedulerOptions = z.output<typeof schedulerOptionsSchema>;
+
+/**
+ * Validates settings and fills in defaults.
+ *
+ * @throws ConfigError (`KSM_CONFIG`) whose `violations` name each setting (`field`) and rule, e.g.
+ *   `flushBatchSize: needs to be an integer bigger than 0`.
+ *
+ * @example
+ * ```ts
+ * const options = parseSchedulerOptions({ topics: ['scheduled_messages'], transactional: true });
+ * options.intervalMs; // 15000
+ * ```
+ */
+export function parseSchedulerOptions(input: unknown): SchedulerOptions {
+  const result = schedulerOptionsSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(toViolations(result.error));
+  return result.data;
+}

@@ -1,0 +1,206 @@
+/**
+ * One pending schedule in a {@link DailyBuffer}.
+ *
+ * @typeParam T - what the engine keeps with the schedule (the consumed record).
+ */
+export interface BufferEntry<T> {
+  /** The schedule's key (unique within its partition). */
+  readonly key: string;
+  /** Due time, Unix epoch milliseconds. */
+  readonly dueMs: number;
+  /** Offset of the schedule record: breaks ties between equal due times. */
+  readonly offset: number;
+  readonly value: T;
+}
+
+interface Slot<T> extends BufferEntry<T> {
+  index: number;
+}
+
+function before<T>(a: Slot<T>, b: Slot<T>): boolean {
+  return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.offset < b.offset);
+}
+
+/**
+ * Today's and overdue schedules of one partition, keyed by schedule key and ordered by
+ * (due time, offset).
+ *
+ * A hash map from key to entry plus an indexed binary min-heap: `add` (insert or update by key)
+ * and `delete` cost O(log n), `size` and `peek` O(1), and listing the k earliest due entries
+ * costs O(k log k) without touching the rest, so a tick never scans the buffer (the reference
+ * scans all n entries and sorts on every tick).
+ *
+ * @example
+ * ```ts
+ * const buffer = new DailyBuffer<ConsumedRecord>();
+ * buffer.add({ key: 'k', dueMs: 1_000, offset: 7, value: record });
+ * for (const entry of buffer.due(clock.now(), 500)) dispatch(entry);
+ * ```
+ */
+export class DailyBuffer<T> {
+  readonly #byKey = new Map<string, Slot<T>>();
+  readonly #heap: Slot<T>[] = [];
+
+  /** Number of buffered schedules. O(1). */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /** Inserts a schedule, or replaces the one buffered under the same key. O(log n). */
+  add(entry: BufferEntry<T>): void {
+    const existing = this.#byKey.get(entry.key);
+    if (existing) this.#removeSlot(existing);
+    const slot: Slot<T> = { key: entry.key, dueMs: entry.dueMs, offset: entry.offset, value: entry.value, index: this.#heap.length };
+    this.#heap.push(slot);
+    this.#byKey.set(slot.key, slot);
+    this.#up(slot.index);
+  }
+
+  /** The entry buffered under `key`, if any. O(1). */
+  get(key: string): BufferEntry<T> | undefined {
+    return this.#byKey.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#byKey.has(key);
+  }
+
+  /** Removes the entry under `key`; a missing key is a no-op. Returns whether one was removed. O(log n). */
+  delete(key: string): boolean {
+    const slot = this.#byKey.get(key);
+    if (!slot) return false;
+    this.#removeSlot(slot);
+    return true;
+  }
+
+  /**
+   * Removes the entry under `key` only if it is still the record at `offset`, so an update that
+   * arrived while the old version was being dispatched survives. O(log n).
+   */
+  deleteIfOffset(key: string, offset: number): boolean {
+    const slot = this.#byKey.get(key);
+    if (!slot || slot.offset !== offset) return false;
+    this.#removeSlot(slot);
+    return true;
+  }
+
+  /** The earliest entry (smallest due time, then offset), if any. O(1). */
+  peek(): BufferEntry<T> | undefined {
+    return this.#heap[0];
+  }
+
+  /**
+   * Up to `limit` entries due at or before `nowMs`, earliest first (due time, then offset),
+   * without removing them. O(k log k) for k returned entries.
+   */
+  due(nowMs: number, limit = Number.POSITIVE_INFINITY): BufferEntry<T>[] {
+    const out: BufferEntry<T>[] = [];
+    const heap = this.#heap;
+    if (heap.length === 0 || limit <= 0) return out;
+    // Walk the heap in order with a small frontier heap of candidate indices.
+    const frontier: number[] = [0];
+    const less = (i: number, j: number) => before(heap[i]!, heap[j]!);
+    while (frontier.length > 0 && out.length < limit) {
+      const top = frontier[0]!;
+      const slot = heap[top]!;
+      if (slot.dueMs > nowMs) break;
+      out.push(slot);
+      const last = frontier.pop()!;
+      if (frontier.length > 0) {
+        frontier[0] = last;
+        siftDown(frontier, 0, less);
+      }
+      for (const child of [2 * top + 1, 2 * top + 2]) {
+        if (child < heap.length) {
+          frontier.push(child);
+          siftUp(frontier, frontier.length - 1, less);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** All entries in due order. O(n log n): for tests and diagnostics, not for the hot path. */
+  toArray(): BufferEntry<T>[] {
+    return this.due(Number.POSITIVE_INFINITY);
+  }
+
+  /** Removes everything. */
+  clear(): void {
+    this.#byKey.clear();
+    this.#heap.length = 0;
+  }
+
+  #removeSlot(slot: Slot<T>): void {
+    const heap = this.#heap;
+    const i = slot.index;
+    const last = heap.pop()!;
+    this.#byKey.delete(slot.key);
+    if (last !== slot) {
+      heap[i] = last;
+      last.index = i;
+      this.#down(i);
+      this.#up(last.index);
+    }
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const slot = heap[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (!before(slot, p)) break;
+      heap[i] = p;
+      p.index = i;
+      i = parent;
+    }
+    heap[i] = slot;
+    slot.index = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const slot = heap[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && before(heap[r]!, heap[l]!) ? r : l;
+      const child = heap[c]!;
+      if (!before(child, slot)) break;
+      heap[i] = child;
+      child.index = i;
+      i = c;
+    }
+    heap[i] = slot;
+    slot.index = i;
+  }
+}
+
+function siftUp(a: number[], i: number, less: (x: number, y: number) => boolean): void {
+  const v = a[i]!;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!less(v, a[p]!)) break;
+    a[i] = a[p]!;
+    i = p;
+  }
+  a[i] = v;
+}
+
+function siftDown(a: number[], i: number, less: (x: number, y: number) => boolean): void {
+  const n = a.length;
+  const v = a[i]!;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const c = r < n && less(a[r]!, a[l]!) ? r : l;
+    if (!less(a[c]!, v)) break;
+    a[i] = a[c]!;
+    i = c;
+  }
+  a[i] = v;
+}

@@ -1,0 +1,67 @@
+import { utcDateString } from './day.js';
+import type { StateName } from './state.js';
+
+/** The statistics part of a states report, in the v1.0.0 key order. */
+export interface TrackerSnapshot {
+  readonly state: StateName;
+  readonly offsets: { readonly low: number; readonly high: number };
+  readonly daily: Readonly<Record<string, number>>;
+  /** When the current load started, Unix seconds. */
+  readonly started_at: number;
+  readonly reloads: number;
+}
+
+/**
+ * Statistics of one partition's current load, reported to the states topic: schedules per UTC
+ * date, the first and last offsets read, the state and the reload count.
+ *
+ * Gotchas: future days are estimates. Cancels and updates are not subtracted until that day is
+ * loaded (reference #2607); today's figure is exact because it is set from the buffer size.
+ */
+export class Tracker {
+  readonly startedAt: number;
+  state: StateName = 'fresh';
+  reloads = 0;
+  #low = -1;
+  #high = -1;
+  readonly #daily = new Map<string, number>();
+
+  /** @param startedAtMs when the load started, Unix milliseconds. */
+  constructor(startedAtMs: number) {
+    this.startedAt = Math.floor(startedAtMs / 1000);
+  }
+
+  /** Notes a record's offset: `low` is the first seen, `high` follows the last seen. */
+  offset(offset: number): void {
+    if (this.#low < 0) this.#low = offset;
+    this.#high = offset;
+  }
+
+  /** Counts a schedule under the UTC date it is due (`dueMs`, Unix milliseconds). */
+  future(dueMs: number): void {
+    const date = utcDateString(dueMs);
+    this.#daily.set(date, (this.#daily.get(date) ?? 0) + 1);
+  }
+
+  /** Sets today's count (the date the load started) to `count`, overwriting the estimate. */
+  setToday(count: number): void {
+    this.#daily.set(utcDateString(this.startedAt * 1000), count);
+  }
+
+  get offsets(): { low: number; high: number } {
+    return { low: this.#low, high: this.#high };
+  }
+
+  /** A frozen plain copy in the states-report key order. */
+  snapshot(): TrackerSnapshot {
+    const daily: Record<string, number> = {};
+    for (const [date, count] of [...this.#daily].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) daily[date] = count;
+    return Object.freeze({
+      state: this.state,
+      offsets: Object.freeze({ low: this.#low, high: this.#high }),
+      daily: Object.freeze(daily),
+      started_at: this.startedAt,
+      reloads: this.reloads,
+    });
+  }
+}

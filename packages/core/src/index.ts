@@ -1,0 +1,89 @@
+/**
+ * `@ksched/core`: Kafka scheduled messages, the pure part. Envelope builders, the v1.0.0 wire
+ * format, the domain (`Day`, `DailyBuffer`, `MaxEpoch`, `Tracker`, `State`), the per-partition
+ * engine and the `Transport` and `Clock` ports it runs on. No Kafka client inside.
+ *
+ * @packageDocumentation
+ */
+
+export { systemClock, MAX_TIMER_DELAY_MS } from './ports/clock.js';
+export type { Clock, TimerHandle } from './ports/clock.js';
+export type {
+  ConsumedRecord,
+  GroupListener,
+  HeaderValue,
+  PartitionBatch,
+  ProduceRecord,
+  RecordHeaders,
+  RecordMetadata,
+  SubscribeOptions,
+  Subscription,
+  TopicPartition,
+  TopicPartitionOffset,
+  TransactionalProducer,
+  Transport,
+  Watermarks,
+} from './ports/transport.js';
+export { noopLogger } from './ports/logger.js';
+export type { Logger } from './ports/logger.js';
+
+export {
+  errorCodes,
+  SchedulerError,
+  InvalidArgumentError,
+  ContractViolationError,
+  SerializationError,
+  IncompatibleSchemaError,
+  ConfigError,
+  TransportError,
+  UnsupportedError,
+  StateError,
+} from './errors.js';
+export type { ErrorCode, SchedulerErrorOptions, Violation } from './errors.js';
+
+export {
+  Header,
+  SourceType,
+  SCHEMA_VERSION,
+  STATES_SCHEMA_VERSION,
+  PAST_TOLERANCE_SECONDS,
+  MAX_FUTURE_INTERVAL_SECONDS,
+  EPOCH_MS_TOLERANCE_MS,
+  TOPIC_NAME_PATTERN,
+} from './contracts/headers.js';
+export {
+  schedule,
+  cancel,
+  checkMessageContract,
+  scheduleMessageSchema,
+  envelopeSchema,
+} from './contracts/scheduled-message.js';
+export type {
+  BuildOptions,
+  CancelInput,
+  DueTime,
+  EnvelopeInput,
+  EnvelopeRecord,
+  ScheduleInput,
+  ScheduleMessage,
+} from './contracts/scheduled-message.js';
+export { schedulerOptionsSchema, parseSchedulerOptions } from './contracts/options.js';
+export type { SchedulerOptions, SchedulerOptionsInput } from './contracts/options.js';
+
+export { murmur2, partitionForKey } from './wire/partitioner.js';
+export { compareVersions, isCompatibleSchema, assertCompatibleSchema, isVersion } from './wire/schema-version.js';
+export { decodeRecord, decodeDueTime, headerText, invalidReasons } from './wire/decode.js';
+export type { DecodedRecord, InvalidReason, TargetRouting } from './wire/decode.js';
+export { dispatchPair } from './wire/dispatch.js';
+export type { DispatchPair } from './wire/dispatch.js';
+export { encodeStates, decodeStates, statesJson, statesRecord, statesTopic } from './wire/states.js';
+export type { StatesReport } from './wire/states.js';
+
+export { Day, DAY_MS, utcDateString } from './domain/day.js';
+export { DailyBuffer } from './domain/daily-buffer.js';
+export type { BufferEntry } from './domain/daily-buffer.js';
+export { MaxEpoch, MAX_EPOCH_GRACE_SECONDS } from './domain/max-epoch.js';
+export { State, stateNames } from './domain/state.js';
+export type { StateName } from './domain/state.js';
+export { Tracker } from './domain/tracker.js';
+export type { TrackerSnapshot } from './domain/tracker.js';

@@ -1,0 +1,212 @@
+/**
+ * The Kafka port. `@ksched/core` never talks to a Kafka client: the engine asks a `Transport`
+ * for exactly the operations below, and each adapter (`@ksched/kafka-adapter-kafkajs`,
+ * `@ksched/kafka-adapter-rdkafka`, the testkit's `FakeBroker`) implements them over its client.
+ *
+ * The testkit's `describeTransportConformance` states this contract as tests; an adapter is
+ * correct for the engine when it passes that suite.
+ *
+ * @remarks
+ * Deliberately **not** in the contract:
+ * - topic administration (creating and verifying topics is an adapter feature, not something the
+ *   engine needs while running);
+ * - consumer offset *recovery*: committed offsets are informational, the engine always re-reads a
+ *   partition from its logical beginning;
+ * - read-uncommitted consumption: a transport always consumes with `isolation.level =
+ *   read_committed`, so a record of an aborted transaction never reaches the engine;
+ * - multi-valued headers: when a record carries one header name twice, the last value wins.
+ *
+ * @module
+ */
+
+/** A header value as it travels: text (UTF-8 on the wire) or raw bytes, passed through as-is. */
+export type HeaderValue = string | Uint8Array;
+
+/** Record headers by name. */
+export type RecordHeaders = Readonly<Record<string, HeaderValue>>;
+
+/** A topic and a partition number. */
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** A topic, partition and offset, e.g. for an offset commit (the offset of the *next* record). */
+export interface TopicPartitionOffset extends TopicPartition {
+  readonly offset: number;
+}
+
+/**
+ * Offsets bounding a partition's log as a read-committed consumer sees it.
+ * `low` is the logical beginning (it can be above 0 after compaction or retention); `high` is the
+ * end offset, i.e. the offset the *next* produced record will get (the last stable offset under
+ * read committed). An empty partition has `low === high`.
+ */
+export interface Watermarks {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** A record as the engine receives it from the schedules topic. */
+export interface ConsumedRecord extends TopicPartition {
+  /** Offset in the partition. Offsets increase but are **not** contiguous (compaction, markers). */
+  readonly offset: number;
+  /** Record key bytes, `null` for a keyless record. */
+  readonly key: Uint8Array | null;
+  /** Record value bytes, `null` for a Kafka tombstone. */
+  readonly value: Uint8Array | null;
+  readonly headers: RecordHeaders;
+  /** The record's timestamp (CreateTime), Unix epoch milliseconds. */
+  readonly timestamp: number;
+}
+
+/**
+ * A record to produce. Partition choice, in order: an explicit `partition`; else the Java-compatible
+ * murmur2 hash of `partitionKey`; else of `key`; else the adapter's choice (keyless records).
+ */
+export interface ProduceRecord {
+  readonly topic: string;
+  readonly key: string | Uint8Array | null;
+  readonly value: string | Uint8Array | null;
+  readonly headers?: RecordHeaders;
+  readonly partition?: number;
+  /** Hashed (murmur2, like `key`) to choose the partition when no `partition` is given. */
+  readonly partitionKey?: string;
+  /** CreateTime to set, Unix epoch milliseconds; the broker's clock when absent. */
+  readonly timestamp?: number;
+}
+
+/** Where a produced record landed. */
+export interface RecordMetadata extends TopicPartition {
+  /** The record's offset; `-1` when the client does not report it. */
+  readonly offset: number;
+}
+
+/**
+ * One delivery of records from one assigned partition.
+ *
+ * After a batch is handled the consumer's position is `position`: the next offset it will fetch.
+ * Transaction markers and compaction gaps are accounted for in `position`, so comparing
+ * `position` with a partition's end offset is how the engine knows it has read everything.
+ * A transport delivers a batch with **no records** when it learns that its position reached the
+ * end of the partition without new records (EOF), so that a log ending in transaction markers,
+ * or an empty log, is seen to be read completely.
+ */
+export interface PartitionBatch extends TopicPartition {
+  /** Records in offset order; only committed records (read committed). */
+  readonly records: readonly ConsumedRecord[];
+  /** The consumer's position after this batch: the next offset to fetch. */
+  readonly position: number;
+  /** The partition's end offset when this batch was fetched, if the client reports it. */
+  readonly highWatermark?: number;
+}
+
+/**
+ * What a group member is told. Callbacks are awaited in order: a transport does not deliver a
+ * partition's next batch before `onBatch` for the previous one has settled, and does not
+ * deliver batches of a partition before `onAssigned` for it has settled nor after `onRevoked`
+ * for it has been called.
+ */
+export interface GroupListener {
+  /** Partitions newly assigned to this member. */
+  onAssigned(partitions: readonly TopicPartition[]): Promise<void> | void;
+  /**
+   * Partitions taken away from this member (rebalance, or leaving the group). The transport waits
+   * for this to settle before giving the partitions up, so in-flight work can finish or abort.
+   */
+  onRevoked(partitions: readonly TopicPartition[]): Promise<void> | void;
+  /** Records (or an EOF notice) from an assigned partition. Rejecting does not skip the batch: it is an error, see `onError`. */
+  onBatch(batch: PartitionBatch): Promise<void> | void;
+  /** Client errors that the transport could not handle itself (the member keeps running when it can). */
+  onError?(error: unknown): void;
+}
+
+/** Joining a consumer group. */
+export interface SubscribeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly listener: GroupListener;
+}
+
+/** A running group membership. */
+export interface Subscription {
+  /** Leaves the group promptly (revoking every partition first) and stops consuming. */
+  close(): Promise<void>;
+}
+
+/**
+ * A producer bound to one transactional id. Initialising it fences every earlier producer with the
+ * same id (their later commits fail) and waits for their open transaction to be aborted, which is
+ * how a partition's new owner makes sure what it loads is final (design note: fencing by partition).
+ */
+export interface TransactionalProducer {
+  readonly transactionalId: string;
+  /** Registers the id with the transaction coordinator, fencing older producers. Call once before `send`. */
+  init(): Promise<void>;
+  /**
+   * Produces `records` in one transaction: begin, send, commit. On any failure the transaction is
+   * aborted and the promise rejects; none of the records is then visible to read-committed readers.
+   */
+  sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  /** Aborts an open transaction, if any, and disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * The Kafka operations the ksched engine needs. One `Transport` is one group member with its own
+ * consumer and producer.
+ *
+ * @example
+ * ```ts
+ * const transport: Transport = createKafkaJsTransport({ brokers: ['127.0.0.1:19092'] });
+ * await transport.connect();
+ * const sub = await transport.subscribe({ groupId: 'ksched', topics: ['scheduled_messages'], listener });
+ * ```
+ */
+export interface Transport {
+  /** Which version of this contract the adapter implements. */
+  readonly specificationVersion: 'v1';
+
+  /** Connects the producer (and whatever else the adapter needs before `subscribe`). */
+  connect(): Promise<void>;
+  /** Closes every connection; a subscription still open is closed first. */
+  close(): Promise<void>;
+
+  /** Joins a consumer group on `topics` (read committed, manual offsets, no auto-commit). */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+
+  /**
+   * Moves the consumer of an assigned partition to its logical beginning (the low watermark,
+   * never literal offset 0) and returns the partition's watermarks observed at that moment.
+   * Batches fetched before the seek are not delivered afterwards.
+   */
+  seekToBeginning(tp: TopicPartition): Promise<Watermarks>;
+
+  /** The partition's current watermarks (low = logical beginning, high = end offset). */
+  fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
+
+  /** Number of partitions of `topic`. Rejects with a `TransportError` when the topic does not exist. */
+  partitionCount(topic: string): Promise<number>;
+
+  /**
+   * Synchronous batch produce: resolves once every record is acknowledged by all in-sync replicas
+   * (acks = all, idempotent producer), in input order; rejects if any record failed (some may
+   * then have been written: at-least-once).
+   */
+  produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+
+  /**
+   * Fire-and-forget produce (used for states reports, which are statistics). Never throws;
+   * failures are passed to `onError` when given.
+   */
+  produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void;
+
+  /**
+   * A transactional producer with the given id, not yet initialised. Adapters that cannot do
+   * transactions reject with a `TransportError` of code `KSM_UNSUPPORTED`.
+   */
+  createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
+
+  /** Informational offset commit for the group (the engine never recovers from it). */
+  commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+}
