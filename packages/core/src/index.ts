@@ -87,3 +87,20 @@ export { State, stateNames } from './domain/state.js';
 export type { StateName } from './domain/state.js';
 export { Tracker } from './domain/tracker.js';
 export type { TrackerSnapshot } from './domain/tracker.js';
+
+export { Scheduler } from './engine/scheduler.js';
+export type { SchedulerInit } from './engine/scheduler.js';
+export { PartitionEngine } from './engine/partition-engine.js';
+export type { PartitionEngineOptions, PartitionStatus } from './engine/partition-engine.js';
+export { SchedulerEvents } from './engine/events.js';
+export type {
+  DispatchedEvent,
+  ErrorEvent,
+  FlushEvent,
+  InvalidEvent,
+  LoadedEvent,
+  ReloadEvent,
+  SchedulerEventMap,
+  SchedulerListener,
+  StateEvent,
+} from './engine/events.js';

@@ -123,6 +123,10 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, field: string): T
   return result.data;
 }
 
+function isDate(value: unknown): value is { getTime(): number } {
+  return Object.prototype.toString.call(value) === '[object Date]';
+}
+
 function resolveDue(input: DueTime, nowMs: number): { epoch: number; epochMs?: number } {
   const given = (['epoch', 'at', 'delayMs'] as const).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
   if (given.length !== 1) {
@@ -143,7 +147,8 @@ function resolveDue(input: DueTime, nowMs: number): { epoch: number; epochMs?: n
   let ms: number;
   if (input.at !== undefined) {
     const at: unknown = input.at;
-    ms = at instanceof Date ? at.getTime() : typeof at === 'number' ? at : Number.NaN;
+    // A Date is recognised by its tag, not `instanceof`, so Dates from another realm work too.
+    ms = isDate(at) ? at.getTime() : typeof at === 'number' ? at : Number.NaN;
     if (!Number.isFinite(ms)) {
       throw new InvalidArgumentError([{ field: 'at', rule: 'type', message: 'must be a valid Date or a finite number of Unix milliseconds' }]);
     }

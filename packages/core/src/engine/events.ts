@@ -1,0 +1,132 @@
+import type { InvalidReason } from '../wire/decode.js';
+import type { StateName } from '../domain/state.js';
+
+/** A schedule was dispatched: its target and tombstone were produced (and committed, in transactional mode). */
+export interface DispatchedEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly offset: number;
+  readonly targetTopic: string;
+  /** Due time, Unix ms. */
+  readonly dueMs: number;
+  /** When the produce was acknowledged, Unix ms (scheduler clock). */
+  readonly dispatchedAtMs: number;
+  /** `dispatchedAtMs − dueMs`, never negative (never early). */
+  readonly lateMs: number;
+  /**
+   * True when an earlier, failed at-least-once flush already included this schedule, so its
+   * target may have been written twice. Always false in transactional mode.
+   */
+  readonly possibleDuplicate: boolean;
+}
+
+/** A schedules-topic record could not be used; it was counted, logged once and skipped. */
+export interface InvalidEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly reason: InvalidReason;
+  readonly detail: string;
+  /** Whether it was copied to the dead-letter topic. */
+  readonly deadLettered: boolean;
+}
+
+/** A partition finished loading and starts dispatching. */
+export interface LoadedEvent {
+  readonly topic: string;
+  readonly partition: number;
+  /** Time from the start of the load to loaded, ms. */
+  readonly durationMs: number;
+  /** Schedules held in memory (today's and overdue). */
+  readonly buffered: number;
+  readonly reloads: number;
+  /** `end_offset`: reached the end offset seen at assignment; `heuristic`: records created after the grace period. */
+  readonly by: 'end_offset' | 'heuristic';
+}
+
+/** A partition started (re)loading from its beginning. */
+export interface ReloadEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly reason: 'assigned' | 'day_rollover';
+  readonly reloads: number;
+}
+
+/** Something failed; the engine retries where it can. */
+export interface ErrorEvent {
+  readonly topic: string;
+  readonly partition: number;
+  /** `flush`: a dispatch batch failed (retried); `load`: seeking or reading failed; `incompatible`: a newer schema halted the partition; `transactions`: the transactional producer could not start; `states`: a states report could not be produced; `dead_letter`: copying an invalid record failed. */
+  readonly phase: 'flush' | 'load' | 'incompatible' | 'transactions' | 'states' | 'dead_letter';
+  readonly error: unknown;
+}
+
+/** A partition changed state. */
+export interface StateEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly state: StateName;
+  /** True when the partition is halted by an incompatible record. */
+  readonly halted: boolean;
+}
+
+/** One flush batch was produced. */
+export interface FlushEvent {
+  readonly topic: string;
+  readonly partition: number;
+  /** Records produced (targets + tombstones). */
+  readonly records: number;
+  readonly durationMs: number;
+  readonly transactional: boolean;
+}
+
+/** Event names and payloads (namespace `scheduler.*` in logs and diagnostics). */
+export interface SchedulerEventMap {
+  dispatched: DispatchedEvent;
+  invalid: InvalidEvent;
+  loaded: LoadedEvent;
+  reload: ReloadEvent;
+  error: ErrorEvent;
+  state: StateEvent;
+  flush: FlushEvent;
+}
+
+/** A listener for one event. */
+export type SchedulerListener<K extends keyof SchedulerEventMap> = (event: SchedulerEventMap[K]) => void;
+
+/**
+ * A small typed event emitter. Listener exceptions are caught (and given to `onListenerError`) so
+ * that a metrics hook can never break dispatch.
+ */
+export class SchedulerEvents {
+  readonly #listeners = new Map<keyof SchedulerEventMap, Set<(event: never) => void>>();
+  readonly #onListenerError: (error: unknown) => void;
+
+  constructor(onListenerError: (error: unknown) => void = () => {}) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<K extends keyof SchedulerEventMap>(name: K, listener: SchedulerListener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  emit<K extends keyof SchedulerEventMap>(name: K, event: SchedulerEventMap[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as SchedulerListener<K>)(event);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import { parseSchedulerOptions, type SchedulerOptions, type SchedulerOptionsInput } from '../contracts/options.js';
+import { StateError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
+import { noopLogger, type Logger } from '../ports/logger.js';
+import type { GroupListener, PartitionBatch, Subscription, TopicPartition, Transport } from '../ports/transport.js';
+import { SchedulerEvents, type SchedulerEventMap, type SchedulerListener } from './events.js';
+import { PartitionEngine, type PartitionStatus } from './partition-engine.js';
+
+/** Construction options of a {@link Scheduler}. */
+export interface SchedulerInit {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly options: SchedulerOptionsInput;
+  readonly logger?: Logger;
+}
+
+const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+
+/**
+ * One scheduler group member: joins the group on the schedules topics, starts a
+ * {@link PartitionEngine} for each assigned partition, stops it on revocation (waiting for an
+ * in-flight flush), and on {@link Scheduler.stop} reports `stopped` for every partition and
+ * leaves the group.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new Scheduler({ transport, clock: systemClock, options: { topics: ['scheduled_messages'] } });
+ * scheduler.on('dispatched', (e) => metrics.dispatched.inc());
+ * await scheduler.start();
+ * // … on SIGTERM:
+ * await scheduler.stop();
+ * ```
+ *
+ * @throws ConfigError (`KSM_CONFIG`) from the constructor when `options` are invalid.
+ */
+export class Scheduler {
+  readonly options: SchedulerOptions;
+  readonly #transport: Transport;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #events: SchedulerEvents;
+  readonly #engines = new Map<string, PartitionEngine>();
+  #subscription: Subscription | undefined;
+  #running = false;
+
+  constructor(init: SchedulerInit) {
+    this.options = parseSchedulerOptions(init.options);
+    this.#transport = init.transport;
+    this.#clock = init.clock;
+    this.#logger = init.logger ?? noopLogger;
+    this.#events = new SchedulerEvents((error) => this.#logger.error({ error }, 'a scheduler event listener threw'));
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof SchedulerEventMap>(name: K, listener: SchedulerListener<K>): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /** Connects the transport and joins the group. */
+  async start(): Promise<void> {
+    if (this.#running) throw new StateError('the scheduler is already running');
+    this.#running = true;
+    await this.#transport.connect();
+    const listener: GroupListener = {
+      onAssigned: (partitions) => this.#assign(partitions),
+      onRevoked: (partitions) => this.#revoke(partitions),
+      onBatch: (batch) => this.#batch(batch),
+      onError: (error) => this.#logger.error({ error }, 'transport error'),
+    };
+    this.#subscription = await this.#transport.subscribe({ groupId: this.options.groupId, topics: this.options.topics, listener });
+    this.#logger.info({ groupId: this.options.groupId, topics: this.options.topics }, 'scheduler joined its group');
+  }
+
+  /**
+   * Graceful stop: every partition finishes its flush in progress and reports `stopped`, then the
+   * member leaves the group and the transport closes.
+   */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    const engines = [...this.#engines.values()];
+    this.#engines.clear();
+    await Promise.all(engines.map((engine) => engine.stop({ report: true })));
+    await this.#subscription?.close();
+    this.#subscription = undefined;
+    await this.#transport.close();
+    this.#logger.info({}, 'scheduler stopped');
+  }
+
+  /** Status of every assigned partition. */
+  partitions(): PartitionStatus[] {
+    return [...this.#engines.values()].map((engine) => engine.status());
+  }
+
+  /** True when at least one partition is assigned and every assigned partition is loaded (halted ones excluded). */
+  isReady(): boolean {
+    const all = this.partitions();
+    return all.length > 0 && all.every((p) => p.state === 'loaded' || p.halted);
+  }
+
+  async #assign(partitions: readonly TopicPartition[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (tp) => {
+        const key = tpKey(tp);
+        const previous = this.#engines.get(key);
+        if (previous) await previous.stop({ report: false });
+        const transactionalProducer = this.options.transactional
+          ? await this.#transport.createTransactionalProducer(
+              `${this.options.transactionalIdPrefix ?? this.options.groupId}-${tp.topic}-${tp.partition}`,
+            )
+          : undefined;
+        const engine = new PartitionEngine({
+          topic: tp.topic,
+          partition: tp.partition,
+          transport: this.#transport,
+          clock: this.#clock,
+          options: this.options,
+          events: this.#events,
+          logger: this.#logger,
+          ...(transactionalProducer ? { transactionalProducer } : {}),
+        });
+        this.#engines.set(key, engine);
+        try {
+          await engine.start();
+        } catch (error) {
+          this.#logger.error({ ...tp, error }, 'partition failed to start; it stays idle until reassigned');
+        }
+      }),
+    );
+  }
+
+  async #revoke(partitions: readonly TopicPartition[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (tp) => {
+        const key = tpKey(tp);
+        const engine = this.#engines.get(key);
+        if (!engine) return;
+        this.#engines.delete(key);
+        await engine.stop({ report: false });
+      }),
+    );
+  }
+
+  async #batch(batch: PartitionBatch): Promise<void> {
+    await this.#engines.get(tpKey(batch))?.handleBatch(batch);
+  }
+}
