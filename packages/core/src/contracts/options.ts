@@ -68,6 +68,6 @@ export type SchedulerOptions = z.output<typeof schedulerOptionsSchema>;
  */
 export function parseSchedulerOptions(input: unknown): SchedulerOptions {
   const result = schedulerOptionsSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(toViolations(result.error));
+  if (!result.success) throw new ConfigError(toViolations(result.error, undefined, input));
   return result.data;
 }

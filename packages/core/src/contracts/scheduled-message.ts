@@ -21,10 +21,7 @@ const topicName = z
   .regex(TOPIC_NAME_PATTERN, 'must match ^[A-Za-z0-9._-]+$ (a Kafka topic name)');
 
 const nonEmptyText = z.string({ error: 'must be a string' }).min(1, 'must be a non-empty string');
-const partitionNumber = z
-  .number({ error: 'must be a number' })
-  .int('must be an integer')
-  .min(0, 'must be an integer ≥ 0');
+const partitionNumber = z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be an integer ≥ 0');
 const headerValue = z.union([z.string(), z.instanceof(Uint8Array)], { error: 'header values must be strings or bytes' });
 
 /** The message the user would normally produce, to be delivered later. */
@@ -119,7 +116,7 @@ const OWNED_HEADERS: ReadonlySet<string> = new Set([
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw new InvalidArgumentError(toViolations(result.error, field));
+  if (!result.success) throw new InvalidArgumentError(toViolations(result.error, field, value));
   return result.data;
 }
 
@@ -134,7 +131,10 @@ function resolveDue(input: DueTime, nowMs: number): { epoch: number; epochMs?: n
       {
         field: 'epoch|at|delayMs',
         rule: 'exactly_one',
-        message: given.length === 0 ? 'a due time is required: give one of epoch, at or delayMs' : `give exactly one due time, got ${given.join(' and ')}`,
+        message:
+          given.length === 0
+            ? 'a due time is required: give one of epoch, at or delayMs'
+            : `give exactly one due time, got ${given.join(' and ')}`,
       },
     ]);
   }
@@ -150,7 +150,9 @@ function resolveDue(input: DueTime, nowMs: number): { epoch: number; epochMs?: n
     // A Date is recognised by its tag, not `instanceof`, so Dates from another realm work too.
     ms = isDate(at) ? at.getTime() : typeof at === 'number' ? at : Number.NaN;
     if (!Number.isFinite(ms)) {
-      throw new InvalidArgumentError([{ field: 'at', rule: 'type', message: 'must be a valid Date or a finite number of Unix milliseconds' }]);
+      throw new InvalidArgumentError([
+        { field: 'at', rule: 'type', message: 'must be a valid Date or a finite number of Unix milliseconds' },
+      ]);
     }
   } else {
     const delay: unknown = input.delayMs;
@@ -210,7 +212,11 @@ export function checkMessageContract(
     const raw = h[Header.targetEpoch] as string;
     const nowS = Math.floor(nowMs / 1000);
     if (!/^-?\d+$/.test(raw)) {
-      violations.push({ field: `headers.${Header.targetEpoch}`, rule: 'format', message: 'must be Unix seconds as a decimal integer string' });
+      violations.push({
+        field: `headers.${Header.targetEpoch}`,
+        rule: 'format',
+        message: 'must be Unix seconds as a decimal integer string',
+      });
     } else {
       const epoch = Number(raw);
       if (epoch < nowS - PAST_TOLERANCE_SECONDS) {
@@ -266,7 +272,9 @@ export function checkMessageContract(
  */
 export function schedule(input: ScheduleInput, options: BuildOptions = {}): EnvelopeRecord {
   if (typeof input !== 'object' || input === null) {
-    throw new InvalidArgumentError([{ field: '(input)', rule: 'type', message: 'must be an object with message, envelope and a due time' }]);
+    throw new InvalidArgumentError([
+      { field: '(input)', rule: 'type', message: 'must be an object with message, envelope and a due time' },
+    ]);
   }
   const message = parseOrThrow(scheduleMessageSchema, input.message, 'message');
   const envelope = parseOrThrow(envelopeSchema, input.envelope, 'envelope');

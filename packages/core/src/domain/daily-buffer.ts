@@ -13,12 +13,16 @@ export interface BufferEntry<T> {
   readonly value: T;
 }
 
-interface Slot<T> extends BufferEntry<T> {
+/** A heap cell. The entry is a frozen copy, handed out as is: callers never see `index`. */
+interface Slot<T> {
+  readonly entry: BufferEntry<T>;
   index: number;
 }
 
 function before<T>(a: Slot<T>, b: Slot<T>): boolean {
-  return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.offset < b.offset);
+  const x = a.entry;
+  const y = b.entry;
+  return x.dueMs < y.dueMs || (x.dueMs === y.dueMs && x.offset < y.offset);
 }
 
 /**
@@ -50,15 +54,16 @@ export class DailyBuffer<T> {
   add(entry: BufferEntry<T>): void {
     const existing = this.#byKey.get(entry.key);
     if (existing) this.#removeSlot(existing);
-    const slot: Slot<T> = { key: entry.key, dueMs: entry.dueMs, offset: entry.offset, value: entry.value, index: this.#heap.length };
+    const copy: BufferEntry<T> = Object.freeze({ key: entry.key, dueMs: entry.dueMs, offset: entry.offset, value: entry.value });
+    const slot: Slot<T> = { entry: copy, index: this.#heap.length };
     this.#heap.push(slot);
-    this.#byKey.set(slot.key, slot);
+    this.#byKey.set(copy.key, slot);
     this.#up(slot.index);
   }
 
   /** The entry buffered under `key`, if any. O(1). */
   get(key: string): BufferEntry<T> | undefined {
-    return this.#byKey.get(key);
+    return this.#byKey.get(key)?.entry;
   }
 
   has(key: string): boolean {
@@ -79,14 +84,14 @@ export class DailyBuffer<T> {
    */
   deleteIfOffset(key: string, offset: number): boolean {
     const slot = this.#byKey.get(key);
-    if (!slot || slot.offset !== offset) return false;
+    if (!slot || slot.entry.offset !== offset) return false;
     this.#removeSlot(slot);
     return true;
   }
 
   /** The earliest entry (smallest due time, then offset), if any. O(1). */
   peek(): BufferEntry<T> | undefined {
-    return this.#heap[0];
+    return this.#heap[0]?.entry;
   }
 
   /**
@@ -103,8 +108,8 @@ export class DailyBuffer<T> {
     while (frontier.length > 0 && out.length < limit) {
       const top = frontier[0]!;
       const slot = heap[top]!;
-      if (slot.dueMs > nowMs) break;
-      out.push(slot);
+      if (slot.entry.dueMs > nowMs) break;
+      out.push(slot.entry);
       const last = frontier.pop()!;
       if (frontier.length > 0) {
         frontier[0] = last;
@@ -135,7 +140,7 @@ export class DailyBuffer<T> {
     const heap = this.#heap;
     const i = slot.index;
     const last = heap.pop()!;
-    this.#byKey.delete(slot.key);
+    this.#byKey.delete(slot.entry.key);
     if (last !== slot) {
       heap[i] = last;
       last.index = i;

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors.js';
+
 /** Milliseconds in a UTC day (Unix time has no leap seconds). */
 export const DAY_MS = 86_400_000;
 
@@ -57,9 +59,15 @@ export class Day {
     this.date = utcDateString(this.startMs);
   }
 
-  /** The UTC day containing `nowMs` (Unix epoch milliseconds). */
+  /**
+   * The UTC day containing `nowMs` (Unix epoch milliseconds).
+   *
+   * @throws InvalidArgumentError (`KSM_INVALID_ARGUMENT`) when `nowMs` is not a finite number.
+   */
   static containing(nowMs: number): Day {
-    if (!Number.isFinite(nowMs)) throw new RangeError(`nowMs must be a finite number, got ${nowMs}`);
+    if (!Number.isFinite(nowMs)) {
+      throw new InvalidArgumentError([{ field: 'nowMs', rule: 'finite', message: `must be a finite number, got ${nowMs}` }]);
+    }
     return new Day(nowMs);
   }
 

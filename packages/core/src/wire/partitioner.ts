@@ -6,6 +6,8 @@
  * @module
  */
 
+import { InvalidArgumentError } from '../errors.js';
+
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 const encoder = new TextEncoder();
@@ -24,11 +26,7 @@ export function murmur2(data: string | Uint8Array): number {
   let h = (SEED ^ length) | 0;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
-    let k =
-      (bytes[i]! & 0xff) |
-      ((bytes[i + 1]! & 0xff) << 8) |
-      ((bytes[i + 2]! & 0xff) << 16) |
-      ((bytes[i + 3]! & 0xff) << 24);
+    let k = (bytes[i]! & 0xff) | ((bytes[i + 1]! & 0xff) << 8) | ((bytes[i + 2]! & 0xff) << 16) | ((bytes[i + 3]! & 0xff) << 24);
     k = Math.imul(k, M);
     k ^= k >>> 24;
     k = Math.imul(k, M);
@@ -51,11 +49,13 @@ export function murmur2(data: string | Uint8Array): number {
 /**
  * The partition Kafka's Java client picks for a key: `(murmur2(key) & 0x7fffffff) % partitions`.
  *
- * @throws InvalidArgumentError-like `RangeError` when `partitions` is not a positive integer.
+ * @throws InvalidArgumentError (`KSM_INVALID_ARGUMENT`) when `partitions` is not a positive integer.
  */
 export function partitionForKey(key: string | Uint8Array, partitions: number): number {
   if (!Number.isInteger(partitions) || partitions < 1) {
-    throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+    throw new InvalidArgumentError([
+      { field: 'partitions', rule: 'positive_integer', message: `must be a positive integer, got ${partitions}` },
+    ]);
   }
   return (murmur2(key) & 0x7fffffff) % partitions;
 }

@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION } from '../contracts/headers.js';
-import { IncompatibleSchemaError } from '../errors.js';
+import { IncompatibleSchemaError, InvalidArgumentError } from '../errors.js';
 
 const VERSION_PATTERN = /^\d+(\.\d+)*$/;
 
@@ -12,10 +12,15 @@ export function isVersion(version: string): boolean {
  * Compares two dotted versions segment by segment as numbers (`1.2.0` < `1.10.0`; missing
  * segments count as 0, so `1.0` equals `1.0.0`). Returns −1, 0 or 1.
  *
- * @throws RangeError when either is not a dotted decimal version.
+ * @throws InvalidArgumentError (`KSM_INVALID_ARGUMENT`) when either is not a dotted decimal version.
  */
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
-  if (!isVersion(a) || !isVersion(b)) throw new RangeError(`not a version: ${isVersion(a) ? b : a}`);
+  if (!isVersion(a) || !isVersion(b)) {
+    const bad = isVersion(a) ? b : a;
+    throw new InvalidArgumentError([
+      { field: 'version', rule: 'format', message: `not a dotted decimal version: ${JSON.stringify(bad.slice(0, 64))}` },
+    ]);
+  }
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
