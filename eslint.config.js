@@ -16,6 +16,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       'import-x/no-cycle': 'error',
       'import-x/no-relative-packages': 'error',
       'no-restricted-imports': ['error', { patterns: [{ group: ['@ksched/*/src/*', '@ksched/*/internal/*'], message: 'Import packages by their public entry point.' }] }],

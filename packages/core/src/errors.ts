@@ -16,6 +16,7 @@ export const errorCodes = [
   'KSM_CONFIG',
   'KSM_TRANSPORT',
   'KSM_UNSUPPORTED',
+  'KSM_FENCED',
   'KSM_STATE',
 ] as const;
 
@@ -174,5 +175,20 @@ export class StateError extends SchedulerError {
   }
   static override isInstance(value: unknown): value is StateError {
     return hasCode(value, StateError.code);
+  }
+}
+
+/**
+ * A transactional producer was fenced by a newer producer with the same transactional id
+ * (`KSM_FENCED`, never retriable): another member now owns the partition it was dispatching for.
+ */
+export class FencedError extends SchedulerError {
+  static readonly code = 'KSM_FENCED' satisfies ErrorCode;
+  constructor(message: string, options: SchedulerErrorOptions = {}) {
+    super(FencedError.code, message, { ...options, retriable: false });
+    this.name = 'FencedError';
+  }
+  static override isInstance(value: unknown): value is FencedError {
+    return hasCode(value, FencedError.code);
   }
 }

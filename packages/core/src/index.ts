@@ -37,6 +37,7 @@ export {
   ConfigError,
   TransportError,
   UnsupportedError,
+  FencedError,
   StateError,
 } from './errors.js';
 export type { ErrorCode, SchedulerErrorOptions, Violation } from './errors.js';

@@ -18,7 +18,7 @@ import { decodeRecord, type InvalidReason, type TargetRouting } from '../wire/de
 import { dispatchPair } from '../wire/dispatch.js';
 import { statesRecord } from '../wire/states.js';
 import type { ErrorEvent, SchedulerEvents } from './events.js';
-import { IncompatibleSchemaError } from '../errors.js';
+import { FencedError, IncompatibleSchemaError } from '../errors.js';
 
 /** What the engine keeps per buffered schedule: the record (for the target) and its routing. */
 interface Pending {
@@ -401,6 +401,16 @@ export class PartitionEngine {
         if (this.#tx) await this.#tx.sendInTransaction(records);
         else await this.#transport.produce(records);
       } catch (error) {
+        if (FencedError.isInstance(error)) {
+          // A newer owner initialised this partition's transactional id: it is no longer ours.
+          // Stop dispatching; the revocation that follows drops the engine.
+          this.#logger.warn({ ...this.#where() }, 'transactional producer fenced by a newer owner; partition stops dispatching');
+          this.#emitError('flush', error);
+          this.#generation++;
+          this.#clearTimer();
+          this.#setState('stopped');
+          return;
+        }
         this.#failures++;
         const backoff = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** (this.#failures - 1));
         this.#retryAtMs = this.#clock.now() + backoff;

@@ -40,7 +40,9 @@ export interface TopicPartitionOffset extends TopicPartition {
  * Offsets bounding a partition's log as a read-committed consumer sees it.
  * `low` is the logical beginning (it can be above 0 after compaction or retention); `high` is the
  * end offset, i.e. the offset the *next* produced record will get (the last stable offset under
- * read committed). An empty partition has `low === high`.
+ * read committed). An empty partition has `low === high`. On a real broker `low` moves up through
+ * retention or DeleteRecords (compaction alone keeps the first segment's base offset), which is why
+ * a reader seeks to `low` and never to literal offset 0.
  */
 export interface Watermarks {
   readonly low: number;
@@ -55,6 +57,10 @@ export interface ConsumedRecord extends TopicPartition {
   readonly key: Uint8Array | null;
   /** Record value bytes, `null` for a Kafka tombstone. */
   readonly value: Uint8Array | null;
+  /**
+   * Header values as the client gives them: real clients give bytes, fakes may give text.
+   * Readers decode with core's `headerText`; values are passed through unchanged when copied.
+   */
   readonly headers: RecordHeaders;
   /** The record's timestamp (CreateTime), Unix epoch milliseconds. */
   readonly timestamp: number;
@@ -97,7 +103,11 @@ export interface PartitionBatch extends TopicPartition {
   readonly records: readonly ConsumedRecord[];
   /** The consumer's position after this batch: the next offset to fetch. */
   readonly position: number;
-  /** The partition's end offset when this batch was fetched, if the client reports it. */
+  /**
+   * The partition's end offset when this batch was fetched, if the client reports it. Under read
+   * committed this is the last stable offset; a client that only knows the high watermark (above
+   * the LSO while a transaction is open) must not report it here.
+   */
   readonly highWatermark?: number;
 }
 
@@ -108,14 +118,22 @@ export interface PartitionBatch extends TopicPartition {
  * for it has been called.
  */
 export interface GroupListener {
-  /** Partitions newly assigned to this member. */
+  /**
+   * Partitions newly assigned to this member. Where their consumption starts is unspecified until
+   * the engine calls {@link Transport.seekToBeginning} (it does so here); a transport may deliver
+   * batches from its default position before that, and the engine ignores them.
+   */
   onAssigned(partitions: readonly TopicPartition[]): Promise<void> | void;
   /**
    * Partitions taken away from this member (rebalance, or leaving the group). The transport waits
    * for this to settle before giving the partitions up, so in-flight work can finish or abort.
    */
   onRevoked(partitions: readonly TopicPartition[]): Promise<void> | void;
-  /** Records (or an EOF notice) from an assigned partition. Rejecting does not skip the batch: it is an error, see `onError`. */
+  /**
+   * Records (or an EOF notice) from an assigned partition. An EOF notice may repeat while the
+   * partition stays idle. Rejecting is an error (reported to `onError`); the transport redelivers
+   * the same batch a bounded number of times, then stops that partition until its next seek.
+   */
   onBatch(batch: PartitionBatch): Promise<void> | void;
   /** Client errors that the transport could not handle itself (the member keeps running when it can). */
   onError?(error: unknown): void;
@@ -176,7 +194,8 @@ export interface Transport {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
 
   /**
-   * Moves the consumer of an assigned partition to its logical beginning (the low watermark,
+   * Moves the consumer of an assigned partition (a `TransportError` for a partition this member
+   * does not own) to its logical beginning (the low watermark,
    * never literal offset 0) and returns the partition's watermarks observed at that moment.
    * Batches fetched before the seek are not delivered afterwards.
    */
@@ -203,7 +222,8 @@ export interface Transport {
 
   /**
    * A transactional producer with the given id, not yet initialised. Adapters that cannot do
-   * transactions reject with a `TransportError` of code `KSM_UNSUPPORTED`.
+   * transactions reject with an `UnsupportedError` (`KSM_UNSUPPORTED`). A producer that a newer one
+   * with the same id fenced rejects its sends with a `FencedError` (`KSM_FENCED`).
    */
   createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
 

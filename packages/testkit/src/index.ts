@@ -1,0 +1,34 @@
+/**
+ * `@ksched/testkit`: test doubles and the transport contract for ksched. `FakeClock` implements
+ * the core `Clock` port, `FakeBroker` is an in-memory Kafka whose members implement `Transport`,
+ * and `describeTransportConformance` states the `Transport` contract as a vitest suite that
+ * every adapter runs.
+ *
+ * @packageDocumentation
+ */
+
+export { FakeClock } from './fake-clock.js';
+export type { FakeClockOptions, FakeTimerInfo } from './fake-clock.js';
+
+export { FakeBroker, FakeTransport } from './fake-broker.js';
+export type {
+  CompactOptions,
+  CreateTopicOptions,
+  FailProduceOptions,
+  FailTransactionCommitOptions,
+  FakeBrokerFaults,
+  FakeBrokerOptions,
+  FakeTransportOptions,
+  FakeWatermarks,
+  FaultHandle,
+  MemberAssignment,
+  OffsetCommit,
+  PauseTransactionOptions,
+  ProducedRecord,
+  StoredRecord,
+  TransactionPause,
+  TransactionState,
+} from './fake-broker.js';
+
+export { describeTransportConformance } from './conformance/transport-conformance.js';
+export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './conformance/transport-conformance.js';
