@@ -32,3 +32,6 @@ export type {
 
 export { describeTransportConformance } from './conformance/transport-conformance.js';
 export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './conformance/transport-conformance.js';
+
+export { createTestEnvironment, TestEnvironment } from './test-environment.js';
+export type { DispatchedMessage, Member, RecordedEvents, TestEnvironmentOptions } from './test-environment.js';
