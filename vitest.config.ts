@@ -19,6 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          globalSetup: ['scripts/kafka/vitest-global-setup.ts'],
           include: ['packages/*/test/**/*.integration.test.ts', 'apps/*/test/**/*.integration.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
