@@ -34,4 +34,4 @@ export { describeTransportConformance } from './conformance/transport-conformanc
 export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './conformance/transport-conformance.js';
 
 export { createTestEnvironment, TestEnvironment } from './test-environment.js';
-export type { DispatchedMessage, Member, RecordedEvents, TestEnvironmentOptions } from './test-environment.js';
+export type { AddMemberOptions, DispatchedMessage, Member, RecordedEvents, TestEnvironmentOptions } from './test-environment.js';

@@ -11,17 +11,21 @@ import {
   type EnvelopeInput,
   type EnvelopeRecord,
   type ErrorEvent,
+  type FlushEvent,
   type InvalidEvent,
   type LoadedEvent,
   type Logger,
   type ProduceRecord,
   type RecordMetadata,
+  type ReloadEvent,
   type ScheduleInput,
   type SchedulerOptionsInput,
+  type StateEvent,
   type StatesReport,
+  type Transport,
 } from '@ksched/core';
 import { FakeBroker } from './fake-broker.js';
-import type { FakeTransport } from './fake-broker.js';
+import type { FakeBrokerOptions, FakeTransport } from './fake-broker.js';
 import { FakeClock } from './fake-clock.js';
 
 /** Options of {@link createTestEnvironment}. */
@@ -32,6 +36,11 @@ export interface TestEnvironmentOptions {
   readonly topic?: string;
   /** Partitions of the schedules and states topics. Default 1. */
   readonly partitions?: number;
+  /**
+   * Whether the schedules topic is created compacted. Default true. `false` models a misconfigured
+   * topic, the only way keyless records reach the scheduler (a compacted topic refuses them).
+   */
+  readonly compacted?: boolean;
   /** Partitions of target topics created on first use. Default 1. */
   readonly targetPartitions?: number;
   /** Scheduler settings beyond `topics` (which defaults to `[topic]`). */
@@ -42,6 +51,11 @@ export interface TestEnvironmentOptions {
   readonly logger?: Logger;
   /** The fake broker to use (to share one between environments). Default: a new one on the fake clock. */
   readonly broker?: FakeBroker;
+  /**
+   * Options of the environment's own broker (ignored with `broker`), e.g. `{ maxBatchSize: 1 }` to
+   * make a load take one batch per record. Its clock is always the environment's fake clock.
+   */
+  readonly brokerOptions?: Omit<FakeBrokerOptions, 'clock'>;
 }
 
 /** A message the scheduler produced to a target topic, decoded for assertions. */
@@ -63,12 +77,30 @@ export interface DispatchedMessage {
   readonly scheduleKey: string | undefined;
 }
 
-/** What one scheduler member reported through its events. */
+/** What one scheduler member reported through its events, in emission order. */
 export interface RecordedEvents {
   readonly dispatched: DispatchedEvent[];
   readonly invalid: InvalidEvent[];
   readonly loaded: LoadedEvent[];
   readonly errors: ErrorEvent[];
+  /** `reload` events: one per (re)load of a partition (assignment, UTC midnight). */
+  readonly reloads: ReloadEvent[];
+  /** `flush` events: one per successfully produced dispatch batch. */
+  readonly flushes: FlushEvent[];
+  /** `state` events: every state change of every partition. */
+  readonly states: StateEvent[];
+}
+
+/** Options of {@link TestEnvironment.addMember} beyond the scheduler settings. */
+export interface AddMemberOptions {
+  /**
+   * Wraps the member's `FakeTransport` before the scheduler gets it, to observe or alter what the
+   * engine does through the port (e.g. record each `sendInTransaction`, or produce on every batch).
+   * `Member.transport` stays the unwrapped `FakeTransport` (for `broker.faults.dropMember`).
+   */
+  readonly wrapTransport?: (transport: FakeTransport) => Transport;
+  /** Most records per batch delivered to this member (default: the broker's `maxBatchSize`). */
+  readonly maxBatchSize?: number;
 }
 
 /** A scheduler member of the environment with its transport and the events it emitted. */
@@ -108,15 +140,17 @@ export class TestEnvironment implements AsyncDisposable {
   readonly members: Member[] = [];
   readonly #options: TestEnvironmentOptions;
   #closed = false;
+  #memberSeq = 0;
+  readonly #dropped: Member[] = [];
 
   private constructor(options: TestEnvironmentOptions) {
     this.#options = options;
     const start = options.startAt === undefined ? DEFAULT_START : typeof options.startAt === 'number' ? options.startAt : options.startAt.getTime();
     this.clock = new FakeClock({ now: start });
-    this.broker = options.broker ?? new FakeBroker({ clock: this.clock });
+    this.broker = options.broker ?? new FakeBroker({ ...options.brokerOptions, clock: this.clock });
     this.topic = options.topic ?? 'scheduled_messages';
     const partitions = options.partitions ?? 1;
-    if (!this.broker.hasTopic(this.topic)) this.broker.createTopic(this.topic, { partitions, compacted: true });
+    if (!this.broker.hasTopic(this.topic)) this.broker.createTopic(this.topic, { partitions, compacted: options.compacted ?? true });
     const states = statesTopic(this.topic, options.scheduler?.statesPostfix ?? '_states');
     if (!this.broker.hasTopic(states)) this.broker.createTopic(states, { partitions, compacted: true });
     this.producer = this.broker.createTransport({ clientId: 'test-producer', clock: this.clock });
@@ -144,20 +178,30 @@ export class TestEnvironment implements AsyncDisposable {
     return first.events;
   }
 
-  /** Starts one more scheduler in the same group (a rebalance follows) and settles. */
-  async addMember(options: Partial<SchedulerOptionsInput> = {}): Promise<Member> {
-    const transport = this.broker.createTransport({ clientId: `scheduler-${this.members.length + 1}`, clock: this.clock });
+  /**
+   * Starts one more scheduler in the same group (a rebalance follows) and settles. `options`
+   * override the environment's scheduler settings for this member.
+   */
+  async addMember(options: Partial<SchedulerOptionsInput> = {}, init: AddMemberOptions = {}): Promise<Member> {
+    const transport = this.broker.createTransport({
+      clientId: `scheduler-${++this.#memberSeq}`,
+      clock: this.clock,
+      ...(init.maxBatchSize !== undefined ? { maxBatchSize: init.maxBatchSize } : {}),
+    });
     const scheduler = new Scheduler({
-      transport,
+      transport: init.wrapTransport ? init.wrapTransport(transport) : transport,
       clock: this.clock,
       options: { topics: [this.topic], ...this.#options.scheduler, ...options },
       ...(this.#options.logger ? { logger: this.#options.logger } : {}),
     });
-    const events: RecordedEvents = { dispatched: [], invalid: [], loaded: [], errors: [] };
+    const events: RecordedEvents = { dispatched: [], invalid: [], loaded: [], errors: [], reloads: [], flushes: [], states: [] };
     scheduler.on('dispatched', (e) => events.dispatched.push(e));
     scheduler.on('invalid', (e) => events.invalid.push(e));
     scheduler.on('loaded', (e) => events.loaded.push(e));
     scheduler.on('error', (e) => events.errors.push(e));
+    scheduler.on('reload', (e) => events.reloads.push(e));
+    scheduler.on('flush', (e) => events.flushes.push(e));
+    scheduler.on('state', (e) => events.states.push(e));
     const member: Member = { scheduler, transport, events };
     this.members.push(member);
     await scheduler.start();
@@ -169,6 +213,20 @@ export class TestEnvironment implements AsyncDisposable {
   async stopMember(member: Member): Promise<void> {
     await member.scheduler.stop();
     this.members.splice(this.members.indexOf(member), 1);
+    await this.settle();
+  }
+
+  /**
+   * Crashes a member (session timeout, SIGKILL, SIGSTOP): it leaves the group at once without
+   * `onRevoked`, its partitions move to the remaining members, and it is never called by the
+   * broker again (its engines' timers and producers still run, like a zombie's). Settles.
+   * {@link TestEnvironment.close} still stops it at the end.
+   */
+  async dropMember(member: Member): Promise<void> {
+    const i = this.members.indexOf(member);
+    if (i >= 0) this.members.splice(i, 1);
+    this.#dropped.push(member);
+    await this.broker.faults.dropMember(member.transport);
     await this.settle();
   }
 
@@ -264,6 +322,7 @@ export class TestEnvironment implements AsyncDisposable {
     this.#closed = true;
     for (const member of [...this.members].reverse()) await member.scheduler.stop();
     this.members.length = 0;
+    for (const member of this.#dropped.splice(0)) await member.scheduler.stop().catch(() => {});
     await this.producer.close();
   }
 

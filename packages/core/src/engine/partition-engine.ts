@@ -1,6 +1,6 @@
 import { Header, SCHEMA_VERSION } from '../contracts/headers.js';
 import type { SchedulerOptions } from '../contracts/options.js';
-import { DailyBuffer } from '../domain/daily-buffer.js';
+import { DailyBuffer, type BufferEntry } from '../domain/daily-buffer.js';
 import { Day } from '../domain/day.js';
 import { MaxEpoch } from '../domain/max-epoch.js';
 import { State } from '../domain/state.js';
@@ -58,6 +58,8 @@ export interface PartitionStatus {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** Longest a schedule that keeps failing on its own is set aside between two attempts. */
+const MAX_SET_ASIDE_MS = 300_000;
 const MAX_REMEMBERED_INVALID = 100_000;
 const COMMIT_INTERVAL_MS = 1000;
 
@@ -71,9 +73,11 @@ const COMMIT_INTERVAL_MS = 1000;
  * the earliest entry → `stopped` on revocation, shutdown, or a record of a newer schema (halted).
  *
  * Dispatch produces target + tombstone pairs in batches of at most `flushBatchSize` records that
- * never split a pair; each batch is one transaction when a transactional producer is given. A key
- * leaves the buffer only after its batch succeeded, and a failed batch leaves nothing behind: the
- * retry re-derives from the buffer after a back-off.
+ * never split a pair; each batch is one transaction when a transactional producer is given.
+ * Without one, a batch's targets are produced first and its tombstones only once all targets are
+ * acknowledged, so no tombstone ever exists for an unwritten target. A key leaves the buffer only
+ * after its batch succeeded, and a failed batch leaves nothing behind: the retry re-derives from
+ * the buffer after a back-off.
  */
 export class PartitionEngine {
   readonly topic: string;
@@ -94,6 +98,8 @@ export class PartitionEngine {
   #reloads = 0;
   /** Bumped by every reload and stop: async work started under an older generation is dropped. */
   #generation = 0;
+  /** Set by {@link PartitionEngine.stop}: the engine is done for good. */
+  #closed = false;
   #seeking = false;
   #halted = false;
   #endOffset = 0;
@@ -105,8 +111,26 @@ export class PartitionEngine {
   #flushing: Promise<void> | undefined;
   #failures = 0;
   #retryAtMs = 0;
-  /** `key@offset` of schedules that were in a failed at-least-once flush (possible duplicates). */
-  readonly #suspects = new Set<string>();
+  /**
+   * `key@offset` of schedules that were in failed at-least-once flushes → how many such flushes
+   * may have written their target (possible duplicates).
+   */
+  readonly #suspects = new Map<string, number>();
+  /** `key@offset` of the schedules in the flush being produced now. */
+  readonly #inFlight = new Set<string>();
+  /** `key@offset` of in-flight schedules whose own tombstone was already read back. */
+  readonly #confirmed = new Set<string>();
+  /**
+   * `key@offset` → consecutive failed flushes in which the schedule was produced alone, and until
+   * when it is set aside (see {@link PartitionEngine.#flushFailed}).
+   */
+  readonly #failing = new Map<string, { failures: number; asideUntilMs: number }>();
+  /** After a failed multi-schedule batch: produce one schedule at a time until one succeeds. */
+  #isolate = false;
+  /** Set when a schedule was just set aside: the next attempt with another schedule is a probe. */
+  #probeAfter: string | undefined;
+  /** A probe failed too: the failures are the cluster's, not the schedules'. */
+  #outage = false;
   readonly #invalidSeen = new Set<number>();
   #invalidCount = 0;
   #dispatchedCount = 0;
@@ -174,13 +198,16 @@ export class PartitionEngine {
    * `report`, a final `stopped` states report is produced (shutdown); revocation passes false.
    */
   async stop(options: { report: boolean }): Promise<void> {
-    if (this.#state.isStopped() && !this.#halted) return;
+    if (this.#closed) return;
+    this.#closed = true;
+    // Already stopped by a newer schema (halted: it reported then) or by fencing (another member
+    // owns the partition now and reports for it): no second report, but still release everything.
+    const wasStopped = this.#state.isStopped();
     this.#generation++;
     this.#clearTimer();
-    const wasHalted = this.#halted;
-    this.#setState('stopped');
+    if (!wasStopped) this.#setState('stopped');
     if (this.#flushing) await this.#flushing.catch(() => {});
-    if (options.report && !wasHalted) await this.#reportNow();
+    if (options.report && !wasStopped) await this.#reportNow();
     this.#buffer.clear();
     if (this.#tx) await this.#tx.close().catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the transactional producer failed'));
   }
@@ -282,6 +309,14 @@ export class PartitionEngine {
     this.#kick();
   }
 
+  /** Removes the schedule buffered under `key`, if any, with its failure record. */
+  #unbuffer(key: string): void {
+    const entry = this.#buffer.get(key);
+    if (entry === undefined) return;
+    this.#failing.delete(`${entry.key}@${entry.offset}`);
+    this.#buffer.delete(key);
+  }
+
   async #process(record: ConsumedRecord): Promise<void> {
     const decoded = decodeRecord(record);
     switch (decoded.kind) {
@@ -290,9 +325,10 @@ export class PartitionEngine {
         if (this.#today.isBefore(decoded.dueMs) || decoded.epoch < this.#maxEpoch.value) {
           // Not for today, or already dispatched: not held. An older version of the same key
           // buffered for today is dropped too (the reference kept and dispatched it).
-          this.#buffer.delete(decoded.key);
+          this.#unbuffer(decoded.key);
           return;
         }
+        this.#unbuffer(decoded.key);
         this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: { record, target: decoded.target } });
         return;
       }
@@ -301,12 +337,15 @@ export class PartitionEngine {
         const entry = this.#buffer.get(decoded.key);
         // A tombstone closes the schedule it names (schedule_source_offset) and any older one;
         // a newer schedule that reused the key after the dispatch is kept.
-        if (entry && (decoded.sourceOffset === undefined || entry.offset <= decoded.sourceOffset)) this.#buffer.delete(decoded.key);
+        if (entry && (decoded.sourceOffset === undefined || entry.offset <= decoded.sourceOffset)) {
+          if (entry.offset === decoded.sourceOffset) this.#ownTombstone(entry);
+          this.#unbuffer(decoded.key);
+        }
         return;
       }
       case 'cancel':
       case 'unknown':
-        this.#buffer.delete(decoded.key);
+        this.#unbuffer(decoded.key);
         return;
       case 'incompatible':
         this.#halt(record, decoded.schemaVersion);
@@ -374,8 +413,8 @@ export class PartitionEngine {
       return;
     }
     const now = this.#clock.now();
-    const first = this.#buffer.peek();
-    if (first === undefined || first.dueMs > now || now < this.#retryAtMs) {
+    const next = this.#nextDispatchAt(now);
+    if (next === undefined || next > now || now < this.#retryAtMs) {
       this.#arm();
       return;
     }
@@ -389,18 +428,35 @@ export class PartitionEngine {
   async #flushDue(generation: number): Promise<void> {
     for (;;) {
       const now = this.#clock.now();
-      const entries = this.#buffer.due(now, this.#pairsPerBatch);
+      const entries = this.#nextBatch(now);
       if (entries.length === 0) return;
+      const targets: ProduceRecord[] = [];
+      const tombstones: ProduceRecord[] = [];
       const records: ProduceRecord[] = [];
       for (const entry of entries) {
         const pair = dispatchPair(entry.value.record, entry.value.target);
+        targets.push(pair.target);
+        tombstones.push(pair.tombstone);
         records.push(pair.target, pair.tombstone);
       }
+      const ids = entries.map((entry) => `${entry.key}@${entry.offset}`);
+      const probe = this.#probeAfter !== undefined && ids[0] !== this.#probeAfter;
+      this.#probeAfter = undefined;
+      for (const id of ids) this.#inFlight.add(id);
       const started = this.#clock.now();
       try {
-        if (this.#tx) await this.#tx.sendInTransaction(records);
-        else await this.#transport.produce(records);
+        if (this.#tx) {
+          await this.#tx.sendInTransaction(records);
+        } else {
+          // Targets first, tombstones only once every target is acknowledged: a produce that fails
+          // can have written any subset of its records (each partition is a separate request), and
+          // a tombstone whose target was not written would lose the schedule. The price is that a
+          // failed target phase re-sends the targets it did write (flagged possibleDuplicate).
+          await this.#transport.produce(targets);
+          await this.#transport.produce(tombstones);
+        }
       } catch (error) {
+        for (const id of ids) this.#inFlight.delete(id);
         if (FencedError.isInstance(error)) {
           // A newer owner initialised this partition's transactional id: it is no longer ours.
           // Stop dispatching; the revocation that follows drops the engine.
@@ -411,16 +467,37 @@ export class PartitionEngine {
           this.#setState('stopped');
           return;
         }
-        this.#failures++;
-        const backoff = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** (this.#failures - 1));
-        this.#retryAtMs = this.#clock.now() + backoff;
-        if (!this.#tx) for (const entry of entries) this.#suspects.add(`${entry.key}@${entry.offset}`);
+        const backoff = this.#flushFailed(entries, ids, probe);
+        if (!this.#tx) {
+          entries.forEach((entry, i) => {
+            const id = ids[i]!;
+            const earlier = this.#suspects.get(id) ?? 0;
+            if (this.#confirmed.delete(id)) {
+              // Its tombstone was read back while this flush was still failing: the pair is written.
+              this.#suspects.delete(id);
+              this.#emitDispatched(entry, this.#clock.now(), earlier > 0);
+            } else {
+              this.#suspects.set(id, earlier + 1);
+            }
+          });
+        }
         this.#logger.error({ ...this.#where(), error, records: records.length, retryInMs: backoff }, 'dispatch flush failed; will retry');
         this.#emitError('flush', error);
         return;
       }
+      for (const id of ids) {
+        this.#inFlight.delete(id);
+        this.#confirmed.delete(id);
+        this.#failing.delete(id);
+      }
       this.#failures = 0;
       this.#retryAtMs = 0;
+      this.#isolate = false;
+      if (this.#outage) {
+        // The outage is over: what was set aside during it failed because of it, not on its own.
+        this.#outage = false;
+        this.#failing.clear();
+      }
       const done = this.#clock.now();
       this.#events.emit('flush', {
         topic: this.topic,
@@ -430,27 +507,140 @@ export class PartitionEngine {
         transactional: this.#tx !== undefined,
       });
       const current = generation === this.#generation;
-      for (const entry of entries) {
+      entries.forEach((entry, i) => {
         // Keep an update that arrived while this version was being produced.
         if (current) this.#buffer.deleteIfOffset(entry.key, entry.offset);
-        const suspectKey = `${entry.key}@${entry.offset}`;
-        const possibleDuplicate = this.#suspects.delete(suspectKey);
-        this.#dispatchedCount++;
-        this.#events.emit('dispatched', {
-          topic: this.topic,
-          partition: this.partition,
-          key: entry.key,
-          offset: entry.offset,
-          targetTopic: entry.value.target.topic,
-          dueMs: entry.dueMs,
-          dispatchedAtMs: done,
-          lateMs: Math.max(0, done - entry.dueMs),
-          possibleDuplicate,
-        });
-      }
+        const possibleDuplicate = this.#suspects.delete(ids[i]!);
+        this.#emitDispatched(entry, done, possibleDuplicate);
+      });
       if (!current) return;
       this.#report(false);
     }
+  }
+
+  /** Whether a schedule is set aside now (it kept failing on its own; see {@link PartitionEngine.#flushFailed}). */
+  #isAside(entry: BufferEntry<Pending>, now: number): boolean {
+    const failing = this.#failing.get(`${entry.key}@${entry.offset}`);
+    return failing !== undefined && failing.asideUntilMs > now;
+  }
+
+  /**
+   * When the next dispatch can happen: the due time of the earliest schedule not set aside, or
+   * the end of the earliest set-aside period, whichever comes first. Looks at no more entries
+   * than are set aside, plus one.
+   */
+  #nextDispatchAt(now: number): number | undefined {
+    let next: number | undefined;
+    const aside = [...this.#failing.values()].filter((f) => f.asideUntilMs > now).length;
+    for (const entry of this.#buffer.due(Number.POSITIVE_INFINITY, aside + 1)) {
+      const failing = this.#failing.get(`${entry.key}@${entry.offset}`);
+      if (failing !== undefined && failing.asideUntilMs > now) {
+        const at = Math.max(entry.dueMs, failing.asideUntilMs);
+        next = next === undefined ? at : Math.min(next, at);
+        continue;
+      }
+      next = next === undefined ? entry.dueMs : Math.min(next, entry.dueMs);
+      break;
+    }
+    return next;
+  }
+
+  /**
+   * The next batch: due schedules in (due time, offset) order, skipping those set aside, at most
+   * `flushBatchSize / 2` of them. A schedule that already failed on its own is produced alone, and
+   * so is every schedule while isolating the cause of a failed batch.
+   */
+  #nextBatch(now: number): BufferEntry<Pending>[] {
+    const aside = [...this.#failing.values()].filter((f) => f.asideUntilMs > now).length;
+    const limit = this.#isolate ? 1 : this.#pairsPerBatch;
+    const batch: BufferEntry<Pending>[] = [];
+    for (const entry of this.#buffer.due(now, limit + aside)) {
+      if (this.#isAside(entry, now)) continue;
+      const failedBefore = this.#failing.has(`${entry.key}@${entry.offset}`);
+      if (failedBefore && batch.length > 0) break;
+      batch.push(entry);
+      if (failedBefore || batch.length >= limit) break;
+    }
+    return batch;
+  }
+
+  /**
+   * Decides what follows a failed flush and returns the back-off before the next attempt, ms.
+   *
+   * One bad schedule (its target topic or partition does not exist, its record is too large…)
+   * must not stop the partition (ksched.md §4), and an outage must not be mistaken for one. So: a
+   * failed batch of several schedules is retried one schedule at a time; a schedule that fails on
+   * its own a second time in a row is set aside (its own back-off, up to 5 minutes, it stays
+   * buffered and is retried) and the next schedule is tried at once as a probe. If the probe fails
+   * too, the partition backs off as a whole (outage), and the first success after it forgets
+   * what was set aside meanwhile. A one-off failure therefore never reorders dispatches; only a
+   * schedule that keeps failing on its own is overtaken.
+   */
+  #flushFailed(entries: readonly BufferEntry<Pending>[], ids: readonly string[], probe: boolean): number {
+    const now = this.#clock.now();
+    if (probe) this.#outage = true;
+    const partitionBackoff = (): number => {
+      this.#failures++;
+      const backoff = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** (this.#failures - 1));
+      this.#retryAtMs = now + backoff;
+      return backoff;
+    };
+    if (entries.length > 1) {
+      this.#isolate = true;
+      return partitionBackoff();
+    }
+    const id = ids[0]!;
+    const failures = (this.#failing.get(id)?.failures ?? 0) + 1;
+    if (failures < 2) {
+      this.#failing.set(id, { failures, asideUntilMs: 0 });
+      return partitionBackoff();
+    }
+    const aside = Math.min(MAX_SET_ASIDE_MS, this.#options.retryBackoffMs * 2 ** (failures - 2));
+    this.#failing.set(id, { failures, asideUntilMs: now + aside });
+    this.#logger.warn(
+      { ...this.#where(), key: entries[0]!.key, offset: entries[0]!.offset, failures, asideMs: aside },
+      'a schedule keeps failing on its own; set aside, the partition goes on',
+    );
+    if (probe) return partitionBackoff();
+    // Probe: try the next schedule right away. If it fails too, the whole partition backs off.
+    this.#probeAfter = id;
+    this.#retryAtMs = 0;
+    return 0;
+  }
+
+  /**
+   * The schedule's own tombstone (same key, `schedule_source_offset` = its offset) was read back.
+   * After a failed at-least-once flush that is how the engine learns that the pair was written
+   * after all: the failed flush wrote it, and no retry will (the tombstone removes the key), so
+   * the `dispatched` event is emitted here, flagged when more than one failed flush may have
+   * written the target. Its `dispatchedAtMs` is when the tombstone was read.
+   */
+  #ownTombstone(entry: BufferEntry<Pending>): void {
+    const id = `${entry.key}@${entry.offset}`;
+    if (this.#inFlight.has(id)) {
+      // The flush producing it decides when it settles.
+      this.#confirmed.add(id);
+      return;
+    }
+    const attempts = this.#suspects.get(id);
+    if (attempts === undefined) return;
+    this.#suspects.delete(id);
+    this.#emitDispatched(entry, this.#clock.now(), attempts > 1);
+  }
+
+  #emitDispatched(entry: BufferEntry<Pending>, atMs: number, possibleDuplicate: boolean): void {
+    this.#dispatchedCount++;
+    this.#events.emit('dispatched', {
+      topic: this.topic,
+      partition: this.partition,
+      key: entry.key,
+      offset: entry.offset,
+      targetTopic: entry.value.target.topic,
+      dueMs: entry.dueMs,
+      dispatchedAtMs: atMs,
+      lateMs: Math.max(0, atMs - entry.dueMs),
+      possibleDuplicate,
+    });
   }
 
   /**
@@ -464,8 +654,8 @@ export class PartitionEngine {
     let at = now + this.#options.intervalMs;
     if (this.#state.isLoaded()) {
       at = Math.min(at, this.#today.nextStartMs);
-      const first = this.#buffer.peek();
-      if (first) at = Math.min(at, Math.max(first.dueMs, this.#retryAtMs));
+      const next = this.#nextDispatchAt(now);
+      if (next !== undefined) at = Math.min(at, Math.max(next, this.#retryAtMs));
     }
     at = Math.min(at, now + MAX_TIMER_DELAY_MS);
     if (this.#timer !== undefined && this.#timerAtMs <= at) return;

@@ -1,0 +1,192 @@
+/**
+ * Exactly-once dispatch with a transactional producer (ksched.md §3.5, §3.6, §4; design notes 1
+ * and 4): target + tombstone pairs in one transaction, never split; failed transactions leave
+ * nothing behind; read committed; fencing by partition on hand-over.
+ */
+import { describe, expect, it } from 'vitest';
+import { FencedError, Header, type ProduceRecord } from '@ksched/core';
+import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
+import { MINUTE, SECOND, expectExactlyOnce, interceptTransport, rawTombstone, seconds } from './helpers.js';
+
+const TX_ID = 'ksched_scheduled_messages-scheduled_messages-0';
+const text = (v: string | Uint8Array | null | undefined): string | null =>
+  v === null || v === undefined ? null : typeof v === 'string' ? v : new TextDecoder().decode(v);
+
+async function scheduleMany(env: TestEnvironment, count: number, at: (i: number) => number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let i = 0; i < count; i++)
+    keys.push((await env.schedule({ message: { topic: 'events', payload: `p${i}` }, at: at(i), envelope: { partition: 0 } })).key);
+  return keys;
+}
+
+/**
+ * Splits a partition's stored log (with markers) into committed transactions, by marker.
+ * Only records of transactions of `transactionalId` are kept.
+ */
+function committedTransactions(env: TestEnvironment, topic: string, transactionalId: string): string[][] {
+  const out: string[][] = [];
+  let current: string[] = [];
+  for (const r of env.broker.records(topic, 0, { includeControl: true })) {
+    if (r.transactionalId !== transactionalId) continue;
+    if (r.control === 'commit') {
+      out.push(current);
+      current = [];
+    } else if (r.control === 'abort') {
+      current = [];
+    } else if (r.transaction === 'committed') {
+      current.push(topic === 'events' ? String(text(r.headers[Header.sourceKey])) : String(text(r.key)));
+    }
+  }
+  return out;
+}
+
+describe('transactional dispatch', () => {
+  for (const flushBatchSize of [1, 3, 5]) {
+    it(`flushBatchSize ${flushBatchSize}: every transaction holds whole target/tombstone pairs, never a split pair`, async () => {
+      const sent: { records: readonly ProduceRecord[]; outcome: string }[] = [];
+      await using env = await createTestEnvironment({ start: false, scheduler: { transactional: true, flushBatchSize } });
+      await env.addMember(
+        {},
+        { wrapTransport: (t) => interceptTransport(t, { onTransaction: (_id, records, outcome) => sent.push({ records, outcome }) }) },
+      );
+      const now = env.clock.now();
+      const keys = await scheduleMany(env, 7, () => now + SECOND);
+      await env.advance(SECOND);
+      expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
+
+      const pairsPerTx = Math.max(1, Math.floor(flushBatchSize / 2));
+      expect(sent.length).toBe(Math.ceil(7 / pairsPerTx));
+      for (const { records, outcome } of sent) {
+        expect(outcome).toBe('committed');
+        expect(records.length % 2).toBe(0);
+        expect(records.length).toBeLessThanOrEqual(2 * pairsPerTx);
+        for (let i = 0; i < records.length; i += 2) {
+          const [target, tombstone] = [records[i]!, records[i + 1]!];
+          expect(target.topic).toBe('events');
+          expect(tombstone).toMatchObject({ topic: 'scheduled_messages', partition: 0, value: null });
+          expect(text(target.headers![Header.sourceKey])).toBe(text(tombstone.key));
+        }
+      }
+      // The same from the broker's side: the k-th committed transaction has the same keys in both topics.
+      const targets = committedTransactions(env, 'events', TX_ID);
+      const tombstones = committedTransactions(env, 'scheduled_messages', TX_ID);
+      expect(targets).toEqual(tombstones);
+      expect(targets.every((t) => t.length >= 1 && t.length <= pairsPerTx)).toBe(true);
+      expect(targets.flat().sort()).toEqual([...keys].sort());
+    });
+  }
+
+  it('never duplicates under failed commits and failed sends: every schedule exactly once in the read-committed output', async () => {
+    await using env = await createTestEnvironment({ scheduler: { transactional: true, flushBatchSize: 4, retryBackoffMs: 50 } });
+    const now = env.clock.now();
+    const keys = await scheduleMany(env, 30, (i) => now + SECOND + (i % 6) * 250);
+    const commitFault = env.broker.faults.failTransactionCommit({ transactionalId: TX_ID, nth: 2, times: 3 });
+    const sendFault = env.broker.faults.failProduce({ source: 'transaction', topic: 'scheduled_messages', nth: 7, times: 2 });
+    await env.advance(MINUTE);
+    expect(commitFault.triggered).toBe(3);
+    expect(sendFault.triggered).toBe(2);
+    expect(env.events.errors.filter((e) => e.phase === 'flush')).toHaveLength(5);
+    expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
+    // Aborted attempts are in the log but invisible; every dispatched event is final.
+    expect(env.broker.produced.some((r) => r.transaction === 'aborted')).toBe(true);
+    expect(env.events.dispatched.map((e) => e.key).sort()).toEqual([...keys].sort());
+    expect(env.events.dispatched.every((e) => !e.possibleDuplicate)).toBe(true);
+    for (const e of env.events.dispatched) expect(e.dispatchedAtMs).toBeGreaterThanOrEqual(e.dueMs);
+  });
+
+  it('keys leave the buffer only after a successful flush: a failed transaction keeps the schedule, the retry dispatches it once', async () => {
+    await using env = await createTestEnvironment({ scheduler: { transactional: true, retryBackoffMs: 1000 } });
+    const [key] = await scheduleMany(env, 1, () => env.clock.now() + SECOND);
+    env.broker.faults.failTransactionCommit({ transactionalId: TX_ID });
+    await env.advance(SECOND);
+    expect(env.events.errors.map((e) => e.phase)).toEqual(['flush']);
+    expect(env.dispatched('events')).toHaveLength(0);
+    expect(env.scheduler.partitions()[0]!.buffered).toBe(1);
+    await env.advance(999);
+    expect(env.dispatched('events')).toHaveLength(0);
+    await env.advance(1);
+    expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual([key]);
+    expect(env.scheduler.partitions()[0]!.buffered).toBe(0);
+    await env.advance(MINUTE);
+    expect(env.dispatched('events')).toHaveLength(1);
+    expect(env.events.dispatched).toHaveLength(1);
+  });
+
+  it('hand-over with the old owner paused mid-commit: the new owner fences it, 0 duplicates, 0 lost (design note 4)', async () => {
+    await using env = await createTestEnvironment({ start: false, scheduler: { transactional: true } });
+    const closedByA: string[] = [];
+    const a = await env.addMember({}, { wrapTransport: (t) => interceptTransport(t, { onProducerClose: (id) => closedByA.push(id) }) });
+    const b = await env.addMember();
+    expect(env.broker.assignment('ksched_scheduled_messages').map((m) => m.partitions.length)).toEqual([1, 0]);
+    const now = env.clock.now();
+    const keys = await scheduleMany(env, 10, (i) => now + SECOND + (i < 5 ? 0 : MINUTE));
+
+    const pause = env.broker.faults.pauseTransactionBeforeCommit(TX_ID);
+    await env.advance(SECOND);
+    await pause.reached;
+    // A's 5 targets and tombstones are in the log, uncommitted.
+    expect(env.broker.produced.filter((r) => r.topic === 'events' && r.transaction === 'open')).toHaveLength(5);
+
+    await env.dropMember(a); // A freezes (SIGSTOP / session timeout): B takes the partition over
+    expect(b.scheduler.partitions()).toHaveLength(1);
+    // B's init() fenced A and aborted its transaction before B loaded, so B dispatched the 5 itself.
+    expect(
+      env.broker.produced
+        .filter((r) => r.topic === 'events' && r.clientId === a.transport.clientId)
+        .every((r) => r.transaction === 'aborted'),
+    ).toBe(true);
+    expect(env.dispatched('events')).toHaveLength(5);
+
+    pause.release(); // A wakes up and tries to commit: fenced
+    await env.settle();
+    await env.advance(2 * MINUTE);
+    expect(a.events.errors.some((e) => e.phase === 'flush' && FencedError.isInstance(e.error))).toBe(true);
+    expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
+    expect(a.events.dispatched).toHaveLength(0);
+    expect(b.events.dispatched).toHaveLength(10);
+    // The fenced engine still releases its producer when its member stops, and reports nothing.
+    const reports = env.states(0).length;
+    await a.scheduler.stop();
+    expect(closedByA).toEqual([TX_ID]);
+    expect(env.states(0)).toHaveLength(reports);
+  });
+
+  it('graceful hand-over while a transaction is open: revocation waits for the commit, then the new owner loads it (0 duplicates)', async () => {
+    await using env = await createTestEnvironment({ partitions: 2, scheduler: { transactional: true } });
+    const a = env.members[0]!;
+    const now = env.clock.now();
+    const keys: string[] = [];
+    for (let i = 0; i < 6; i++)
+      keys.push((await env.schedule({ message: { topic: 'events', payload: `p${i}` }, at: now + SECOND, envelope: { partition: 1 } })).key);
+    const pause = env.broker.faults.pauseTransactionBeforeCommit('ksched_scheduled_messages-scheduled_messages-1');
+    await env.advance(SECOND);
+    await pause.reached;
+    const joining = env.addMember(); // B gets partition 1: A's onRevoked must wait for the open transaction
+    for (let i = 0; i < 50; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(env.broker.assignment('ksched_scheduled_messages')[1]?.partitions ?? []).toEqual([]);
+    pause.release();
+    const b = await joining;
+    await env.advance(MINUTE);
+    expect(b.scheduler.partitions().map((p) => p.partition)).toEqual([1]);
+    expect(a.events.dispatched).toHaveLength(6);
+    expect(b.events.dispatched).toHaveLength(0);
+    expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
+  });
+
+  it('read committed: a tombstone from an aborted transaction never hides a schedule', async () => {
+    await using env = await createTestEnvironment({ scheduler: { transactional: true } });
+    const [key] = await scheduleMany(env, 1, () => env.clock.now() + MINUTE);
+    const outsider = await env.producer.createTransactionalProducer('outsider');
+    await outsider.init();
+    env.broker.faults.failTransactionCommit({ transactionalId: 'outsider' });
+    await expect(outsider.sendInTransaction([rawTombstone({ key: key!, epoch: seconds(env.clock.now()) + 60 })])).rejects.toThrow();
+    await env.settle();
+    expect(env.scheduler.partitions()[0]!.buffered).toBe(1);
+    // A restart re-reads the log with the aborted tombstone in it.
+    await env.stopMember(env.members[0]!);
+    await env.addMember();
+    expect(env.scheduler.partitions()[0]!.buffered).toBe(1);
+    await env.advance(MINUTE);
+    expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual([key]);
+  });
+});
