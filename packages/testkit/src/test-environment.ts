@@ -41,6 +41,11 @@ export interface TestEnvironmentOptions {
    * topic, the only way keyless records reach the scheduler (a compacted topic refuses them).
    */
   readonly compacted?: boolean;
+  /**
+   * Target topics to create up front (with `targetPartitions` partitions), for code under test
+   * that produces envelopes itself instead of through `env.schedule`.
+   */
+  readonly targetTopics?: readonly string[];
   /** Partitions of target topics created on first use. Default 1. */
   readonly targetPartitions?: number;
   /** Scheduler settings beyond `topics` (which defaults to `[topic]`). */
@@ -153,6 +158,7 @@ export class TestEnvironment implements AsyncDisposable {
     if (!this.broker.hasTopic(this.topic)) this.broker.createTopic(this.topic, { partitions, compacted: options.compacted ?? true });
     const states = statesTopic(this.topic, options.scheduler?.statesPostfix ?? '_states');
     if (!this.broker.hasTopic(states)) this.broker.createTopic(states, { partitions, compacted: true });
+    for (const target of options.targetTopics ?? []) this.#ensureTarget(target);
     this.producer = this.broker.createTransport({ clientId: 'test-producer', clock: this.clock });
   }
 
