@@ -1,0 +1,44 @@
+/**
+ * `@ksched/kafka-adapter-rdkafka`: the ksched `Transport` over node-rdkafka (librdkafka), topic
+ * administration for the schedules and states topics, and a producer-side client (`schedule`,
+ * `cancel`, `reschedule`) that partitions like every other ksched client.
+ *
+ * @packageDocumentation
+ */
+
+export { createRdKafkaTransport } from './rdkafka-transport.js';
+export {
+  rdKafkaTransportOptionsSchema,
+  rdKafkaConnectionOptionsSchema,
+  sslOptionsSchema,
+  saslOptionsSchema,
+  parseRdKafkaTransportOptions,
+  parseRdKafkaConnectionOptions,
+} from './options.js';
+export type {
+  RdKafkaTransportOptions,
+  ResolvedRdKafkaTransportOptions,
+  RdKafkaConnectionOptions,
+  ResolvedRdKafkaConnectionOptions,
+} from './options.js';
+export { toTransportError, isFencedError, isRetriableError, rdKafkaCode, rdKafkaCodeName, RdKafkaErrorCode } from './map-errors.js';
+export type { RdKafkaErrorLike } from './map-errors.js';
+export { fromRdKafkaMessage, fromRdKafkaHeaders, toRdKafkaHeaders, toRdKafkaBytes, sendableHeaderText } from './map-record.js';
+export { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin, SCHEDULES_TOPIC_CONFIGS } from './admin.js';
+export type {
+  EnsureSchedulesTopicsResult,
+  NewTopic,
+  SchedulesTopicsOptions,
+  SchedulesTopicsSettings,
+  TopicAdmin,
+  VerifySchedulesTopicsOptions,
+} from './admin.js';
+export { createScheduleClient } from './client.js';
+export type {
+  ClientScheduleInput,
+  RescheduleInput,
+  ScheduleClient,
+  ScheduleClientOptions,
+  ScheduledRef,
+  ScheduleTarget,
+} from './client.js';

@@ -1,0 +1,165 @@
+/**
+ * librdkafka configuration objects built from the adapter's resolved options, and the forwarding
+ * of librdkafka's log and error events to the ksched `Logger` port.
+ *
+ * @module
+ */
+import { ConfigError } from '@ksched/core';
+import type { Logger } from '@ksched/core';
+import type { ResolvedRdKafkaConnectionOptions, ResolvedRdKafkaTransportOptions } from '../options.js';
+
+/** A librdkafka configuration: property → value (node-rdkafka also takes callbacks here). */
+export type RdKafkaConfig = Record<string, string | number | boolean | ((...args: never[]) => unknown)>;
+
+/** syslog severities librdkafka logs with, by the adapter's `logLevel`. */
+const LOG_LEVELS = { nothing: 0, error: 3, warn: 4, info: 6, debug: 7 } as const;
+
+function securityConfig(o: ResolvedRdKafkaConnectionOptions): RdKafkaConfig {
+  const tls = o.ssl !== undefined && o.ssl !== false;
+  const config: RdKafkaConfig = {};
+  if (o.sasl !== undefined) {
+    config['security.protocol'] = tls ? 'sasl_ssl' : 'sasl_plaintext';
+    config['sasl.mechanisms'] = o.sasl.mechanism.toUpperCase();
+    config['sasl.username'] = o.sasl.username;
+    config['sasl.password'] = o.sasl.password;
+  } else if (tls) {
+    config['security.protocol'] = 'ssl';
+  }
+  if (typeof o.ssl === 'object') {
+    const { ca, cert, key, passphrase, rejectUnauthorized } = o.ssl;
+    if (ca !== undefined) config['ssl.ca.pem'] = Array.isArray(ca) ? ca.join('\n') : ca;
+    if (cert !== undefined) config['ssl.certificate.pem'] = cert;
+    if (key !== undefined) config['ssl.key.pem'] = key;
+    if (passphrase !== undefined) config['ssl.key.password'] = passphrase;
+    if (rejectUnauthorized !== undefined) config['enable.ssl.certificate.verification'] = rejectUnauthorized;
+  }
+  return config;
+}
+
+/** Properties every client gets: brokers, identity, timeouts, security, logging. */
+export function commonConfig(o: ResolvedRdKafkaConnectionOptions): RdKafkaConfig {
+  return {
+    ...o.librdkafka,
+    'bootstrap.servers': o.brokers.join(','),
+    'client.id': o.clientId,
+    'socket.connection.setup.timeout.ms': o.connectionTimeoutMs,
+    'socket.timeout.ms': o.requestTimeoutMs,
+    log_level: LOG_LEVELS[o.logLevel],
+    ...securityConfig(o),
+  };
+}
+
+/** A client configuration: global properties, and the default topic properties. */
+export interface ClientConfig {
+  readonly global: RdKafkaConfig;
+  /**
+   * Topic-level properties. node-rdkafka replaces librdkafka's default topic configuration with
+   * this object, so topic-level properties set among the global ones would be lost.
+   */
+  readonly topic: RdKafkaConfig;
+}
+
+/**
+ * A producer: idempotent, acks = all, Java-compatible murmur2 partitioning of keyed records
+ * (librdkafka's default `consistent_random` hashes with CRC32), delivery reports on.
+ */
+export function producerConfig(
+  o: ResolvedRdKafkaTransportOptions | ResolvedRdKafkaConnectionOptions,
+  transactionalId?: string,
+): ClientConfig {
+  const t = 'messageTimeoutMs' in o ? o : undefined;
+  const global: RdKafkaConfig = {
+    ...commonConfig(o),
+    'enable.idempotence': true,
+    dr_cb: true,
+  };
+  const topic: RdKafkaConfig = {
+    acks: 'all',
+    partitioner: 'murmur2_random',
+    'request.timeout.ms': o.requestTimeoutMs,
+  };
+  if (t !== undefined) topic['message.timeout.ms'] = t.messageTimeoutMs;
+  if (transactionalId !== undefined) {
+    const txnTimeout = t?.transactionTimeoutMs ?? 60_000;
+    global['transactional.id'] = transactionalId;
+    global['transaction.timeout.ms'] = txnTimeout;
+    // librdkafka refuses a message timeout above the transaction timeout.
+    topic['message.timeout.ms'] = Math.min(t?.messageTimeoutMs ?? txnTimeout, txnTimeout);
+  }
+  return { global, topic };
+}
+
+/**
+ * A consumer-group member: read committed, no auto-commit, EOF events, classic eager group
+ * protocol (the adapter's rebalance handling assumes "revoke all, then assign all").
+ */
+export function consumerConfig(
+  o: ResolvedRdKafkaTransportOptions,
+  groupId: string,
+  callbacks: { rebalance_cb: (err: unknown, assignment: unknown) => void; offset_commit_cb: (err: unknown, offsets: unknown) => void },
+): RdKafkaConfig {
+  return {
+    ...commonConfig(o),
+    'group.id': groupId,
+    'group.protocol': 'classic',
+    'partition.assignment.strategy': 'range,roundrobin',
+    'isolation.level': 'read_committed',
+    'enable.auto.commit': false,
+    'enable.auto.offset.store': false,
+    'enable.partition.eof': true,
+    'allow.auto.create.topics': false,
+    'session.timeout.ms': o.sessionTimeoutMs,
+    'heartbeat.interval.ms': o.heartbeatIntervalMs,
+    'max.poll.interval.ms': o.rebalanceTimeoutMs,
+    'fetch.wait.max.ms': o.maxWaitTimeMs,
+    'max.partition.fetch.bytes': o.fetchMaxBytesPerPartition,
+    'fetch.max.bytes': o.fetchMaxBytes,
+    rebalance_cb: callbacks.rebalance_cb,
+    offset_commit_cb: callbacks.offset_commit_cb,
+  };
+}
+
+/** The default topic configuration of a consumer. */
+export const consumerTopicConfig = Object.freeze({ 'auto.offset.reset': 'earliest' });
+
+/** Creates a client, turning librdkafka's refusal of a property into a `ConfigError`. */
+export function createClient<T>(what: string, create: () => T): T {
+  try {
+    return create();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([{ field: 'librdkafka', rule: 'invalid', message: `librdkafka refused the ${what} configuration: ${message}` }], {
+      cause: error,
+    });
+  }
+}
+
+interface LogEvent {
+  readonly severity?: number;
+  readonly fac?: string;
+  readonly message?: string;
+}
+
+interface EventSource {
+  on(event: 'event.log', listener: (event: LogEvent) => void): unknown;
+  on(event: 'event.error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Forwards librdkafka's log lines (at the severity `log_level` lets through) and client error
+ * events (which librdkafka recovers from by itself: broker connections, timeouts) to `logger`.
+ */
+export function forwardEvents(client: EventSource, logger: Logger, role: string): void {
+  client.on('event.log', (event) => {
+    const severity = event.severity ?? 7;
+    const fields = { rdkafka: role, facility: event.fac };
+    const message = event.message ?? '';
+    if (severity <= 3) logger.error(fields, message);
+    else if (severity === 4) logger.warn(fields, message);
+    else if (severity <= 6) logger.info(fields, message);
+    else logger.debug(fields, message);
+  });
+  client.on('event.error', (error) => {
+    logger.warn({ rdkafka: role, error }, `librdkafka ${role} error: ${error.message}`);
+  });
+}

@@ -1,0 +1,607 @@
+/**
+ * One consumer-group membership over a node-rdkafka `KafkaConsumer`, with the `GroupListener`
+ * guarantees of the port.
+ *
+ * **Poll loop.** One loop calls `consume(consumeBatchSize)` (each call waits at most
+ * `consumeTimeoutMs`), which also serves librdkafka's rebalance and offset-commit callbacks. The
+ * records and EOF events of a call are queued per partition, in order; each partition delivers
+ * its queue one batch at a time on its own promise chain (`onBatch` of one partition never
+ * overlaps, partitions run side by side). A partition whose queue grows past
+ * `maxQueuedRecordsPerPartition` while its `onBatch` is busy is paused in librdkafka and resumed
+ * once the queue is drained: librdkafka restarts its fetch at the last record it handed out, so
+ * nothing is skipped.
+ *
+ * **Assignment and revocation.** The classic eager protocol: a rebalance revokes every partition,
+ * then assigns the new set. `rebalance_cb` revokes at once (nothing more is delivered), then on
+ * the group chain waits for in-flight `onBatch` calls, awaits `onRevoked` and only then calls
+ * `unassign()`, and librdkafka rejoins the group only after that, so no other member can be given
+ * the partitions before `onRevoked` settled. New partitions are `assign()`ed and paused at once;
+ * `onAssigned` is awaited, and then the partition is resumed and delivers what it queued meanwhile.
+ *
+ * **Position and EOF.** `enable.partition.eof` makes librdkafka emit an EOF event whenever its
+ * fetch position reaches the partition's end offset (the last stable offset under read
+ * committed), after transaction markers and compaction gaps, and again after every seek,
+ * pause/resume or new records. Each event becomes an empty batch whose `position` is the event's
+ * offset, i.e. the next offset librdkafka fetches. A batch of records has position = last
+ * offset + 1.
+ *
+ * **Seeks.** `seekToBeginning` reads the watermarks, then asks the loop to seek to `low` between
+ * two `consume` calls, so no call is in flight while librdkafka moves the position: everything
+ * queued before (fetched before the seek) is dropped, everything consumed after belongs to the new
+ * position. A batch being delivered when the seek happens does not move the position afterwards.
+ * Right after an assignment librdkafka may still be starting the partition's fetcher
+ * (`ERR__STATE`); the seek is then retried.
+ *
+ * @module
+ */
+import { StateError, TransportError } from '@ksched/core';
+import type { GroupListener, Logger, PartitionBatch, Subscription, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
+import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdkafka';
+import { fromRdKafkaMessage } from '../map-record.js';
+import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
+import type { ResolvedRdKafkaTransportOptions } from '../options.js';
+import { consumerConfig, consumerTopicConfig, createClient, forwardEvents } from './config.js';
+import { rdkafka } from './native.js';
+
+/** Longest backoff before a batch whose `onBatch` rejected is delivered again, ms. */
+const RETRY_BACKOFF_MAX_MS = 5_000;
+/** Longest backoff after a failed `consume` call, ms. */
+const CONSUME_BACKOFF_MAX_MS = 5_000;
+/** Pause between two attempts of a seek librdkafka is not ready for yet (`ERR__STATE`), ms. */
+const SEEK_RETRY_MS = 20;
+
+type Phase = 'assigning' | 'active' | 'revoked';
+
+type Entry =
+  | { readonly kind: 'record'; readonly topic: string; readonly partition: number; readonly message: Message }
+  | { readonly kind: 'eof'; readonly topic: string; readonly partition: number; readonly offset: number };
+
+interface PartitionState extends TopicPartition {
+  readonly key: string;
+  phase: Phase;
+  /** Bumped by every seek and by revocation: a delivery prepared under an older generation does not count. */
+  generation: number;
+  /** Records and EOF events consumed and not yet delivered, in order. */
+  queue: Entry[];
+  queuedRecords: number;
+  /** An `onBatch` of this partition is in flight. */
+  busy: boolean;
+  /** Paused in librdkafka by the adapter (assignment, backpressure, stopped). */
+  paused: boolean;
+  /** Seeks requested and not yet applied: nothing is delivered meanwhile. */
+  seeking: number;
+  /** Delivery stopped after too many rejected batches, until the next seek. */
+  stopped: boolean;
+  /** The next offset to fetch as of the last delivered batch or seek, if known. */
+  position: number | undefined;
+  /** Settles when the partition's current delivery has. */
+  chain: Promise<void>;
+}
+
+interface SeekRequest {
+  readonly state: PartitionState;
+  readonly offset: number;
+  readonly deadline: number;
+  notBefore: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingCommit {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: NodeJS.Timeout;
+  settled: boolean;
+}
+
+/** What the member needs from its transport. */
+export interface GroupMemberDeps {
+  readonly options: ResolvedRdKafkaTransportOptions;
+  readonly logger: Logger;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly listener: GroupListener;
+  /** Watermarks (low, read-committed high) of one partition. */
+  watermarks(tp: TopicPartition): Promise<Watermarks>;
+  /** Called once the member has left. */
+  onClosed(member: RdKafkaGroupMember): void;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const plain = ({ topic, partition }: TopicPartition): TopicPartition => ({ topic, partition });
+
+/** A running group membership (see the module comment). */
+export class RdKafkaGroupMember implements Subscription {
+  readonly #deps: GroupMemberDeps;
+  readonly #options: ResolvedRdKafkaTransportOptions;
+  readonly #consumer: KafkaConsumer;
+  readonly #states = new Map<string, PartitionState>();
+  readonly #seeks: SeekRequest[] = [];
+  /** Commits waiting for librdkafka's callback, in commit order. */
+  readonly #commits: PendingCommit[] = [];
+  readonly #commitsInFlight = new Set<Promise<void>>();
+  /** Where the current `consume` call puts what it returns (node-rdkafka emits records and EOF events in order). */
+  #collecting: Entry[] | undefined;
+  #groupChain: Promise<void> = Promise.resolve();
+  #loop: Promise<void> | undefined;
+  #stopLoop = false;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  private constructor(deps: GroupMemberDeps) {
+    this.#deps = deps;
+    this.#options = deps.options;
+    const config = consumerConfig(deps.options, deps.groupId, {
+      rebalance_cb: (err, assignment) => this.#onRebalance(err as LibrdKafkaError | undefined, assignment as TopicPartition[]),
+      offset_commit_cb: (err) => this.#onOffsetCommit(err as LibrdKafkaError | undefined),
+    });
+    this.#consumer = createClient('consumer', () => new rdkafka.KafkaConsumer(config as never, { ...consumerTopicConfig }));
+    this.#consumer.on('data', (message: Message) =>
+      this.#collecting?.push({ kind: 'record', topic: message.topic, partition: message.partition, message }),
+    );
+    this.#consumer.on('partition.eof', (eof: EofEvent) =>
+      this.#collecting?.push({ kind: 'eof', topic: eof.topic, partition: eof.partition, offset: eof.offset }),
+    );
+    this.#consumer.setDefaultConsumeTimeout(deps.options.consumeTimeoutMs);
+    forwardEvents(this.#consumer, deps.logger, 'consumer');
+  }
+
+  /** Connects, subscribes and starts the poll loop (assignments follow asynchronously). */
+  static async start(deps: GroupMemberDeps): Promise<RdKafkaGroupMember> {
+    const member = new RdKafkaGroupMember(deps);
+    await member.#start();
+    return member;
+  }
+
+  async #start(): Promise<void> {
+    const { groupId, topics } = this.#deps;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => (error ? reject(error) : resolve()));
+      });
+      this.#consumer.subscribe([...topics]);
+    } catch (error) {
+      this.#closing = true;
+      await this.#disconnect();
+      this.#deps.onClosed(this);
+      throw toTransportError(error, `joining group ${groupId} on ${topics.join(', ')}`);
+    }
+    this.#loop = this.#run();
+  }
+
+  // ---- port operations ------------------------------------------------------------------------
+
+  /** See `Transport.seekToBeginning`. */
+  async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
+    const st = this.#held(tp);
+    const wm = await this.#deps.watermarks(tp);
+    // Revoked meanwhile (a rebalance is normal): nothing is delivered for it any more, so there is nothing to seek.
+    if (this.#states.get(st.key) !== st || st.phase === 'revoked') return wm;
+    // Nothing of the old position is delivered from now on.
+    st.generation++;
+    st.seeking++;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const now = Date.now();
+        this.#seeks.push({ state: st, offset: wm.low, deadline: now + this.#options.requestTimeoutMs, notBefore: now, resolve, reject });
+      });
+    } finally {
+      st.seeking--;
+      this.#pump(st);
+    }
+    return wm;
+  }
+
+  /** See `Transport.commitOffsets`: resolves once the group coordinator acknowledged the commit. */
+  commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.#closing) return Promise.reject(new StateError('the subscription is closed; offsets cannot be committed'));
+    if (offsets.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => {
+      try {
+        this.#consumer.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+      } catch (error) {
+        reject(toTransportError(error, `committing offsets of group ${this.#deps.groupId}`));
+        return;
+      }
+      // Callbacks arrive in commit order; a timed-out entry stays queued so that a late callback still lines up.
+      const commit: PendingCommit = {
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => {
+          if (commit.settled) return;
+          commit.settled = true;
+          reject(new TransportError(`committing offsets of group ${this.#deps.groupId} timed out`, { retriable: true }));
+        }, this.#options.requestTimeoutMs),
+      };
+      commit.timer.unref();
+      this.#commits.push(commit);
+    });
+    this.#commitsInFlight.add(done);
+    void done.catch(() => {}).finally(() => this.#commitsInFlight.delete(done));
+    return done;
+  }
+
+  /** Revokes every partition (awaiting `onRevoked`), then leaves the group and disconnects. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    this.#revoke(this.#heldStates(), false);
+    await this.#groupChain;
+    // Let pending commits be acknowledged (the loop serves their callbacks), then stop polling.
+    await Promise.allSettled([...this.#commitsInFlight]);
+    this.#stopLoop = true;
+    await this.#loop;
+    // Every partition is revoked: nothing is delivered any more, so the pending seeks have nothing left to do.
+    for (const seek of this.#seeks.splice(0)) seek.resolve();
+    await this.#disconnect();
+    this.#deps.onClosed(this);
+  }
+
+  async #disconnect(): Promise<void> {
+    // librdkafka's close revokes the assignment (the rebalance callback unassigns at once) and leaves the group.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#options.sessionTimeoutMs + this.#options.requestTimeoutMs);
+      timer.unref();
+      try {
+        this.#consumer.disconnect(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      } catch (error) {
+        clearTimeout(timer);
+        this.#deps.logger.warn({ groupId: this.#deps.groupId, error }, 'disconnecting the consumer failed');
+        resolve();
+      }
+    });
+  }
+
+  // ---- poll loop ------------------------------------------------------------------------------
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopLoop) {
+      await this.#applySeeks();
+      if (this.#stopLoop) break;
+      let entries: Entry[];
+      try {
+        entries = await this.#consumeOnce();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        this.#consumeError(error);
+        await sleep(Math.min(50 * 2 ** Math.min(failures, 10), CONSUME_BACKOFF_MAX_MS));
+        continue;
+      }
+      this.#route(entries);
+    }
+  }
+
+  #consumeOnce(): Promise<Entry[]> {
+    return new Promise<Entry[]>((resolve, reject) => {
+      const collected: Entry[] = [];
+      this.#collecting = collected;
+      try {
+        this.#consumer.consume(this.#options.consumeBatchSize, (error: LibrdKafkaError) => {
+          this.#collecting = undefined;
+          if (error) reject(error);
+          else resolve(collected);
+        });
+      } catch (error) {
+        this.#collecting = undefined;
+        reject(error);
+      }
+    });
+  }
+
+  #consumeError(error: unknown): void {
+    const mapped = toTransportError(error, `consuming group ${this.#deps.groupId}`);
+    // librdkafka retries transient conditions (broker down, unknown topic while it is created) by itself.
+    if (isRetriableError(error) || rdKafkaCode(error) === RdKafkaErrorCode.ERR__TIMED_OUT) {
+      this.#deps.logger.warn({ groupId: this.#deps.groupId, error: mapped }, 'consume failed; retrying');
+    } else {
+      this.#reportError(mapped);
+    }
+  }
+
+  #route(entries: readonly Entry[]): void {
+    const touched = new Set<PartitionState>();
+    for (const entry of entries) {
+      const st = this.#states.get(tpKey(entry.topic, entry.partition));
+      if (st === undefined || st.phase === 'revoked' || st.stopped) continue;
+      st.queue.push(entry);
+      if (entry.kind === 'record') st.queuedRecords++;
+      touched.add(st);
+    }
+    for (const st of touched) {
+      this.#pump(st);
+      if (!st.paused && st.queuedRecords >= this.#options.maxQueuedRecordsPerPartition) this.#pause(st);
+    }
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------
+
+  /** Starts the next delivery of `st` if it can; resumes a paused partition whose queue is drained. */
+  #pump(st: PartitionState): void {
+    if (st.busy || st.phase !== 'active' || st.seeking > 0 || st.stopped || this.#closing) return;
+    const batch = this.#takeBatch(st);
+    if (batch === undefined) {
+      if (st.paused) this.#resume(st);
+      return;
+    }
+    st.busy = true;
+    const generation = st.generation;
+    st.chain = this.#deliver(st, generation, batch).finally(() => {
+      st.busy = false;
+      this.#pump(st);
+    });
+  }
+
+  /** The next batch of `st`'s queue: leading records (up to `consumeBatchSize`), else one EOF notice. */
+  #takeBatch(st: PartitionState): PartitionBatch | undefined {
+    const records: Message[] = [];
+    while (st.queue.length > 0 && records.length < this.#options.consumeBatchSize) {
+      const entry = st.queue[0]!;
+      if (entry.kind === 'eof') {
+        if (records.length > 0) break;
+        st.queue.shift();
+        // The EOF offset is the end offset librdkafka's fetch reached (the last stable offset).
+        return { topic: st.topic, partition: st.partition, records: [], position: entry.offset, highWatermark: entry.offset };
+      }
+      st.queue.shift();
+      st.queuedRecords--;
+      records.push(entry.message);
+    }
+    if (records.length === 0) return undefined;
+    return {
+      topic: st.topic,
+      partition: st.partition,
+      records: records.map(fromRdKafkaMessage),
+      position: records[records.length - 1]!.offset + 1,
+    };
+  }
+
+  async #deliver(st: PartitionState, generation: number, batch: PartitionBatch): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (st.generation !== generation || st.phase !== 'active' || this.#closing) return;
+      try {
+        await this.#deps.listener.onBatch(batch);
+        if (st.generation === generation) st.position = batch.position;
+        return;
+      } catch (error) {
+        this.#reportError(error);
+        if (st.generation !== generation || st.phase !== 'active') return;
+        if (attempt >= this.#options.maxBatchRetries) {
+          st.stopped = true;
+          st.queue = [];
+          st.queuedRecords = 0;
+          this.#pause(st);
+          this.#reportError(
+            new TransportError(
+              `onBatch for ${st.topic}/${st.partition} rejected ${attempt + 1} times in a row; delivery of this partition ` +
+                'is stopped until seekToBeginning or reassignment',
+              { retriable: false },
+            ),
+          );
+          return;
+        }
+        await sleep(Math.min(100 * 2 ** attempt, RETRY_BACKOFF_MAX_MS));
+      }
+    }
+  }
+
+  // ---- seeking --------------------------------------------------------------------------------
+
+  /** Applies the requested seeks while no `consume` call is in flight (see the module comment). */
+  async #applySeeks(): Promise<void> {
+    const waiting: SeekRequest[] = [];
+    while (this.#seeks.length > 0) {
+      const request = this.#seeks.shift()!;
+      const st = request.state;
+      if (st.phase === 'revoked' || this.#states.get(st.key) !== st) {
+        // Revoked meanwhile: nothing is delivered for it any more, so the seek has nothing left to do.
+        request.resolve();
+        continue;
+      }
+      if (request.notBefore > Date.now()) {
+        waiting.push(request);
+        continue;
+      }
+      try {
+        await this.#nativeSeek(st, request.offset);
+      } catch (error) {
+        if (rdKafkaCode(error) === RdKafkaErrorCode.ERR__STATE && Date.now() < request.deadline) {
+          // The fetcher of a just-assigned partition is not started yet: try again after the next consume call.
+          request.notBefore = Date.now() + SEEK_RETRY_MS;
+          waiting.push(request);
+        } else {
+          request.reject(toTransportError(error, `seeking ${st.topic}/${st.partition} to ${request.offset}`));
+        }
+        continue;
+      }
+      // Everything queued was consumed before the seek.
+      st.queue = [];
+      st.queuedRecords = 0;
+      st.stopped = false;
+      st.position = request.offset;
+      request.resolve();
+    }
+    this.#seeks.push(...waiting);
+  }
+
+  #nativeSeek(st: PartitionState, offset: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.#consumer.seek({ topic: st.topic, partition: st.partition, offset }, this.#options.requestTimeoutMs, (error) =>
+          error ? reject(error) : resolve(),
+        );
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  #pause(st: PartitionState): void {
+    try {
+      this.#consumer.pause([plain(st)]);
+      st.paused = true;
+    } catch (error) {
+      this.#deps.logger.warn({ topic: st.topic, partition: st.partition, error }, 'pausing a partition failed');
+    }
+  }
+
+  #resume(st: PartitionState): void {
+    try {
+      this.#consumer.resume([plain(st)]);
+      st.paused = false;
+    } catch (error) {
+      this.#deps.logger.warn({ topic: st.topic, partition: st.partition, error }, 'resuming a partition failed');
+    }
+  }
+
+  // ---- group events ---------------------------------------------------------------------------
+
+  #heldStates(): PartitionState[] {
+    return [...this.#states.values()].filter((st) => st.phase !== 'revoked');
+  }
+
+  #held(tp: TopicPartition): PartitionState {
+    const st = this.#states.get(tpKey(tp.topic, tp.partition));
+    if (st === undefined || st.phase === 'revoked' || this.#closing) {
+      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member`, { retriable: false });
+    }
+    return st;
+  }
+
+  #onRebalance(err: LibrdKafkaError | undefined, assignment: TopicPartition[]): void {
+    const code = rdKafkaCode(err);
+    try {
+      if (code === RdKafkaErrorCode.ERR__ASSIGN_PARTITIONS) this.#onAssign(assignment);
+      else if (code === RdKafkaErrorCode.ERR__REVOKE_PARTITIONS) this.#revoke(this.#heldStates(), true);
+      else {
+        this.#reportError(toTransportError(err, `rebalancing group ${this.#deps.groupId}`));
+        this.#revoke(this.#heldStates(), true);
+      }
+    } catch (error) {
+      this.#reportError(toTransportError(error, `rebalancing group ${this.#deps.groupId}`));
+    }
+  }
+
+  #onAssign(assignment: readonly TopicPartition[]): void {
+    this.#consumer.assign(assignment.map(plain));
+    if (this.#closing) return;
+    const added: PartitionState[] = [];
+    for (const tp of assignment) {
+      const key = tpKey(tp.topic, tp.partition);
+      const current = this.#states.get(key);
+      if (current !== undefined && current.phase !== 'revoked') continue;
+      const st: PartitionState = {
+        topic: tp.topic,
+        partition: tp.partition,
+        key,
+        phase: 'assigning',
+        generation: (current?.generation ?? 0) + 1,
+        queue: [],
+        queuedRecords: 0,
+        busy: false,
+        paused: false,
+        seeking: 0,
+        stopped: false,
+        position: undefined,
+        chain: Promise.resolve(),
+      };
+      this.#states.set(key, st);
+      added.push(st);
+    }
+    if (added.length === 0) return;
+    // Nothing is fetched for a new partition before its onAssigned settled (what arrives meanwhile waits in its queue).
+    try {
+      this.#consumer.pause(added.map(plain));
+      for (const st of added) st.paused = true;
+    } catch (error) {
+      this.#deps.logger.warn({ error }, 'pausing newly assigned partitions failed');
+    }
+    this.#groupTask(async () => {
+      try {
+        await this.#deps.listener.onAssigned(added.map(plain));
+      } catch (error) {
+        this.#reportError(error);
+      }
+      for (const st of added) {
+        if (st.phase !== 'assigning' || this.#states.get(st.key) !== st) continue;
+        st.phase = 'active';
+        this.#pump(st);
+      }
+    });
+  }
+
+  /**
+   * Marks `states` revoked now (nothing more is delivered) and queues `onRevoked` for them; with
+   * `unassign`, librdkafka's assignment is given up once `onRevoked` settled.
+   */
+  #revoke(states: readonly PartitionState[], unassign: boolean): void {
+    for (const st of states) {
+      st.phase = 'revoked';
+      st.generation++;
+      st.queue = [];
+      st.queuedRecords = 0;
+    }
+    if (unassign && this.#closing) {
+      // librdkafka's close waits for this; the partitions were revoked before close() got here.
+      this.#unassign();
+      return;
+    }
+    this.#groupTask(async () => {
+      // An in-flight onBatch settles first: callbacks of one partition never overlap.
+      await Promise.all(states.map((st) => st.chain.catch(() => {})));
+      try {
+        if (states.length > 0) await this.#deps.listener.onRevoked(states.map(plain));
+      } catch (error) {
+        this.#reportError(error);
+      } finally {
+        for (const st of states) if (this.#states.get(st.key) === st) this.#states.delete(st.key);
+        if (unassign) this.#unassign();
+      }
+    });
+  }
+
+  #unassign(): void {
+    try {
+      this.#consumer.unassign();
+    } catch (error) {
+      if (!this.#closing) this.#reportError(toTransportError(error, `giving up the assignment of group ${this.#deps.groupId}`));
+    }
+  }
+
+  #groupTask(task: () => Promise<void>): void {
+    this.#groupChain = this.#groupChain.then(task).catch((error: unknown) => this.#reportError(error));
+  }
+
+  #onOffsetCommit(err: LibrdKafkaError | undefined): void {
+    const commit = this.#commits.shift();
+    if (commit === undefined) return;
+    clearTimeout(commit.timer);
+    if (commit.settled) return;
+    commit.settled = true;
+    if (err) commit.reject(toTransportError(err, `committing offsets of group ${this.#deps.groupId}`));
+    else commit.resolve();
+  }
+
+  #reportError(error: unknown): void {
+    const onError = this.#deps.listener.onError;
+    if (onError === undefined) {
+      this.#deps.logger.error({ groupId: this.#deps.groupId, error }, 'consumer error (no onError listener)');
+      return;
+    }
+    try {
+      onError.call(this.#deps.listener, error);
+    } catch (thrown) {
+      this.#deps.logger.error({ groupId: this.#deps.groupId, error: thrown }, 'onError threw');
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * ksched records ⇄ node-rdkafka messages.
+ *
+ * Gotcha (node-rdkafka 3.6.x): `Producer.produce` converts every header value to a JS string and
+ * copies it up to the first NUL byte (Blizzard/node-rdkafka#1006, fix proposed in #968, not
+ * merged), so a header value that is not NUL-free UTF-8 would reach Kafka altered. Such values are
+ * rejected here with an `UnsupportedError` instead of being corrupted; UTF-8 bytes are sent as
+ * their text, which is byte-for-byte the same on the wire. Consumed headers are binary-safe.
+ *
+ * @module
+ */
+import { UnsupportedError } from '@ksched/core';
+import type { ConsumedRecord, HeaderValue, RecordHeaders } from '@ksched/core';
+import type { Message, MessageHeader } from 'node-rdkafka';
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A Buffer over the same memory (node-rdkafka wants Buffers; a Buffer is passed through). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A plain `Uint8Array` view of a Buffer node-rdkafka created for one message (no copy needed: it owns its memory). */
+function asBytes(buffer: Uint8Array): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/**
+ * The text node-rdkafka can send for a header value unchanged, or `undefined` when it cannot
+ * (bytes that are not UTF-8, or a NUL character).
+ */
+export function sendableHeaderText(value: HeaderValue): string | undefined {
+  let text: string;
+  if (typeof value === 'string') {
+    text = value;
+    // Lone surrogates would be replaced by U+FFFD when node-rdkafka encodes the string as UTF-8.
+    if (LONE_SURROGATE.test(text)) return undefined;
+  } else {
+    try {
+      text = strictUtf8.decode(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return text.includes('\u0000') ? undefined : text;
+}
+
+/**
+ * ksched headers → node-rdkafka headers (a list of one-entry objects, string values).
+ *
+ * @throws UnsupportedError (`KSM_UNSUPPORTED`) for a value node-rdkafka would alter (see the module comment).
+ */
+export function toRdKafkaHeaders(headers: RecordHeaders | undefined): MessageHeader[] | undefined {
+  if (headers === undefined) return undefined;
+  const out: MessageHeader[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    const text = sendableHeaderText(value);
+    if (text === undefined) {
+      throw new UnsupportedError(
+        `header "${name}" has a value that is not NUL-free UTF-8; node-rdkafka 3.6 cannot produce it unchanged ` +
+          '(Blizzard/node-rdkafka#1006): use the kafkajs adapter for binary header values',
+      );
+    }
+    out.push({ [name]: text });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
+ * An empty key or value. node-rdkafka passes a Buffer's data pointer to librdkafka, which writes
+ * a NULL pointer as a *null* key or value, and a zero-length Buffer of its own has a NULL data
+ * pointer: an empty value would become a tombstone. A zero-length view into a one-byte buffer has
+ * a real pointer, so it is written as empty bytes.
+ */
+const EMPTY = Buffer.alloc(1).subarray(0, 0);
+
+/**
+ * A key or value as node-rdkafka takes it: bytes (strings are UTF-8 encoded here, because
+ * node-rdkafka copies string keys only up to the first NUL), or `null` (a null key, a tombstone).
+ * Empty bytes stay empty, not null (see `EMPTY`).
+ */
+export function toRdKafkaBytes(value: string | Uint8Array | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null;
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : asBuffer(value);
+  return bytes.length === 0 ? EMPTY : bytes;
+}
+
+/**
+ * Consumed node-rdkafka headers → ksched headers. Values stay bytes (plain `Uint8Array`s); when a
+ * name occurs more than once, the last value wins.
+ */
+export function fromRdKafkaHeaders(headers: readonly MessageHeader[] | undefined): RecordHeaders {
+  const out: Record<string, HeaderValue> = {};
+  if (headers === undefined) return out;
+  for (const header of headers) {
+    for (const [name, value] of Object.entries(header)) {
+      out[name] = typeof value === 'string' ? value : value === null || value === undefined ? new Uint8Array(0) : asBytes(value);
+    }
+  }
+  return out;
+}
+
+/** A consumed node-rdkafka message → a ksched record. */
+export function fromRdKafkaMessage(message: Message): ConsumedRecord {
+  const key = message.key;
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    key: key === null || key === undefined ? null : typeof key === 'string' ? new TextEncoder().encode(key) : asBytes(key),
+    value: message.value === null || message.value === undefined ? null : asBytes(message.value),
+    headers: fromRdKafkaHeaders(message.headers),
+    timestamp: typeof message.timestamp === 'number' ? message.timestamp : -1,
+  };
+}

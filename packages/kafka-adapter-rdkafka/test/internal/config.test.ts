@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@ksched/core';
+import { commonConfig, consumerConfig, consumerTopicConfig, createClient, producerConfig } from '../../src/internal/config.js';
+import { parseRdKafkaTransportOptions } from '../../src/options.js';
+
+const options = parseRdKafkaTransportOptions({
+  brokers: ['a:1', 'b:2'],
+  clientId: 'c',
+  librdkafka: { 'isolation.level': 'read_uncommitted', 'statistics.interval.ms': 5000, 'enable.idempotence': false },
+});
+const callbacks = { rebalance_cb: () => {}, offset_commit_cb: () => {} };
+
+describe('librdkafka configuration', () => {
+  it('consumer: read committed, manual offsets, EOF events, eager classic protocol; pass-through cannot weaken it', () => {
+    const config = consumerConfig(options, 'g', callbacks);
+    expect(config).toMatchObject({
+      'bootstrap.servers': 'a:1,b:2',
+      'client.id': 'c',
+      'group.id': 'g',
+      'group.protocol': 'classic',
+      'partition.assignment.strategy': 'range,roundrobin',
+      'isolation.level': 'read_committed',
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'enable.partition.eof': true,
+      'allow.auto.create.topics': false,
+      'session.timeout.ms': 30_000,
+      'max.poll.interval.ms': 60_000,
+      'statistics.interval.ms': 5000,
+    });
+    expect(config['rebalance_cb']).toBe(callbacks.rebalance_cb);
+    expect(consumerTopicConfig).toEqual({ 'auto.offset.reset': 'earliest' });
+  });
+
+  it('producer: idempotent, acks all, murmur2 partitioner in the topic configuration', () => {
+    const { global, topic } = producerConfig(options);
+    expect(global).toMatchObject({ 'enable.idempotence': true, dr_cb: true });
+    expect(global['transactional.id']).toBeUndefined();
+    expect(topic).toEqual({ acks: 'all', partitioner: 'murmur2_random', 'request.timeout.ms': 30_000, 'message.timeout.ms': 60_000 });
+  });
+
+  it('transactional producer: id, transaction timeout, message timeout not above it', () => {
+    const o = parseRdKafkaTransportOptions({ brokers: 'a:1', transactionTimeoutMs: 20_000, messageTimeoutMs: 90_000 });
+    const { global, topic } = producerConfig(o, 'tx-1');
+    expect(global).toMatchObject({ 'transactional.id': 'tx-1', 'transaction.timeout.ms': 20_000, 'enable.idempotence': true });
+    expect(topic['message.timeout.ms']).toBe(20_000);
+  });
+
+  it('maps TLS and SASL settings', () => {
+    const o = parseRdKafkaTransportOptions({
+      brokers: 'a:1',
+      ssl: { ca: ['ca1', 'ca2'], cert: 'cert', key: 'key', passphrase: 'pw', rejectUnauthorized: false },
+      sasl: { mechanism: 'scram-sha-256', username: 'u', password: 'p' },
+    });
+    expect(commonConfig(o)).toMatchObject({
+      'security.protocol': 'sasl_ssl',
+      'sasl.mechanisms': 'SCRAM-SHA-256',
+      'sasl.username': 'u',
+      'sasl.password': 'p',
+      'ssl.ca.pem': 'ca1\nca2',
+      'ssl.certificate.pem': 'cert',
+      'ssl.key.pem': 'key',
+      'ssl.key.password': 'pw',
+      'enable.ssl.certificate.verification': false,
+    });
+    expect(commonConfig(parseRdKafkaTransportOptions({ brokers: 'a:1', ssl: true }))['security.protocol']).toBe('ssl');
+    expect(
+      commonConfig(parseRdKafkaTransportOptions({ brokers: 'a:1', sasl: { mechanism: 'plain', username: 'u', password: 'p' } }))[
+        'security.protocol'
+      ],
+    ).toBe('sasl_plaintext');
+    expect(commonConfig(options)['security.protocol']).toBeUndefined();
+  });
+
+  it('turns a refused configuration into a ConfigError', () => {
+    expect(() =>
+      createClient('producer', () => {
+        throw new Error('No such configuration property: "nope"');
+      }),
+    ).toThrow(ConfigError);
+  });
+});
