@@ -1,0 +1,788 @@
+/**
+ * The service and CLI configuration: one zod schema, fed from four layers with a documented
+ * precedence — **flags > environment variables > config file > defaults**. Every setting has a
+ * dotted key (its place in the JSON config file), a `KSCHED_*` environment variable and, for the
+ * common ones, a command-line flag; {@link SETTINGS} lists them all (the README's table is this
+ * list). Errors name the setting and where its value came from, e.g.
+ * `intervalMs (from KSCHED_INTERVAL_MS="500"): needs to be an integer bigger or equal to 1000`.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { ConfigError, parseSchedulerOptions, TOPIC_NAME_PATTERN } from '@ksched/core';
+import type { SchedulerOptions, Violation } from '@ksched/core';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Kafka client adapters the service can run on. */
+export const ADAPTERS = ['kafkajs', 'rdkafka'] as const;
+/** One of {@link ADAPTERS}. */
+export type AdapterName = (typeof ADAPTERS)[number];
+/** Log levels of the service logger (pino). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** Log levels of the Kafka client's own logs, forwarded to the service logger. */
+export const CLIENT_LOG_LEVELS = ['nothing', 'error', 'warn', 'info', 'debug'] as const;
+/** SASL mechanisms both adapters support. */
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/** Which commands a setting matters to (drives which flags each command shows). */
+export type SettingGroup = 'connection' | 'topics' | 'scheduler' | 'migrate' | 'service';
+
+/** One setting: config-file key, environment variable, optional flag, and documentation. */
+export interface SettingSpec {
+  /** Dotted key in the config file, e.g. `http.port`. */
+  readonly key: string;
+  /** Environment variable. */
+  readonly env: string;
+  /** Commander flags, e.g. `-b, --brokers <list>`; a `--no-*` flag sets the value to false. */
+  readonly flags?: readonly string[];
+  readonly group: SettingGroup;
+  /** Default as shown to people. */
+  readonly defaultText: string;
+  readonly description: string;
+  /** Value type, as shown to people. */
+  readonly type: string;
+  /** Help of a `--no-*` flag, when it says the opposite of `description`. */
+  readonly flagHelp?: string;
+}
+
+/** Every setting. The README's configuration table is generated from the same facts. */
+export const SETTINGS: readonly SettingSpec[] = [
+  {
+    key: 'adapter',
+    env: 'KSCHED_ADAPTER',
+    flags: ['--adapter <name>'],
+    group: 'connection',
+    type: 'kafkajs | rdkafka',
+    defaultText: 'kafkajs',
+    description: 'Kafka client adapter',
+  },
+  {
+    key: 'brokers',
+    env: 'KSCHED_BROKERS',
+    flags: ['-b, --brokers <list>'],
+    group: 'connection',
+    type: 'host:port list',
+    defaultText: 'none',
+    description: 'bootstrap brokers, comma-separated; `ksched start` without brokers starts the local development broker',
+  },
+  {
+    key: 'clientId',
+    env: 'KSCHED_CLIENT_ID',
+    flags: ['--client-id <id>'],
+    group: 'connection',
+    type: 'string',
+    defaultText: 'ksched',
+    description: 'client id sent to the brokers',
+  },
+  {
+    key: 'clientLogLevel',
+    env: 'KSCHED_CLIENT_LOG_LEVEL',
+    flags: ['--client-log-level <level>'],
+    group: 'connection',
+    type: CLIENT_LOG_LEVELS.join(' | '),
+    defaultText: 'warn (run), nothing (other commands)',
+    description: 'most verbose Kafka client log level forwarded to the service log',
+  },
+  {
+    key: 'connectionTimeoutMs',
+    env: 'KSCHED_CONNECTION_TIMEOUT_MS',
+    group: 'connection',
+    type: 'duration',
+    defaultText: 'adapter default (kafkajs 3s, rdkafka 10s)',
+    description: 'TCP connect timeout',
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'KSCHED_REQUEST_TIMEOUT_MS',
+    group: 'connection',
+    type: 'duration',
+    defaultText: '30s',
+    description: 'timeout of one Kafka request',
+  },
+  {
+    key: 'ssl.enabled',
+    env: 'KSCHED_SSL',
+    flags: ['--ssl'],
+    group: 'connection',
+    type: 'boolean',
+    defaultText: 'false, or true when a ssl file is set',
+    description: 'connect with TLS',
+  },
+  {
+    key: 'ssl.caFile',
+    env: 'KSCHED_SSL_CA_FILE',
+    flags: ['--ssl-ca-file <path>'],
+    group: 'connection',
+    type: 'path',
+    defaultText: 'system CAs',
+    description: 'CA certificate(s), PEM file',
+  },
+  {
+    key: 'ssl.certFile',
+    env: 'KSCHED_SSL_CERT_FILE',
+    flags: ['--ssl-cert-file <path>'],
+    group: 'connection',
+    type: 'path',
+    defaultText: '',
+    description: 'client certificate, PEM file (mutual TLS)',
+  },
+  {
+    key: 'ssl.keyFile',
+    env: 'KSCHED_SSL_KEY_FILE',
+    flags: ['--ssl-key-file <path>'],
+    group: 'connection',
+    type: 'path',
+    defaultText: '',
+    description: 'client private key, PEM file (mutual TLS)',
+  },
+  {
+    key: 'ssl.passphrase',
+    env: 'KSCHED_SSL_PASSPHRASE',
+    group: 'connection',
+    type: 'string',
+    defaultText: '',
+    description: 'password of the client key (env or file only)',
+  },
+  {
+    key: 'ssl.rejectUnauthorized',
+    env: 'KSCHED_SSL_REJECT_UNAUTHORIZED',
+    flags: ['--no-ssl-verify'],
+    group: 'connection',
+    type: 'boolean',
+    defaultText: 'true',
+    description: "verify the broker's certificate",
+    flagHelp: "do not verify the broker's certificate",
+  },
+  {
+    key: 'sasl.mechanism',
+    env: 'KSCHED_SASL_MECHANISM',
+    flags: ['--sasl-mechanism <name>'],
+    group: 'connection',
+    type: SASL_MECHANISMS.join(' | '),
+    defaultText: 'none',
+    description: 'SASL mechanism',
+  },
+  {
+    key: 'sasl.username',
+    env: 'KSCHED_SASL_USERNAME',
+    flags: ['--sasl-username <name>'],
+    group: 'connection',
+    type: 'string',
+    defaultText: '',
+    description: 'SASL user name',
+  },
+  {
+    key: 'sasl.password',
+    env: 'KSCHED_SASL_PASSWORD',
+    group: 'connection',
+    type: 'string',
+    defaultText: '',
+    description: 'SASL password (env or file only, so it stays out of `ps`)',
+  },
+  {
+    key: 'topics',
+    env: 'KSCHED_TOPICS',
+    flags: ['-s, --schedules-topic <name>'],
+    group: 'topics',
+    type: 'topic list',
+    defaultText: 'scheduled_messages',
+    description: 'schedules topic(s); repeat the flag or separate with commas',
+  },
+  {
+    key: 'statesPostfix',
+    env: 'KSCHED_STATES_POSTFIX',
+    flags: ['--states-postfix <postfix>'],
+    group: 'topics',
+    type: 'string',
+    defaultText: '_states',
+    description: 'states topic = schedules topic + this postfix',
+  },
+  {
+    key: 'groupId',
+    env: 'KSCHED_GROUP_ID',
+    flags: ['-g, --group-id <id>'],
+    group: 'scheduler',
+    type: 'string',
+    defaultText: 'ksched_scheduled_messages',
+    description: 'consumer group of the schedulers (one per application)',
+  },
+  {
+    key: 'transactional',
+    env: 'KSCHED_TRANSACTIONAL',
+    flags: ['--transactional', '--no-transactional'],
+    group: 'scheduler',
+    type: 'boolean',
+    defaultText: 'false',
+    description: 'dispatch target + tombstone in one Kafka transaction (exactly-once)',
+  },
+  {
+    key: 'transactionalIdPrefix',
+    env: 'KSCHED_TRANSACTIONAL_ID_PREFIX',
+    group: 'scheduler',
+    type: 'string',
+    defaultText: 'groupId',
+    description: 'prefix of the per-partition transactional ids',
+  },
+  {
+    key: 'deadLetterTopic',
+    env: 'KSCHED_DEAD_LETTER_TOPIC',
+    flags: ['--dead-letter-topic <topic>'],
+    group: 'scheduler',
+    type: 'topic',
+    defaultText: 'none',
+    description: 'copy invalid schedules-topic records here',
+  },
+  {
+    key: 'intervalMs',
+    env: 'KSCHED_INTERVAL_MS',
+    flags: ['--interval <duration>'],
+    group: 'scheduler',
+    type: 'duration ≥ 1s',
+    defaultText: '15s',
+    description: 'idle safety tick and states-report cadence (dispatch itself is timer-driven)',
+  },
+  {
+    key: 'flushBatchSize',
+    env: 'KSCHED_FLUSH_BATCH_SIZE',
+    flags: ['--flush-batch-size <n>'],
+    group: 'scheduler',
+    type: 'integer ≥ 1',
+    defaultText: '1000',
+    description: 'most records per dispatch batch (targets + tombstones)',
+  },
+  {
+    key: 'statesReportIntervalMs',
+    env: 'KSCHED_STATES_REPORT_INTERVAL_MS',
+    group: 'scheduler',
+    type: 'duration ≥ 1s',
+    defaultText: '5s',
+    description: 'least time between two throttled states reports',
+  },
+  {
+    key: 'loadedGraceMs',
+    env: 'KSCHED_LOADED_GRACE_MS',
+    group: 'scheduler',
+    type: 'duration',
+    defaultText: '15s',
+    description: 'a never-idle partition counts as loaded once it reads records this much newer than the load start',
+  },
+  {
+    key: 'commitOffsets',
+    env: 'KSCHED_COMMIT_OFFSETS',
+    group: 'scheduler',
+    type: 'boolean',
+    defaultText: 'true',
+    description: 'commit the read position (informational: consumer lag in monitoring)',
+  },
+  {
+    key: 'retryBackoffMs',
+    env: 'KSCHED_RETRY_BACKOFF_MS',
+    group: 'scheduler',
+    type: 'duration',
+    defaultText: '500ms',
+    description: 'first wait before retrying a failed flush (doubles up to 30s)',
+  },
+  {
+    key: 'partitions',
+    env: 'KSCHED_PARTITIONS',
+    flags: ['--partitions <n>'],
+    group: 'migrate',
+    type: 'integer ≥ 1',
+    defaultText: '5',
+    description: 'partitions of new schedules and states topics',
+  },
+  {
+    key: 'replicationFactor',
+    env: 'KSCHED_REPLICATION_FACTOR',
+    flags: ['--replication-factor <n>'],
+    group: 'migrate',
+    type: 'integer ≥ 1',
+    defaultText: '1',
+    description: 'replication factor of new topics (use 3 in production)',
+  },
+  {
+    key: 'http.enabled',
+    env: 'KSCHED_HTTP_ENABLED',
+    flags: ['--no-http'],
+    group: 'service',
+    type: 'boolean',
+    defaultText: 'true',
+    description: 'serve /healthz, /readyz and /metrics',
+    flagHelp: 'do not serve /healthz, /readyz and /metrics',
+  },
+  {
+    key: 'http.host',
+    env: 'KSCHED_HTTP_HOST',
+    flags: ['--http-host <host>'],
+    group: 'service',
+    type: 'host',
+    defaultText: '127.0.0.1',
+    description: 'HTTP bind address (0.0.0.0 to expose it)',
+  },
+  {
+    key: 'http.port',
+    env: 'KSCHED_HTTP_PORT',
+    flags: ['--http-port <port>'],
+    group: 'service',
+    type: 'port',
+    defaultText: '9464',
+    description: 'HTTP port (0 picks a free one and logs it)',
+  },
+  {
+    key: 'log.level',
+    env: 'KSCHED_LOG_LEVEL',
+    flags: ['--log-level <level>'],
+    group: 'service',
+    type: LOG_LEVELS.join(' | '),
+    defaultText: 'info',
+    description: 'log level',
+  },
+  {
+    key: 'log.pretty',
+    env: 'KSCHED_LOG_PRETTY',
+    flags: ['--pretty', '--no-pretty'],
+    group: 'service',
+    type: 'boolean',
+    defaultText: 'true when stdout is a terminal',
+    description: 'human-readable logs (pino-pretty) instead of JSON lines',
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    env: 'KSCHED_SHUTDOWN_TIMEOUT_MS',
+    group: 'service',
+    type: 'duration',
+    defaultText: '30s',
+    description: 'longest a graceful shutdown may take before the process exits 1',
+  },
+];
+
+/** The environment variable that names the config file (also `-c, --config <file>`). */
+export const CONFIG_FILE_ENV = 'KSCHED_CONFIG';
+
+// ---- coercion: env and flag values are text; the file may use text or JSON types ---------------
+
+function toBoolean(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+}
+
+function toInteger(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+}
+
+function toMilliseconds(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return parseDuration(value) ?? value;
+}
+
+function toList(value: unknown): unknown {
+  const parts = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+  if (parts === undefined || !parts.every((p) => typeof p === 'string')) return value;
+  return (parts as string[])
+    .flatMap((p) => p.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+}
+
+const bool = () => z.preprocess(toBoolean, z.boolean({ error: 'needs to be true or false' }));
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    toInteger,
+    z
+      .number({ error: `needs to be an integer ≥ ${min}` })
+      .int(`needs to be an integer ≥ ${min}`)
+      .min(min, `needs to be an integer ≥ ${min}`)
+      .max(max, `needs to be an integer ≤ ${max}`),
+  );
+const duration = () =>
+  z.preprocess(
+    toMilliseconds,
+    z
+      .number({ error: 'needs to be a duration such as 15s, 5m, 1h30m or a number of milliseconds' })
+      .int('needs to be a whole number of milliseconds')
+      .min(0, 'must not be negative'),
+  );
+const text = () => z.string({ error: 'needs to be a string' }).trim().min(1, 'must not be empty');
+const topicName = () =>
+  text()
+    .regex(TOPIC_NAME_PATTERN, 'needs to be a Kafka topic name (letters, digits, . _ -)')
+    .max(249, 'needs to be at most 249 characters');
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+    z.enum(values, { error: `needs to be one of ${values.join(', ')}` }),
+  );
+
+const strictGroup = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject(shape, {
+    error: (i) => (i.code === 'unrecognized_keys' ? `unknown setting(s): ${i.keys.join(', ')}` : 'needs to be an object'),
+  });
+
+/** The configuration schema (values as given; env and flag text is coerced). */
+export const configSchema = strictGroup({
+  adapter: oneOf(ADAPTERS).default('kafkajs'),
+  brokers: z
+    .preprocess(
+      toList,
+      z
+        .array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'each broker needs to be host:port'), { error: 'needs to be a list of host:port' })
+        .min(1, 'needs at least one broker (host:port)'),
+    )
+    .optional(),
+  clientId: text().default('ksched'),
+  clientLogLevel: oneOf(CLIENT_LOG_LEVELS).default('warn'),
+  connectionTimeoutMs: duration().optional(),
+  requestTimeoutMs: duration().optional(),
+  ssl: strictGroup({
+    enabled: bool().optional(),
+    caFile: text().optional(),
+    certFile: text().optional(),
+    keyFile: text().optional(),
+    passphrase: z.string({ error: 'needs to be a string' }).optional(),
+    rejectUnauthorized: bool().optional(),
+  }).default({}),
+  sasl: strictGroup({
+    mechanism: oneOf(SASL_MECHANISMS).optional(),
+    username: text().optional(),
+    password: z.string({ error: 'needs to be a string' }).optional(),
+  }).default({}),
+  topics: z
+    .preprocess(toList, z.array(topicName(), { error: 'needs to be a list of topic names' }).min(1, 'needs at least one schedules topic'))
+    .default(['scheduled_messages']),
+  statesPostfix: text().default('_states'),
+  groupId: text().default('ksched_scheduled_messages'),
+  transactional: bool().default(false),
+  transactionalIdPrefix: text().optional(),
+  deadLetterTopic: topicName().optional(),
+  intervalMs: duration().default(15_000),
+  flushBatchSize: integer(1).optional(),
+  statesReportIntervalMs: duration().optional(),
+  loadedGraceMs: duration().optional(),
+  commitOffsets: bool().optional(),
+  retryBackoffMs: duration().optional(),
+  partitions: integer(1).default(5),
+  replicationFactor: integer(1).default(1),
+  http: strictGroup({
+    enabled: bool().default(true),
+    host: text().default('127.0.0.1'),
+    port: integer(0, 65_535).default(9464),
+  }).default({ enabled: true, host: '127.0.0.1', port: 9464 }),
+  log: strictGroup({
+    level: oneOf(LOG_LEVELS).default('info'),
+    pretty: bool().optional(),
+  }).default({ level: 'info' }),
+  shutdownTimeoutMs: duration().default(30_000),
+});
+
+type ParsedConfig = z.output<typeof configSchema>;
+
+/** TLS settings with the PEM files read. */
+export interface TlsSettings {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly passphrase?: string;
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** SASL settings (complete). */
+export interface SaslSettings {
+  readonly mechanism: (typeof SASL_MECHANISMS)[number];
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Connection settings common to both adapters. */
+export interface ConnectionConfig {
+  readonly adapter: AdapterName;
+  /** Empty when none are configured (only `ksched start` accepts that: it starts a local broker). */
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly clientLogLevel: (typeof CLIENT_LOG_LEVELS)[number];
+  readonly connectionTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** `true` (system CAs), TLS settings, or absent (plain TCP). */
+  readonly ssl?: true | TlsSettings;
+  readonly sasl?: SaslSettings;
+}
+
+/** The validated configuration. */
+export interface AppConfig {
+  readonly connection: ConnectionConfig;
+  /** Scheduler settings, validated by core (defaults filled in). */
+  readonly scheduler: SchedulerOptions;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly pretty?: boolean };
+  readonly shutdownTimeoutMs: number;
+  /** Where each setting that was given came from (`flag --x`, `env KSCHED_X`, `file path`), by key. */
+  readonly sources: Readonly<Record<string, string>>;
+  /** The config file read, if any. */
+  readonly configFile?: string;
+}
+
+/** Inputs of {@link loadConfig}. */
+export interface LoadConfigInput {
+  /** Values of command-line flags that were given, by setting key (see {@link flagValues}). */
+  readonly flags?: Readonly<Record<string, unknown>>;
+  /** Flag spelling per setting key, for error messages. */
+  readonly flagNames?: Readonly<Record<string, string>>;
+  /** Environment (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Config file path (`--config`); else `KSCHED_CONFIG`; else none. */
+  readonly configFile?: string;
+  /** Command-specific defaults, below the file (e.g. quieter logs for one-shot commands). */
+  readonly defaults?: Readonly<Record<string, unknown>>;
+  /** Fail unless brokers are configured (every command but `start`). */
+  readonly requireBrokers?: boolean;
+  /** Base directory for relative paths (default `process.cwd()`). */
+  readonly cwd?: string;
+  /** Reads a file (tests); default `fs.readFileSync(path, 'utf8')`. */
+  readonly readFile?: (path: string) => string;
+}
+
+/** A setting value and where it came from. */
+interface Sourced {
+  readonly value: unknown;
+  readonly source: string;
+}
+
+const GROUPS = new Set(['ssl', 'sasl', 'http', 'log']);
+const KNOWN_KEYS = new Set(SETTINGS.map((s) => s.key));
+
+/** Flattens a parsed config file into dotted keys; `ssl: true|false` means `ssl.enabled`. */
+function flattenFile(json: unknown, file: string): Map<string, Sourced> {
+  const out = new Map<string, Sourced>();
+  const source = `config file ${file}`;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError([{ field: '(config file)', rule: 'type', message: `${file} needs to hold a JSON object` }]);
+  }
+  const unknown: Violation[] = [];
+  for (const [key, value] of Object.entries(json)) {
+    if (key === '$schema' || key === '//') continue;
+    if (GROUPS.has(key) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [sub, subValue] of Object.entries(value)) {
+        const dotted = `${key}.${sub}`;
+        if (!KNOWN_KEYS.has(dotted)) unknown.push({ field: dotted, rule: 'unknown', message: `unknown setting (in ${source})` });
+        else out.set(dotted, { value: subValue, source });
+      }
+    } else if (key === 'ssl' && typeof value === 'boolean') {
+      out.set('ssl.enabled', { value, source });
+    } else if (!KNOWN_KEYS.has(key) || GROUPS.has(key)) {
+      unknown.push({
+        field: key,
+        rule: 'unknown',
+        message: GROUPS.has(key) ? `needs to be an object (in ${source})` : `unknown setting (in ${source})`,
+      });
+    } else {
+      out.set(key, { value, source });
+    }
+  }
+  if (unknown.length > 0) throw new ConfigError(unknown);
+  return out;
+}
+
+function envLayer(env: Readonly<Record<string, string | undefined>>): Map<string, Sourced> {
+  const out = new Map<string, Sourced>();
+  for (const spec of SETTINGS) {
+    const value = env[spec.env];
+    // An empty variable counts as unset, as shells and container runtimes often leave them.
+    if (value !== undefined && value.trim() !== '') out.set(spec.key, { value, source: spec.env });
+  }
+  return out;
+}
+
+function unflatten(values: Map<string, Sourced>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [key, { value }] of values) {
+    const [head, tail] = key.split('.', 2) as [string, string | undefined];
+    if (tail === undefined) root[head] = value;
+    else root[head] = { ...((root[head] as Record<string, unknown> | undefined) ?? {}), [tail]: value };
+  }
+  return root;
+}
+
+const SECRET_KEYS = new Set(['sasl.password', 'ssl.passphrase']);
+
+function describeValue(key: string, value: unknown): string {
+  if (SECRET_KEYS.has(key)) return '(hidden)';
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+function withSource(violations: readonly Violation[], merged: Map<string, Sourced>): Violation[] {
+  return violations.map((v) => {
+    // Core names list items (`topics.0`): the source is the list's.
+    const key = merged.has(v.field) ? v.field : v.field.split('.').slice(0, -1).join('.');
+    const given = merged.get(key);
+    if (given === undefined || given.source === 'default') return v;
+    return { ...v, message: `${v.message} (from ${given.source}: ${describeValue(key, given.value)})` };
+  });
+}
+
+function zodViolations(error: z.ZodError): Violation[] {
+  return error.issues.flatMap((issue): Violation[] => {
+    // A list item's issue (`topics.1`) is reported on the list: that is the setting people set.
+    const path = issue.path
+      .filter((p) => typeof p !== 'number')
+      .map(String)
+      .join('.');
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((k) => ({ field: path ? `${path}.${k}` : k, rule: 'unknown', message: 'unknown setting' }));
+    return [{ field: path || '(config)', rule: issue.code, message: issue.message }];
+  });
+}
+
+function readPem(path: string, field: string, cwd: string, read: (path: string) => string, merged: Map<string, Sourced>): string {
+  const full = resolvePath(cwd, path);
+  try {
+    return read(full);
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : 'unreadable';
+    throw new ConfigError(withSource([{ field, rule: 'file', message: `cannot read ${full} (${reason})` }], merged));
+  }
+}
+
+/**
+ * Loads and validates the configuration: defaults < config file < environment < flags.
+ *
+ * @throws ConfigError (`KSM_CONFIG`) naming each bad setting and where its value came from.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ env: process.env, flags: { brokers: '127.0.0.1:19092' } });
+ * config.scheduler.topics; // ['scheduled_messages']
+ * ```
+ */
+export function loadConfig(input: LoadConfigInput = {}): AppConfig {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const read = input.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const merged = new Map<string, Sourced>();
+  for (const [key, value] of Object.entries(input.defaults ?? {})) merged.set(key, { value, source: 'default' });
+
+  const fileArg = input.configFile ?? (env[CONFIG_FILE_ENV]?.trim() || undefined);
+  let configFile: string | undefined;
+  if (fileArg !== undefined) {
+    configFile = resolvePath(cwd, fileArg);
+    const origin = input.configFile !== undefined ? '--config' : CONFIG_FILE_ENV;
+    let textContent: string;
+    try {
+      textContent = read(configFile);
+    } catch (error) {
+      const reason = error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : 'unreadable';
+      throw new ConfigError([
+        { field: 'config', rule: 'file', message: `cannot read config file ${configFile} (${reason}; from ${origin})` },
+      ]);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(textContent);
+    } catch (error) {
+      throw new ConfigError([
+        { field: 'config', rule: 'json', message: `config file ${configFile} is not valid JSON (${(error as Error).message})` },
+      ]);
+    }
+    for (const [key, value] of flattenFile(json, configFile)) merged.set(key, value);
+  }
+  for (const [key, value] of envLayer(env)) merged.set(key, value);
+  for (const [key, value] of Object.entries(input.flags ?? {})) {
+    if (value !== undefined) merged.set(key, { value, source: input.flagNames?.[key] ?? `--${key}` });
+  }
+
+  const result = configSchema.safeParse(unflatten(merged));
+  if (!result.success) throw new ConfigError(withSource(zodViolations(result.error), merged));
+  const c: ParsedConfig = result.data;
+
+  const problems: Violation[] = [];
+  if (input.requireBrokers !== false && (c.brokers === undefined || c.brokers.length === 0)) {
+    problems.push({
+      field: 'brokers',
+      rule: 'required',
+      message: 'needs at least one broker (host:port): set KSCHED_BROKERS, --brokers or "brokers" in the config file',
+    });
+  }
+  const saslGiven = Object.values(c.sasl).some((v) => v !== undefined);
+  if (saslGiven) {
+    if (c.sasl.mechanism === undefined)
+      problems.push({
+        field: 'sasl.mechanism',
+        rule: 'required',
+        message: `needs to be one of ${SASL_MECHANISMS.join(', ')} when other sasl.* settings are given`,
+      });
+    if (c.sasl.username === undefined) problems.push({ field: 'sasl.username', rule: 'required', message: 'is required with SASL' });
+    if (c.sasl.password === undefined)
+      problems.push({ field: 'sasl.password', rule: 'required', message: 'is required with SASL (KSCHED_SASL_PASSWORD)' });
+  }
+  if (problems.length > 0) throw new ConfigError(withSource(problems, merged));
+
+  let scheduler: SchedulerOptions;
+  try {
+    scheduler = parseSchedulerOptions({
+      topics: c.topics,
+      groupId: c.groupId,
+      intervalMs: c.intervalMs,
+      statesPostfix: c.statesPostfix,
+      transactional: c.transactional,
+      ...(c.flushBatchSize !== undefined ? { flushBatchSize: c.flushBatchSize } : {}),
+      ...(c.statesReportIntervalMs !== undefined ? { statesReportIntervalMs: c.statesReportIntervalMs } : {}),
+      ...(c.loadedGraceMs !== undefined ? { loadedGraceMs: c.loadedGraceMs } : {}),
+      ...(c.transactionalIdPrefix !== undefined ? { transactionalIdPrefix: c.transactionalIdPrefix } : {}),
+      ...(c.deadLetterTopic !== undefined ? { deadLetterTopic: c.deadLetterTopic } : {}),
+      ...(c.commitOffsets !== undefined ? { commitOffsets: c.commitOffsets } : {}),
+      ...(c.retryBackoffMs !== undefined ? { retryBackoffMs: c.retryBackoffMs } : {}),
+    });
+  } catch (error) {
+    if (ConfigError.isInstance(error)) throw new ConfigError(withSource(error.violations, merged));
+    throw error;
+  }
+
+  const tlsFiles = c.ssl.caFile ?? c.ssl.certFile ?? c.ssl.keyFile;
+  let ssl: true | TlsSettings | undefined;
+  if (c.ssl.enabled === true || (c.ssl.enabled !== false && tlsFiles !== undefined)) {
+    const tls: TlsSettings = {
+      ...(c.ssl.caFile !== undefined ? { ca: readPem(c.ssl.caFile, 'ssl.caFile', cwd, read, merged) } : {}),
+      ...(c.ssl.certFile !== undefined ? { cert: readPem(c.ssl.certFile, 'ssl.certFile', cwd, read, merged) } : {}),
+      ...(c.ssl.keyFile !== undefined ? { key: readPem(c.ssl.keyFile, 'ssl.keyFile', cwd, read, merged) } : {}),
+      ...(c.ssl.passphrase !== undefined ? { passphrase: c.ssl.passphrase } : {}),
+      ...(c.ssl.rejectUnauthorized !== undefined ? { rejectUnauthorized: c.ssl.rejectUnauthorized } : {}),
+    };
+    ssl = Object.keys(tls).length === 0 ? true : tls;
+  }
+
+  const sources: Record<string, string> = {};
+  for (const [key, { source }] of merged) if (source !== 'default') sources[key] = source;
+
+  return {
+    connection: {
+      adapter: c.adapter,
+      brokers: c.brokers ?? [],
+      clientId: c.clientId,
+      clientLogLevel: c.clientLogLevel,
+      ...(c.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: c.connectionTimeoutMs } : {}),
+      ...(c.requestTimeoutMs !== undefined ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
+      ...(ssl !== undefined ? { ssl } : {}),
+      ...(saslGiven ? { sasl: c.sasl as SaslSettings } : {}),
+    },
+    scheduler,
+    partitions: c.partitions,
+    replicationFactor: c.replicationFactor,
+    http: c.http,
+    log: { level: c.log.level, ...(c.log.pretty !== undefined ? { pretty: c.log.pretty } : {}) },
+    shutdownTimeoutMs: c.shutdownTimeoutMs,
+    sources,
+    ...(configFile !== undefined ? { configFile } : {}),
+  };
+}
+
+/** A short, one-line description of a configuration error for stderr. */
+export function describeConfigError(error: ConfigError): string {
+  return `invalid configuration: ${error.violations.map((v) => `${v.field}: ${v.message}`).join('; ')}`;
+}

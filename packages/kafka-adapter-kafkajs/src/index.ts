@@ -1,0 +1,43 @@
+/**
+ * `@ksched/kafka-adapter-kafkajs`: the ksched `Transport` over kafkajs, topic administration for
+ * the schedules and states topics, and a producer-side client (`schedule`, `cancel`,
+ * `reschedule`) that partitions like every other ksched client.
+ *
+ * @packageDocumentation
+ */
+
+export { createKafkaJsTransport } from './kafkajs-transport.js';
+export {
+  kafkaJsTransportOptionsSchema,
+  kafkaJsConnectionOptionsSchema,
+  retryOptionsSchema,
+  parseKafkaJsTransportOptions,
+  parseKafkaJsConnectionOptions,
+} from './options.js';
+export type {
+  KafkaJsTransportOptions,
+  ResolvedKafkaJsTransportOptions,
+  KafkaJsConnectionOptions,
+  ResolvedKafkaJsConnectionOptions,
+} from './options.js';
+export { toTransportError, isFencedError, isKafkaJsError } from './map-errors.js';
+export { fromKafkaMessage, toKafkaMessage, fromKafkaHeaders, toKafkaHeaders } from './map-record.js';
+export { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin, SCHEDULES_TOPIC_CONFIGS } from './admin.js';
+export type {
+  EnsureSchedulesTopicsResult,
+  KafkaJsAdminTarget,
+  NewTopic,
+  SchedulesTopicsOptions,
+  SchedulesTopicsSettings,
+  TopicAdmin,
+  VerifySchedulesTopicsOptions,
+} from './admin.js';
+export { createScheduleClient } from './client.js';
+export type {
+  ClientScheduleInput,
+  RescheduleInput,
+  ScheduleClient,
+  ScheduleClientOptions,
+  ScheduledRef,
+  ScheduleTarget,
+} from './client.js';

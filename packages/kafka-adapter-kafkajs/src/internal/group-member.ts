@@ -1,0 +1,627 @@
+/**
+ * One consumer-group membership over a kafkajs consumer, with the `GroupListener` guarantees of
+ * the port. kafkajs has neither a rebalance listener nor EOF events, so this class derives both:
+ *
+ * **Assignment and revocation.** kafkajs's classic group protocol is eager: on a rebalance every
+ * member rejoins and kafkajs resets the position of every partition it keeps to the committed
+ * offset. The `REBALANCING` event (emitted before kafkajs rejoins) therefore revokes every
+ * partition, which also makes a member's `onRevoked` run before the JoinGroup that lets another
+ * member be assigned its partitions. `GROUP_JOIN` carries the new assignment: it is diffed with
+ * what is still held (partitions lost without a `REBALANCING` event, e.g. after the member was
+ * expired, are revoked; partitions kept are re-seeked to the position the adapter tracks) and new
+ * partitions are paused, `onAssigned` is awaited, and only then are they resumed. Group callbacks
+ * run one after the other on a chain; `onRevoked` for a partition waits for its in-flight
+ * `onBatch`, and nothing is delivered for it once `onRevoked` has been called.
+ *
+ * **Position.** The adapter mirrors the offset kafkajs will fetch next: the target of a seek, else
+ * `lastOffset() + 1` after a delivered batch (which counts a trailing transaction marker), else
+ * `lastOffset + 1` of a batch kafkajs resolved without calling `eachBatch` (only control records or
+ * aborted records: observed through the `START_BATCH_PROCESS` instrumentation event with
+ * `batchSize` 0). At assignment without a seek by the listener, the adapter seeks to where kafkajs
+ * would start (the committed offset, else the low watermark), so the position is always known.
+ *
+ * **EOF.** When the position reaches the batch's high watermark an empty batch is delivered at
+ * once. Otherwise, once the partition made no progress for `eofCheckDelayMs`, its read-committed
+ * end offset (the last stable offset) is fetched; at or past it, the empty batch is delivered
+ * (this covers a log ending in an open transaction). One notice per position.
+ *
+ * **Seek staleness.** kafkajs applies a seek on the next fetch and drops responses for a partition
+ * while a seek is pending, but a batch fetched before the seek may still be queued, and a
+ * control-only batch is resolved without `eachBatch`. Seeking a partition that is being consumed
+ * (not inside its own `onBatch`) therefore pauses it and drops everything it delivers until every
+ * fetcher has started a new fetch round (batches of a round are all handled before the fetcher's
+ * next `FETCH_START`), then resumes it. A seek inside the partition's own `onBatch`, or while it is
+ * being assigned (paused, nothing in flight), needs no window: the current batch is not resolved
+ * and the seek generation makes every later stale delivery a no-op.
+ *
+ * @module
+ */
+import { StateError, TransportError } from '@ksched/core';
+import type { GroupListener, Logger, PartitionBatch, Subscription, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { fromKafkaMessage } from '../map-record.js';
+import { rethrowAs, toTransportError } from '../map-errors.js';
+import type { ResolvedKafkaJsTransportOptions } from '../options.js';
+
+/** Longest a seek window waits for fetch rounds before it closes anyway (a fetcher that vanished). */
+const SEEK_WINDOW_MAX_MS = 60_000;
+/**
+ * A fetcher not seen for this long is not waited for by a new seek window (a broker that left).
+ * Generous: a fetcher is also silent while a slow `onBatch` holds its round.
+ */
+const RECENT_NODE_MS = 120_000;
+/** Longest backoff between two end-offset checks of an idle partition, ms. */
+const EOF_BACKOFF_MAX_MS = 5_000;
+/** Longest backoff before a batch whose `onBatch` rejected is delivered again, ms. */
+const RETRY_BACKOFF_MAX_MS = 5_000;
+
+type Phase = 'assigning' | 'active' | 'revoked';
+type Delivery = 'delivered' | 'dropped' | 'failed';
+
+interface SeekWindow {
+  readonly pendingNodes: Set<number>;
+  readonly startedAt: number;
+}
+
+interface PartitionState extends TopicPartition {
+  readonly key: string;
+  phase: Phase;
+  /** Bumped by every seek and by revocation: deliveries prepared under an older generation are dropped. */
+  generation: number;
+  /** The next offset kafkajs fetches, as far as the adapter knows. */
+  position: number | undefined;
+  /** An end offset the partition had at some point (batch high watermark or read-committed end offset). */
+  end: number | undefined;
+  seeking: SeekWindow | undefined;
+  /** Position of the last EOF notice queued. */
+  eofAt: number | undefined;
+  eofTimer: NodeJS.Timeout | undefined;
+  eofBackoffMs: number;
+  eofCheckedPosition: number | undefined;
+  /** Serialises the listener calls of this partition. */
+  chain: Promise<unknown>;
+  /** A kafkajs batch of this partition is inside `eachBatch`. */
+  inBatch: boolean;
+  /** Failed deliveries in a row. */
+  failures: number;
+  /** Delivery stopped after too many failures, until the next seek. */
+  stopped: boolean;
+}
+
+/** What the member needs from its transport. */
+export interface GroupMemberDeps {
+  readonly kafka: Kafka;
+  readonly options: ResolvedKafkaJsTransportOptions;
+  readonly logger: Logger;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly listener: GroupListener;
+  /** Watermarks (low, read-committed high) of every partition of `topic`. */
+  watermarks(topic: string): Promise<Map<number, Watermarks>>;
+  /** Committed offsets of the group for `topic` (partitions without one are absent). */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;
+  /** Called once the member has left (closed or crashed for good). */
+  onClosed(member: GroupMember): void;
+}
+
+function tpKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A running group membership (see the module comment). */
+export class GroupMember implements Subscription {
+  readonly #deps: GroupMemberDeps;
+  readonly #consumer: Consumer;
+  readonly #states = new Map<string, PartitionState>();
+  readonly #nodes = new Map<number, number>();
+  readonly #removeListeners: (() => void)[] = [];
+  #groupChain: Promise<void> = Promise.resolve();
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  private constructor(deps: GroupMemberDeps) {
+    this.#deps = deps;
+    const o = deps.options;
+    this.#consumer = deps.kafka.consumer({
+      groupId: deps.groupId,
+      sessionTimeout: o.sessionTimeoutMs,
+      rebalanceTimeout: o.rebalanceTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      maxWaitTimeInMs: o.maxWaitTimeMs,
+      maxBytesPerPartition: o.fetchMaxBytesPerPartition,
+      maxBytes: o.fetchMaxBytes,
+      // Read committed: records of aborted transactions never reach the engine (design note 1).
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  /** A member, not yet joined: call {@link GroupMember.start}. */
+  static create(deps: GroupMemberDeps): GroupMember {
+    return new GroupMember(deps);
+  }
+
+  /**
+   * Joins the group and starts consuming; resolves after the first join. The first `onAssigned`
+   * may run (and call `seekToBeginning`) before this resolves.
+   */
+  async start(): Promise<void> {
+    const c = this.#consumer;
+    const { events } = c;
+    this.#removeListeners.push(
+      c.on(events.GROUP_JOIN, (e) => this.#onGroupJoin(e.payload.memberAssignment)),
+      c.on(events.REBALANCING, () => this.#onRebalancing()),
+      c.on(events.FETCH_START, (e) => this.#onFetchStart(e.payload.nodeId)),
+      c.on(events.START_BATCH_PROCESS, (e) => this.#onStartBatchProcess(e.payload)),
+      c.on(events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart)),
+    );
+    try {
+      await c.connect();
+      await c.subscribe({ topics: [...this.#deps.topics], fromBeginning: true });
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.#deps.options.partitionsConsumedConcurrently,
+        eachBatch: (payload) => this.#eachBatch(payload),
+      });
+    } catch (error) {
+      this.#closing = true;
+      for (const remove of this.#removeListeners.splice(0)) remove();
+      await c.disconnect().catch(() => {});
+      this.#deps.onClosed(this);
+      throw toTransportError(error, `joining group ${this.#deps.groupId} on ${this.#deps.topics.join(', ')}`);
+    }
+  }
+
+  // ---- port operations ------------------------------------------------------------------------
+
+  /** See `Transport.seekToBeginning`. */
+  async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
+    const st = this.#held(tp);
+    const all = await this.#deps.watermarks(tp.topic);
+    const wm = all.get(tp.partition);
+    if (wm === undefined) throw new TransportError(`partition ${tp.partition} of ${tp.topic} does not exist`, { retriable: false });
+    // Revoked while the watermarks were fetched: nothing will be delivered any more; no seek.
+    if (this.#states.get(st.key) !== st || st.phase === 'revoked') return wm;
+    this.#seek(st, wm.low, wm.high);
+    return wm;
+  }
+
+  /** See `Transport.commitOffsets`. */
+  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.#closing) throw new StateError('the subscription is closed; offsets cannot be committed');
+    if (offsets.length === 0) return;
+    await this.#consumer
+      .commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })))
+      .catch(rethrowAs(`committing offsets of group ${this.#deps.groupId}`));
+  }
+
+  /** Revokes every partition (awaiting `onRevoked`), then leaves the group and disconnects. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    try {
+      this.#consumer.pause(this.#deps.topics.map((topic) => ({ topic })));
+    } catch {
+      // Not running (crashed for good): nothing is fetched anyway.
+    }
+    this.#revoke(this.#heldStates());
+    await this.#groupChain;
+    for (const st of this.#states.values()) this.#clearEofTimer(st);
+    try {
+      await this.#consumer.disconnect();
+    } catch (error) {
+      this.#reportError(toTransportError(error, `leaving group ${this.#deps.groupId}`));
+    } finally {
+      for (const remove of this.#removeListeners.splice(0)) remove();
+      this.#deps.onClosed(this);
+    }
+  }
+
+  // ---- group events ---------------------------------------------------------------------------
+
+  #heldStates(): PartitionState[] {
+    return [...this.#states.values()].filter((st) => st.phase !== 'revoked');
+  }
+
+  #held(tp: TopicPartition): PartitionState {
+    const st = this.#states.get(tpKey(tp.topic, tp.partition));
+    if (st === undefined || st.phase === 'revoked') {
+      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member`, { retriable: false });
+    }
+    return st;
+  }
+
+  #onRebalancing(): void {
+    if (this.#closing) return;
+    this.#deps.logger.info({ groupId: this.#deps.groupId }, 'group is rebalancing: revoking every partition');
+    this.#revoke(this.#heldStates());
+  }
+
+  #onCrash(error: Error, restart: boolean): void {
+    if (this.#closing) return;
+    // kafkajs disconnected the consumer: every partition is gone. With `restart` it rejoins by
+    // itself (assignments follow); without, the member is dead and the listener must know.
+    this.#revoke(this.#heldStates());
+    const mapped = toTransportError(error, `consuming group ${this.#deps.groupId}`);
+    if (restart)
+      this.#deps.logger.warn({ groupId: this.#deps.groupId, error: mapped }, 'the kafkajs consumer crashed; it restarts and rejoins');
+    else this.#reportError(mapped);
+  }
+
+  #onGroupJoin(memberAssignment: Record<string, number[]>): void {
+    if (this.#closing) return;
+    const next = new Map<string, TopicPartition>();
+    for (const [topic, partitions] of Object.entries(memberAssignment)) {
+      for (const partition of partitions) next.set(tpKey(topic, partition), { topic, partition });
+    }
+    const held = this.#heldStates();
+    this.#revoke(held.filter((st) => !next.has(st.key)));
+    for (const st of held) {
+      // kafkajs restarts kept partitions from the committed offset: put them back where they were.
+      if (next.has(st.key) && st.position !== undefined) this.#seek(st, st.position, st.end, false);
+    }
+    const added: PartitionState[] = [];
+    for (const [key, tp] of next) {
+      const current = this.#states.get(key);
+      if (current !== undefined && current.phase !== 'revoked') continue;
+      const st: PartitionState = {
+        ...tp,
+        key,
+        phase: 'assigning',
+        generation: (current?.generation ?? 0) + 1,
+        position: undefined,
+        end: undefined,
+        seeking: undefined,
+        eofAt: undefined,
+        eofTimer: undefined,
+        eofBackoffMs: this.#deps.options.eofCheckDelayMs,
+        eofCheckedPosition: undefined,
+        chain: Promise.resolve(),
+        inBatch: false,
+        failures: 0,
+        stopped: false,
+      };
+      this.#states.set(key, st);
+      added.push(st);
+    }
+    if (added.length === 0) return;
+    // Nothing is fetched for a new partition before its onAssigned settled.
+    this.#pauseAll(added);
+    this.#groupTask(async () => {
+      const partitions = added.map(({ topic, partition }) => ({ topic, partition }));
+      try {
+        await this.#deps.listener.onAssigned(partitions);
+      } catch (error) {
+        this.#reportError(error);
+      }
+      const current = added.filter((st) => st.phase === 'assigning' && this.#states.get(st.key) === st);
+      await this.#initialPositions(current.filter((st) => st.position === undefined));
+      for (const st of current) {
+        if (st.phase !== 'assigning') continue;
+        st.phase = 'active';
+        if (st.seeking === undefined && !st.stopped) this.#resume(st);
+        this.#checkEof(st);
+      }
+    });
+  }
+
+  /** Marks `states` revoked now (nothing more is delivered) and queues `onRevoked` for them. */
+  #revoke(states: readonly PartitionState[]): void {
+    if (states.length === 0) return;
+    for (const st of states) {
+      st.phase = 'revoked';
+      st.generation++;
+      st.seeking = undefined;
+      this.#clearEofTimer(st);
+    }
+    this.#groupTask(async () => {
+      // An in-flight onBatch settles first: callbacks of one partition never overlap.
+      await Promise.all(states.map((st) => st.chain));
+      try {
+        await this.#deps.listener.onRevoked(states.map(({ topic, partition }) => ({ topic, partition })));
+      } catch (error) {
+        this.#reportError(error);
+      } finally {
+        for (const st of states) if (this.#states.get(st.key) === st) this.#states.delete(st.key);
+      }
+    });
+  }
+
+  #groupTask(task: () => Promise<void>): void {
+    this.#groupChain = this.#groupChain.then(task).catch((error: unknown) => this.#reportError(error));
+  }
+
+  /** Where kafkajs starts a partition the listener did not seek: the committed offset, else the beginning. */
+  async #initialPositions(states: readonly PartitionState[]): Promise<void> {
+    const byTopic = new Map<string, PartitionState[]>();
+    for (const st of states) byTopic.set(st.topic, [...(byTopic.get(st.topic) ?? []), st]);
+    await Promise.all(
+      [...byTopic].map(async ([topic, list]) => {
+        try {
+          const [committed, watermarks] = await Promise.all([
+            this.#deps.committedOffsets(this.#deps.groupId, topic),
+            this.#deps.watermarks(topic),
+          ]);
+          for (const st of list) {
+            const wm = watermarks.get(st.partition);
+            if (st.position !== undefined || st.phase !== 'assigning' || wm === undefined) continue;
+            const c = committed.get(st.partition);
+            const start = c !== undefined && c >= wm.low && c <= wm.high ? c : wm.low;
+            this.#seek(st, start, wm.high);
+          }
+        } catch (error) {
+          // kafkajs still starts the partitions; only the EOF notice waits for the first batch.
+          this.#reportError(toTransportError(error, `reading the start offsets of ${topic}`));
+        }
+      }),
+    );
+  }
+
+  // ---- seeking --------------------------------------------------------------------------------
+
+  #seek(st: PartitionState, offset: number, end: number | undefined, newGeneration = true): void {
+    if (newGeneration) {
+      st.generation++;
+      // A seek restarts a partition that was stopped after failed deliveries.
+      st.failures = 0;
+      st.stopped = false;
+    }
+    st.eofAt = undefined;
+    st.eofCheckedPosition = undefined;
+    st.eofBackoffMs = this.#deps.options.eofCheckDelayMs;
+    this.#clearEofTimer(st);
+    if (st.phase === 'active' && !st.inBatch) {
+      const nodes = this.#recentNodes();
+      if (nodes.size > 0) {
+        this.#pauseAll([st]);
+        st.seeking = { pendingNodes: nodes, startedAt: Date.now() };
+      }
+    }
+    this.#consumer.seek({ topic: st.topic, partition: st.partition, offset: String(offset) });
+    st.position = offset;
+    st.end = end;
+    if (st.seeking === undefined) {
+      if (st.phase === 'active' && !st.stopped) this.#resume(st);
+      this.#checkEof(st);
+    }
+  }
+
+  #recentNodes(): Set<number> {
+    const now = Date.now();
+    const nodes = new Set<number>();
+    for (const [node, seen] of this.#nodes) if (now - seen <= RECENT_NODE_MS) nodes.add(node);
+    return nodes;
+  }
+
+  #onFetchStart(nodeId: number): void {
+    const now = Date.now();
+    this.#nodes.set(nodeId, now);
+    for (const st of this.#states.values()) {
+      const window = st.seeking;
+      if (window === undefined) continue;
+      window.pendingNodes.delete(nodeId);
+      if (window.pendingNodes.size === 0 || now - window.startedAt > SEEK_WINDOW_MAX_MS) {
+        st.seeking = undefined;
+        if (st.phase === 'active' && !st.stopped) {
+          this.#resume(st);
+          this.#checkEof(st);
+        }
+      }
+    }
+  }
+
+  #pauseAll(states: readonly PartitionState[]): void {
+    const byTopic = new Map<string, number[]>();
+    for (const st of states) byTopic.set(st.topic, [...(byTopic.get(st.topic) ?? []), st.partition]);
+    this.#consumer.pause([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+  }
+
+  #resume(st: PartitionState): void {
+    if (this.#closing) return;
+    this.#consumer.resume([{ topic: st.topic, partitions: [st.partition] }]);
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
+    const st = this.#states.get(tpKey(batch.topic, batch.partition));
+    // Not resolving a dropped batch leaves kafkajs's position where it was (or where a pending seek puts it).
+    if (st === undefined || st.phase !== 'active' || st.seeking !== undefined || st.stopped || isStale() || this.#closing) return;
+    const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset);
+    if (st.position !== undefined && Number.isFinite(fetchedOffset) && fetchedOffset !== st.position) {
+      this.#deps.logger.warn(
+        { topic: st.topic, partition: st.partition, expected: st.position, fetchedOffset },
+        'kafkajs fetched from another offset than expected (offset reset?); following it',
+      );
+    }
+    const generation = st.generation;
+    const lastOffset = batch.lastOffset();
+    const position = Number(lastOffset) + 1;
+    const highWatermark = Number(batch.highWatermark);
+    // kafkajs reports the high watermark, not the last stable offset; the two are equal only when
+    // the batch reached it (the position never passes the LSO), so only then is it reported.
+    const reachedEnd = Number.isFinite(highWatermark) && position >= highWatermark;
+    const delivery: PartitionBatch = {
+      topic: batch.topic,
+      partition: batch.partition,
+      records: batch.messages.map((m) => fromKafkaMessage(batch.topic, batch.partition, m)),
+      position,
+      ...(reachedEnd ? { highWatermark } : {}),
+    };
+    st.inBatch = true;
+    // kafkajs heartbeats only between batches; keep the membership alive during a long onBatch.
+    const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.#deps.options.heartbeatIntervalMs);
+    try {
+      const result = await this.#deliver(st, generation, delivery);
+      if (result !== 'delivered' || st.generation !== generation || st.phase !== 'active') return;
+      resolveOffset(lastOffset);
+      st.position = position;
+      if (reachedEnd) st.end = highWatermark;
+    } finally {
+      clearInterval(keepAlive);
+      st.inBatch = false;
+      this.#checkEof(st);
+    }
+  }
+
+  /** A control-only (or aborted-only) batch: kafkajs resolves it without calling eachBatch. */
+  #onStartBatchProcess(payload: { topic: string; partition: number; batchSize: number; lastOffset: string; highWatermark: string }): void {
+    if (payload.batchSize !== 0) return;
+    const st = this.#states.get(tpKey(payload.topic, payload.partition));
+    if (st === undefined || st.phase !== 'active' || st.seeking !== undefined || st.inBatch) return;
+    const next = Number(payload.lastOffset) + 1;
+    if (!Number.isFinite(next) || (st.position !== undefined && next <= st.position)) return;
+    st.position = next;
+    const end = Number(payload.highWatermark);
+    if (Number.isFinite(end)) st.end = end;
+    this.#checkEof(st);
+  }
+
+  /** Runs `onBatch` on the partition's chain; stale deliveries (older generation, revoked) are dropped. */
+  #enqueue(st: PartitionState, generation: number, batch: PartitionBatch): Promise<Delivery> {
+    const run = async (): Promise<Delivery> => {
+      if (st.generation !== generation || st.phase !== 'active' || this.#closing) return 'dropped';
+      try {
+        await this.#deps.listener.onBatch(batch);
+        return 'delivered';
+      } catch (error) {
+        this.#reportError(error);
+        return 'failed';
+      }
+    };
+    const result = st.chain.then(run, run);
+    st.chain = result;
+    return result;
+  }
+
+  /**
+   * Delivers `batch`, again after a backoff while `onBatch` rejects (the same batch: rejecting
+   * does not skip it), at most `maxBatchRetries` times; then the partition stops until a seek.
+   */
+  async #deliver(st: PartitionState, generation: number, batch: PartitionBatch): Promise<Delivery | 'stopped'> {
+    for (;;) {
+      const result = await this.#enqueue(st, generation, batch);
+      if (result !== 'failed') {
+        if (result === 'delivered' && st.generation === generation) st.failures = 0;
+        return result;
+      }
+      if (st.generation !== generation || st.phase !== 'active') return 'dropped';
+      // An EOF notice overtaken by newer records is not offered again.
+      if (batch.records.length === 0 && st.position !== batch.position) return 'dropped';
+      st.failures++;
+      if (st.failures > this.#deps.options.maxBatchRetries) {
+        this.#stop(st, batch);
+        return 'stopped';
+      }
+      await sleep(Math.min(100 * 2 ** (st.failures - 1), RETRY_BACKOFF_MAX_MS));
+    }
+  }
+
+  #stop(st: PartitionState, batch: PartitionBatch): void {
+    st.stopped = true;
+    this.#clearEofTimer(st);
+    try {
+      this.#pauseAll([st]);
+    } catch {
+      // Not running any more: nothing is fetched anyway.
+    }
+    this.#reportError(
+      new TransportError(
+        `onBatch for ${st.topic}/${st.partition} (position ${batch.position}) rejected ${st.failures} times in a row; ` +
+          'delivery of this partition stopped until seekToBeginning or reassignment',
+        { retriable: false },
+      ),
+    );
+  }
+
+  // ---- EOF ------------------------------------------------------------------------------------
+
+  #checkEof(st: PartitionState): void {
+    if (st.phase !== 'active' || st.seeking !== undefined || st.inBatch || st.stopped || st.position === undefined || this.#closing) return;
+    if (st.eofAt === st.position) return;
+    if (st.end !== undefined && st.position >= st.end) {
+      this.#deliverEof(st);
+      return;
+    }
+    if (st.eofCheckedPosition !== st.position) {
+      st.eofCheckedPosition = st.position;
+      st.eofBackoffMs = this.#deps.options.eofCheckDelayMs;
+    }
+    this.#scheduleEndCheck(st);
+  }
+
+  /** After a quiet period, asks the broker for the read-committed end offset (an open transaction stops it early). */
+  #scheduleEndCheck(st: PartitionState): void {
+    this.#clearEofTimer(st);
+    const { generation, position } = st;
+    const delay = st.eofBackoffMs;
+    st.eofTimer = setTimeout(() => {
+      st.eofTimer = undefined;
+      void (async () => {
+        const still = (): boolean => st.generation === generation && st.position === position && st.phase === 'active' && !this.#closing;
+        if (!still()) return;
+        let high: number | undefined;
+        try {
+          high = (await this.#deps.watermarks(st.topic)).get(st.partition)?.high;
+        } catch (error) {
+          this.#deps.logger.warn({ topic: st.topic, partition: st.partition, error }, 'checking the end offset failed; retrying');
+        }
+        if (!still() || st.inBatch || st.eofTimer !== undefined) return;
+        if (high !== undefined && position !== undefined && position >= high) {
+          st.end = high;
+          this.#deliverEof(st);
+          return;
+        }
+        // More to read (the fetch will bring it), or kafkajs is stuck below the end: check again later.
+        st.eofBackoffMs = Math.min(st.eofBackoffMs * 2, EOF_BACKOFF_MAX_MS);
+        this.#scheduleEndCheck(st);
+      })();
+    }, delay);
+    st.eofTimer.unref();
+  }
+
+  #deliverEof(st: PartitionState): void {
+    const position = st.position;
+    if (position === undefined) return;
+    this.#clearEofTimer(st);
+    st.eofAt = position;
+    const notice: PartitionBatch = {
+      topic: st.topic,
+      partition: st.partition,
+      records: [],
+      position,
+      // `end` is the read-committed end offset here (or a high watermark the position reached, then equal to it).
+      ...(st.end !== undefined ? { highWatermark: st.end } : {}),
+    };
+    void this.#deliver(st, st.generation, notice);
+  }
+
+  #clearEofTimer(st: PartitionState): void {
+    if (st.eofTimer !== undefined) {
+      clearTimeout(st.eofTimer);
+      st.eofTimer = undefined;
+    }
+  }
+
+  #reportError(error: unknown): void {
+    const onError = this.#deps.listener.onError;
+    if (onError === undefined) {
+      this.#deps.logger.error({ groupId: this.#deps.groupId, error }, 'consumer error (no onError listener)');
+      return;
+    }
+    try {
+      onError.call(this.#deps.listener, error);
+    } catch (thrown) {
+      this.#deps.logger.error({ groupId: this.#deps.groupId, error: thrown }, 'onError threw');
+    }
+  }
+}

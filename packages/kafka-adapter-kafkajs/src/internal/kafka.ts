@@ -1,0 +1,56 @@
+/**
+ * Builds a kafkajs `Kafka` client from resolved connection options, with kafkajs logs forwarded
+ * to the ksched `Logger` port.
+ *
+ * @module
+ */
+// kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
+import kafkajs from 'kafkajs';
+import type { Kafka, KafkaConfig, LogEntry, RetryOptions } from 'kafkajs';
+import type { Logger } from '@ksched/core';
+import type { ResolvedKafkaJsConnectionOptions } from '../options.js';
+
+const { logLevel: KafkaLogLevel } = kafkajs;
+
+const LEVELS = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+} as const;
+
+function forward(logger: Logger) {
+  return () =>
+    ({ namespace, level, log }: LogEntry): void => {
+      const { message, timestamp: _timestamp, ...fields } = log;
+      const entry: Record<string, unknown> = { kafkajs: namespace, ...fields };
+      if (level === KafkaLogLevel.ERROR) logger.error(entry, message);
+      else if (level === KafkaLogLevel.WARN) logger.warn(entry, message);
+      else if (level === KafkaLogLevel.INFO) logger.info(entry, message);
+      else logger.debug(entry, message);
+    };
+}
+
+/** kafkajs retry options from ours (ms units in names). */
+export function kafkaRetry(retry: ResolvedKafkaJsConnectionOptions['retry']): RetryOptions | undefined {
+  if (retry === undefined) return undefined;
+  return { retries: retry.retries, initialRetryTime: retry.initialRetryTimeMs, maxRetryTime: retry.maxRetryTimeMs };
+}
+
+/** A kafkajs client for the given connection options. */
+export function createKafka(options: ResolvedKafkaJsConnectionOptions): Kafka {
+  const retry = kafkaRetry(options.retry);
+  const config: KafkaConfig = {
+    brokers: options.brokers,
+    clientId: options.clientId,
+    connectionTimeout: options.connectionTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    logLevel: LEVELS[options.logLevel],
+    logCreator: forward(options.logger),
+    ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+    ...(options.sasl !== undefined ? { sasl: options.sasl } : {}),
+    ...(retry !== undefined ? { retry } : {}),
+  };
+  return new kafkajs.Kafka(config);
+}

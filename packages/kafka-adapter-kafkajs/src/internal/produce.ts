@@ -1,0 +1,126 @@
+/**
+ * Partition choice and produce-result mapping shared by the plain and the transactional producer.
+ *
+ * The adapter gives kafkajs its own partitioner. kafkajs calls it with each message object we
+ * pass and with the topic's current partition metadata (which kafkajs caches and refreshes when a
+ * topic is unknown), so the partitioner can (1) hash `partitionKey` rather than `key`, with
+ * core's Java-compatible `partitionForKey`, and (2) remember which partition each message got,
+ * which is how `produce()` reports every record's partition and offset in input order.
+ *
+ * @module
+ */
+import { partitionForKey, TransportError } from '@ksched/core';
+import type { ProduceRecord, RecordMetadata } from '@ksched/core';
+import type { ICustomPartitioner, Message, PartitionerArgs, RecordMetadata as KafkaRecordMetadata, TopicMessages } from 'kafkajs';
+import { toKafkaMessage } from '../map-record.js';
+
+interface Choice {
+  /** Hashed instead of the key when present. */
+  readonly partitionKey?: string;
+  /** The partition chosen on the first call (kafkajs calls the partitioner again on retries). */
+  chosen?: number;
+}
+
+/** One produced record: its topic and the kafkajs message built for it. */
+export interface PreparedRecord {
+  readonly topic: string;
+  readonly message: Message;
+}
+
+/** The kafkajs `sendBatch` argument for some records, plus the records in input order. */
+export interface PreparedBatch {
+  readonly topicMessages: TopicMessages[];
+  readonly records: readonly PreparedRecord[];
+}
+
+function toPositive(x: number): number {
+  return x & 0x7fffffff;
+}
+
+/**
+ * A kafkajs partitioner that honours ksched's partition rules (explicit partition > murmur2 of
+ * `partitionKey` > murmur2 of `key` > round robin over partitions with a leader) and remembers
+ * its choices.
+ */
+export class RecordingPartitioner {
+  readonly #choices = new WeakMap<Message, Choice>();
+  readonly #counters = new Map<string, number>();
+
+  /** Pass as kafkajs `createPartitioner`. */
+  readonly create: ICustomPartitioner = () => (args) => this.#choose(args);
+
+  #choose({ topic, partitionMetadata, message }: PartitionerArgs): number {
+    let choice = this.#choices.get(message);
+    if (choice?.chosen !== undefined) return choice.chosen;
+    const count = partitionMetadata.length;
+    let partition: number;
+    if (message.partition !== undefined && message.partition !== null) {
+      partition = message.partition;
+      if (!partitionMetadata.some((p) => p.partitionId === partition)) {
+        throw new TransportError(`partition ${partition} of topic ${topic} does not exist (the topic has ${count} partitions)`, {
+          retriable: false,
+        });
+      }
+    } else if (choice?.partitionKey !== undefined) {
+      partition = partitionForKey(choice.partitionKey, count);
+    } else if (message.key !== undefined && message.key !== null) {
+      partition = partitionForKey(message.key, count);
+    } else {
+      // Keyless: round robin over the partitions that have a leader (kafkajs's default does the same).
+      const available = partitionMetadata.filter((p) => p.leader >= 0);
+      const next = toPositive((this.#counters.get(topic) ?? Math.floor(Math.random() * 0x7fffffff)) + 1);
+      this.#counters.set(topic, next);
+      partition = available.length > 0 ? available[next % available.length]!.partitionId : next % count;
+    }
+    if (choice === undefined) {
+      choice = {};
+      this.#choices.set(message, choice);
+    }
+    choice.chosen = partition;
+    return partition;
+  }
+
+  /** kafkajs messages for `records`, grouped by topic for `sendBatch`, each registered with its partition key. */
+  prepare(records: readonly ProduceRecord[]): PreparedBatch {
+    const byTopic = new Map<string, Message[]>();
+    const prepared = records.map((record) => {
+      const message = toKafkaMessage(record, record.partition);
+      if (record.partition === undefined && record.partitionKey !== undefined && record.partitionKey !== null) {
+        this.#choices.set(message, { partitionKey: record.partitionKey });
+      }
+      let messages = byTopic.get(record.topic);
+      if (messages === undefined) {
+        messages = [];
+        byTopic.set(record.topic, messages);
+      }
+      messages.push(message);
+      return { topic: record.topic, message };
+    });
+    return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), records: prepared };
+  }
+
+  /**
+   * Where each record landed, in input order. kafkajs sends one record batch per partition with
+   * the messages in input order, so a record's offset is its partition's base offset plus its
+   * index among that partition's records.
+   */
+  metadata(batch: PreparedBatch, response: readonly KafkaRecordMetadata[]): RecordMetadata[] {
+    const base = new Map<string, number>();
+    for (const r of response) {
+      const offset = r.baseOffset ?? r.offset;
+      base.set(`${r.topicName}\u0000${r.partition}`, offset === undefined ? -1 : Number(offset));
+    }
+    const seen = new Map<string, number>();
+    return batch.records.map(({ topic, message }) => {
+      const partition = message.partition ?? this.#choices.get(message)?.chosen;
+      if (partition === undefined) {
+        throw new TransportError(`kafkajs did not report the partition of a record produced to ${topic}`, { retriable: false });
+      }
+      const k = `${topic}\u0000${partition}`;
+      const index = seen.get(k) ?? 0;
+      seen.set(k, index + 1);
+      const first = base.get(k);
+      return { topic, partition, offset: first === undefined || first < 0 ? -1 : first + index };
+    });
+  }
+}

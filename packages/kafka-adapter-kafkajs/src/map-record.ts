@@ -1,0 +1,81 @@
+/**
+ * ksched records ⇄ kafkajs messages.
+ *
+ * @module
+ */
+import type { ConsumedRecord, HeaderValue, ProduceRecord, RecordHeaders } from '@ksched/core';
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+
+/**
+ * A private copy of kafkajs bytes as a plain `Uint8Array`. kafkajs hands out Buffer *views* into
+ * the whole fetch response; keeping one alive (the engine buffers payloads) would keep the
+ * response alive with it.
+ */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+/** A Buffer over the same memory (kafkajs wants Buffers; a Buffer is passed through). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function consumedHeaderValue(value: Buffer | string): HeaderValue {
+  return typeof value === 'string' ? value : copyBytes(value);
+}
+
+/**
+ * Consumed kafkajs headers → ksched headers. Values stay bytes (the engine decodes what it needs).
+ * A name given more than once arrives from kafkajs as an array: the last value wins. A header
+ * with a null value becomes empty bytes.
+ */
+export function fromKafkaHeaders(headers: IHeaders | undefined): RecordHeaders {
+  const out: Record<string, HeaderValue> = {};
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    out[name] = last === undefined || last === null ? new Uint8Array(0) : consumedHeaderValue(last);
+  }
+  return out;
+}
+
+/** ksched headers → kafkajs headers (strings stay strings, bytes become Buffer views). */
+export function toKafkaHeaders(headers: RecordHeaders | undefined): IHeaders | undefined {
+  if (headers === undefined) return undefined;
+  const out: IHeaders = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = typeof value === 'string' ? value : asBuffer(value);
+  return out;
+}
+
+function toKafkaBytes(value: string | Uint8Array | null): Buffer | string | null {
+  if (value === null) return null;
+  return typeof value === 'string' ? value : asBuffer(value);
+}
+
+/**
+ * A kafkajs message for `record`. `partition` is the partition already chosen for it (explicit,
+ * or by the adapter's partitioner), if any; `timestamp` is CreateTime, epoch ms.
+ */
+export function toKafkaMessage(record: ProduceRecord, partition?: number): Message {
+  const headers = toKafkaHeaders(record.headers);
+  return {
+    key: toKafkaBytes(record.key ?? null),
+    value: toKafkaBytes(record.value ?? null),
+    ...(headers !== undefined ? { headers } : {}),
+    ...(partition !== undefined ? { partition } : {}),
+    ...(record.timestamp !== undefined ? { timestamp: String(Math.trunc(record.timestamp)) } : {}),
+  };
+}
+
+/** A consumed kafkajs message → a ksched record of `topic`/`partition`. */
+export function fromKafkaMessage(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key === null || message.key === undefined ? null : copyBytes(message.key),
+    value: message.value === null || message.value === undefined ? null : copyBytes(message.value),
+    headers: fromKafkaHeaders(message.headers),
+    timestamp: Number(message.timestamp),
+  };
+}
