@@ -247,8 +247,16 @@ class KafkaJsTransport implements Transport {
     if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
       throw new InvalidArgumentError([{ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' }]);
     }
-    const producer = new KafkaJsTransactionalProducer(this.#kafka, transactionalId, this.#options, this.#logger, (p) =>
-      this.#transactional.delete(p),
+    const producer = new KafkaJsTransactionalProducer(
+      this.#kafka,
+      transactionalId,
+      this.#options,
+      this.#logger,
+      (p) => this.#transactional.delete(p),
+      async (topic) => {
+        await this.#ready();
+        return this.#admin.fetchTopicOffsets(topic);
+      },
     );
     this.#transactional.add(producer);
     return producer;

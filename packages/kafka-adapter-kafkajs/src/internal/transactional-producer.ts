@@ -29,6 +29,8 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
   readonly #logger: Logger;
   readonly #partitioner = new RecordingPartitioner();
   readonly #onClosed: (producer: KafkaJsTransactionalProducer) => void;
+  /** Read-committed end offsets of a topic's partitions (the transport's admin client). */
+  readonly #stableOffsets: (topic: string) => Promise<readonly { partition: number; offset: string }[]>;
   #producer: Producer;
   #status: Status = 'new';
   /** The kafkajs producer is stuck (a commit or abort failed): replace it before the next transaction. */
@@ -43,7 +45,9 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
     options: ResolvedKafkaJsTransportOptions,
     logger: Logger,
     onClosed: (producer: KafkaJsTransactionalProducer) => void,
+    stableOffsets: (topic: string) => Promise<readonly { partition: number; offset: string }[]>,
   ) {
+    this.#stableOffsets = stableOffsets;
     this.#kafka = kafka;
     this.transactionalId = transactionalId;
     this.#options = options;
@@ -115,6 +119,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
         metadata = this.#partitioner.metadata(batch, response);
       }
       await txn.commit();
+      await this.#waitUntilStable(metadata);
       return metadata;
     } catch (error) {
       if (txn.isActive()) {
@@ -131,6 +136,50 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
       throw this.#fail(error, 'producing in a transaction');
     } finally {
       this.#open = undefined;
+    }
+  }
+
+  /**
+   * Resolves once read-committed readers can see the committed records. The coordinator writes
+   * the commit markers after EndTxn has returned, and until then the last stable offset stays
+   * before the transaction: a reload started right after a flush would otherwise finish loading
+   * without the flush's tombstones and dispatch the same schedules again. Bounded by
+   * `requestTimeoutMs` (logged, not failed: the records are committed).
+   */
+  async #waitUntilStable(metadata: readonly RecordMetadata[]): Promise<void> {
+    const needed = new Map<string, Map<number, number>>();
+    for (const m of metadata) {
+      if (m.offset < 0) continue;
+      const byPartition = needed.get(m.topic) ?? new Map<number, number>();
+      byPartition.set(m.partition, Math.max(byPartition.get(m.partition) ?? -1, m.offset));
+      needed.set(m.topic, byPartition);
+    }
+    if (needed.size === 0) return;
+    const deadline = Date.now() + this.#options.requestTimeoutMs;
+    let delayMs = 2;
+    for (;;) {
+      let pending = false;
+      try {
+        for (const [topic, byPartition] of needed) {
+          const offsets = await this.#stableOffsets(topic);
+          for (const { partition, offset } of offsets) {
+            const last = byPartition.get(partition);
+            if (last !== undefined && Number(offset) > last) byPartition.delete(partition);
+          }
+          if (byPartition.size === 0) needed.delete(topic);
+          else pending = true;
+        }
+      } catch (error) {
+        this.#logger.debug({ transactionalId: this.transactionalId, error }, 'checking the last stable offset failed; retrying');
+        pending = true;
+      }
+      if (!pending) return;
+      if (Date.now() >= deadline) {
+        this.#logger.warn({ transactionalId: this.transactionalId }, 'committed records not yet visible to read-committed readers after requestTimeoutMs');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(100, delayMs * 2);
     }
   }
 
