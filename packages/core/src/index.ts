@@ -105,3 +105,13 @@ export type {
   SchedulerListener,
   StateEvent,
 } from './engine/events.js';
+
+export { createScheduleClient } from './client/schedule-client.js';
+export type {
+  ClientScheduleInput,
+  RescheduleInput,
+  ScheduleClient,
+  ScheduleClientOptions,
+  ScheduledRef,
+  ScheduleTarget,
+} from './client/schedule-client.js';

@@ -34,11 +34,5 @@ export type {
   VerifySchedulesTopicsOptions,
 } from './admin.js';
 export { createScheduleClient } from './client.js';
-export type {
-  ClientScheduleInput,
-  RescheduleInput,
-  ScheduleClient,
-  ScheduleClientOptions,
-  ScheduledRef,
-  ScheduleTarget,
-} from './client.js';
+export type { ScheduleClientOptions } from './client.js';
+export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
