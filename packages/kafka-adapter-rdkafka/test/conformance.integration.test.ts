@@ -4,18 +4,12 @@
  * node-rdkafka's AdminClient has no DeleteRecords: the harness's `deleteRecords` runs Kafka's own
  * `DeleteRecordsCommand` from the jars `scripts/kafka/kafka.sh` fetched (test-only).
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeEach } from 'vitest';
 import { describeTransportConformance } from '@ksched/testkit';
 import type { ConformanceHarness } from '@ksched/testkit';
 import type { GroupListener, PartitionBatch } from '@ksched/core';
 import { createRdKafkaTransport, createTopicAdmin } from '../src/index.js';
-import { brokers, openTransaction, sleep, text, waitUntil } from './helpers.js';
+import { brokers, deleteRecords, openTransaction, sleep, text, waitUntil } from './helpers.js';
 
 /** Cases node-rdkafka 3.6 cannot pass, with the reason; skipped with the reason as note. */
 const KNOWN_UNSUPPORTED: readonly (readonly [RegExp, string])[] = [
@@ -38,28 +32,6 @@ const FAST_COMPACTION = {
   'min.compaction.lag.ms': '0',
 };
 const ROLL_KEY = '__ksched_conformance_roll__';
-const KAFKA_SH = fileURLToPath(new URL('../../../scripts/kafka/kafka.sh', import.meta.url));
-
-/** Kafka's DeleteRecords through the broker's CLI (node-rdkafka has no DeleteRecords). */
-async function deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ksched-rdk-delete-records-'));
-  try {
-    const file = join(dir, 'offsets.json');
-    await writeFile(file, JSON.stringify({ version: 1, partitions: [{ topic, partition, offset: beforeOffset }] }));
-    await promisify(execFile)('bash', [
-      KAFKA_SH,
-      'tool',
-      'org.apache.kafka.tools.DeleteRecordsCommand',
-      '--bootstrap-server',
-      brokers.join(','),
-      '--offset-json-file',
-      file,
-    ]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 /** Reads partition 0 of `topic` to its end with a throwaway group member. */
 async function readAll(topic: string): Promise<PartitionBatch['records'][number][]> {
   const transport = createRdKafkaTransport({ brokers, clientId: 'ksched-rdk-conformance-reader' });

@@ -3,6 +3,12 @@
  * node-rdkafka transaction left open, and a resource registry that closes everything after each
  * test.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, afterEach } from 'vitest';
 import type {
   GroupListener,
@@ -137,6 +143,28 @@ export class Recorder implements GroupListener {
     let at = -1;
     for (const e of this.events) if (e.kind === kind && e.tp === tp) at = e.at;
     return at;
+  }
+}
+
+const KAFKA_SH = fileURLToPath(new URL('../../../scripts/kafka/kafka.sh', import.meta.url));
+
+/** Kafka's DeleteRecords through the broker's CLI (node-rdkafka has no DeleteRecords). */
+export async function deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ksched-rdk-delete-records-'));
+  try {
+    const file = join(dir, 'offsets.json');
+    await writeFile(file, JSON.stringify({ version: 1, partitions: [{ topic, partition, offset: beforeOffset }] }));
+    await promisify(execFile)('bash', [
+      KAFKA_SH,
+      'tool',
+      'org.apache.kafka.tools.DeleteRecordsCommand',
+      '--bootstrap-server',
+      brokers.join(','),
+      '--offset-json-file',
+      file,
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

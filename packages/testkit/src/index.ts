@@ -1,8 +1,9 @@
 /**
  * `@ksched/testkit`: test doubles and the transport contract for ksched. `FakeClock` implements
  * the core `Clock` port, `FakeBroker` is an in-memory Kafka whose members implement `Transport`,
- * and `describeTransportConformance` states the `Transport` contract as a vitest suite that
- * every adapter runs.
+ * `describeTransportConformance` states the `Transport` contract as a vitest suite that every
+ * adapter runs, and `describeEngineScenarios` runs core's `Scheduler` on an adapter against a real
+ * broker and the real clock.
  *
  * @packageDocumentation
  */
@@ -32,6 +33,9 @@ export type {
 
 export { describeTransportConformance } from './conformance/transport-conformance.js';
 export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './conformance/transport-conformance.js';
+
+export { describeEngineScenarios } from './scenarios/engine-scenarios.js';
+export type { EngineScenarioHarness, EngineScenarioOptions, ObservedRecord, RunningScheduler } from './scenarios/engine-scenarios.js';
 
 export { createTestEnvironment, TestEnvironment } from './test-environment.js';
 export type { AddMemberOptions, DispatchedMessage, Member, RecordedEvents, TestEnvironmentOptions } from './test-environment.js';
