@@ -6,6 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['@ksched/source'] },
   ssr: { resolve: { conditions: ['@ksched/source'] } },
   test: {
+    reporters: ['default', './scripts/vitest-summary-reporter.ts'],
     projects: [
       {
         extends: true,

@@ -1,0 +1,135 @@
+/** Shared helpers of the broker benchmarks: broker, topics, records, stats, results. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { createKafkaJsTransport } from '@ksched/kafka-adapter-kafkajs';
+import { createRdKafkaTransport } from '@ksched/kafka-adapter-rdkafka';
+import { Header, SCHEMA_VERSION, SourceType, type Transport } from '@ksched/core';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const resultsDir = fileURLToPath(new URL('../../results/', import.meta.url));
+export type AdapterName = 'kafkajs' | 'rdkafka';
+export const adapters: AdapterName[] = (process.env.KSCHED_BENCH_ADAPTERS ?? 'kafkajs,rdkafka').split(',') as AdapterName[];
+
+export const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+export const quick = process.argv.includes('--quick');
+
+/** Brokers from KSCHED_BROKERS, else the local broker started with scripts/kafka/kafka.sh (honours KSCHED_KAFKA_PORT). */
+export function brokers(): string[] {
+  if (process.env.KSCHED_BROKERS) return process.env.KSCHED_BROKERS.split(',');
+  const out = execFileSync(`${repoRoot}scripts/kafka/kafka.sh`, ['start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const last = out.trim().split('\n').pop()!.trim();
+  process.env.KSCHED_BROKERS = last;
+  return [last];
+}
+
+export function kafka(list: string[]): kafkajs.Kafka {
+  return new kafkajs.Kafka({ brokers: list, clientId: 'ksched-bench', logLevel: kafkajs.logLevel.NOTHING });
+}
+
+/** The adapter's transport with default settings; KSCHED_BENCH_KAFKAJS_OPTS / KSCHED_BENCH_RDKAFKA_OPTS (JSON) add options for experiments. */
+export function transportFor(name: AdapterName, list: string[]): Transport {
+  const extra = JSON.parse(process.env[name === 'kafkajs' ? 'KSCHED_BENCH_KAFKAJS_OPTS' : 'KSCHED_BENCH_RDKAFKA_OPTS'] ?? '{}') as object;
+  return name === 'kafkajs'
+    ? createKafkaJsTransport({ brokers: list, clientId: 'ksched-bench', logLevel: 'nothing', ...extra })
+    : createRdKafkaTransport({ brokers: list, clientId: 'ksched-bench', logLevel: 'nothing', ...extra } as never);
+}
+
+/** (Re)creates topics with one partition each. */
+export async function recreateTopics(list: string[], topics: string[], partitions = 1): Promise<void> {
+  const admin = kafka(list).admin();
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  const del = topics.filter((t) => existing.has(t));
+  if (del.length > 0) {
+    await admin.deleteTopics({ topics: del });
+    for (let i = 0; i < 100; i++) {
+      const now = new Set(await admin.listTopics());
+      if (del.every((t) => !now.has(t))) break;
+      await sleep(100);
+    }
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true });
+      break;
+    } catch (error) {
+      if (attempt > 30) throw error;
+      await sleep(300);
+    }
+  }
+  await admin.disconnect();
+}
+
+export async function highWatermark(list: string[], topic: string): Promise<number | undefined> {
+  const admin = kafka(list).admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return undefined;
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((s, o) => s + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const payload = (size: number) => Buffer.alloc(size, 0x61);
+
+/** Headers of a v1.0.0 schedule envelope due at `dueMs`, to `targetTopic`. */
+export function scheduleHeaders(dueMs: number, targetTopic: string): Record<string, string> {
+  return {
+    [Header.schemaVersion]: SCHEMA_VERSION,
+    [Header.sourceType]: SourceType.schedule,
+    [Header.targetEpoch]: String(Math.floor(dueMs / 1000)),
+    [Header.targetEpochMs]: String(dueMs),
+    [Header.targetTopic]: targetTopic,
+  };
+}
+
+/** Seeds `count` records produced by `make(i)` with a kafkajs producer, `chunk` per request, a few requests in flight. */
+export async function seed(
+  list: string[],
+  topic: string,
+  count: number,
+  make: (i: number) => { key: string; value: Buffer | null; headers: Record<string, string> },
+  chunk = 2000,
+): Promise<void> {
+  const producer = kafka(list).producer({ allowAutoTopicCreation: false, maxInFlightRequests: 5 });
+  await producer.connect();
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i += chunk) {
+    const messages = [];
+    for (let j = i; j < Math.min(count, i + chunk); j++) messages.push({ ...make(j), partition: 0 });
+    inflight.push(producer.send({ topic, messages, acks: 1, compression: kafkajs.CompressionTypes.None }));
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  await producer.disconnect();
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function summarize(values: number[]): { n: number; p50: number; p99: number; max: number; min: number } {
+  const s = Float64Array.from(values).sort();
+  const arr = Array.from(s);
+  return { n: arr.length, p50: percentile(arr, 50), p99: percentile(arr, 99), max: arr[arr.length - 1] ?? NaN, min: arr[0] ?? NaN };
+}
+
+export function writeResult(name: string, data: unknown): void {
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(`${resultsDir}${name}.json`, JSON.stringify(data, null, 2));
+}
+
+export const log = (...a: unknown[]) => console.error(`[${new Date().toISOString().slice(11, 23)}]`, ...a);
+
+export const nowNs = () => process.hrtime.bigint();
+export const msSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;

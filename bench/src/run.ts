@@ -1,0 +1,119 @@
+/**
+ * Runs every measure (each in its own node process), for both adapters, then prints a markdown
+ * table and, last, one `bench:` line (kafkajs adapter), writes results/summary.json and the chart
+ * results/benchmarks.svg.
+ *
+ *   pnpm bench          # full sizes
+ *   pnpm bench:quick    # same measures, smaller (under 5 minutes)
+ *
+ * KSCHED_BROKERS: use that cluster; unset: start the local broker (scripts/kafka/kafka.sh, port
+ * KSCHED_KAFKA_PORT) and stop it at the end if this run started it.
+ * KSCHED_BENCH_ONLY=core,memory,precision,reload,dispatch: run a subset (the rest is read from results/).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { brokers, log, quick, repoRoot, resultsDir, writeResult } from './lib/common.js';
+import { writeChart } from './chart.js';
+
+const src = fileURLToPath(new URL('./', import.meta.url));
+const mode = quick ? 'quick' : 'full';
+const only = process.env.KSCHED_BENCH_ONLY?.split(',');
+const kafkaSh = `${repoRoot}scripts/kafka/kafka.sh`;
+
+const external = Boolean(process.env.KSCHED_BROKERS);
+let startedBroker = false;
+if (!process.env.KSCHED_BROKERS) {
+  const running = spawnSync(kafkaSh, ['status'], { stdio: 'ignore' }).status === 0;
+  brokers();
+  startedBroker = !running;
+}
+
+const t0 = performance.now();
+function run(script: string, args: string[], nodeFlags: string[] = []): void {
+  if (only && !only.includes(script)) return;
+  log(`--- ${script} (${mode})`);
+  const r = spawnSync(process.execPath, [...nodeFlags, '--conditions=@ksched/source', '--import', 'tsx', `${src}${script}.ts`, ...args], {
+    stdio: ['ignore', 2, 2],
+    env: process.env,
+  });
+  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status})`);
+}
+const q = quick ? ['--quick'] : [];
+try {
+  run('core', quick ? ['--entries', '1000000'] : [], ['--expose-gc', '--max-old-space-size=8192']);
+  run('memory', q, ['--expose-gc', '--max-old-space-size=8192']);
+  run('precision', q);
+  run('reload', q, ['--max-old-space-size=4096']);
+  run('dispatch', q, ['--max-old-space-size=4096']);
+} finally {
+  if (startedBroker) execFileSync(kafkaSh, ['stop'], { stdio: ['ignore', 2, 2] });
+}
+
+const read = (name: string) => JSON.parse(readFileSync(`${resultsDir}${name}.json`, 'utf8'));
+const core = read('core');
+const memory = read('memory');
+const precision = read('precision');
+const reload = read('reload');
+const dispatch = read('dispatch');
+
+const kafkaVersion = external
+  ? (process.env.KSCHED_KAFKA_VERSION ?? 'external broker (version not checked)')
+  : (process.env.KSCHED_KAFKA_VERSION ?? '4.4.0');
+const machine = {
+  nproc: os.availableParallelism(),
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  kafka: kafkaVersion,
+  platform: `${os.platform()} ${os.release()}`,
+};
+
+const summary = {
+  mode,
+  date: new Date().toISOString(),
+  durationS: Math.round((performance.now() - t0) / 1000),
+  machine,
+  core,
+  memory,
+  precision,
+  reload,
+  dispatch,
+};
+writeResult('summary', summary);
+writeChart(summary);
+
+const f = (n: number, d = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a';
+const ad = ['kafkajs', 'rdkafka'] as const;
+const cell = (fn: (a: (typeof ad)[number]) => string) =>
+  ad.map((a) => (precision.adapters[a] && reload.adapters[a] ? fn(a) : 'n/a')).join(' | ');
+const p = (a: string) => precision.adapters[a];
+const rows = [
+  `| measure (${mode}) | kafkajs | rdkafka | target |`,
+  '| --- | --- | --- | --- |',
+  `| precision: lateness p50 / p99 / max, ms (${f(precision.rate)}/s for ${precision.seconds} s) | ${cell((a) => `${p(a).lateness.p50} / **${p(a).lateness.p99}** / ${p(a).lateness.max}`)} | p99 ≤ 20 |`,
+  `| precision: early dispatches | ${cell((a) => String(p(a).early))} | 0 |`,
+  `| precision: same run with a fixed ${precision.tickMs / 1000} s tick (emulated), p50 / p99 / max, ms | ${cell((a) => `${f(p(a).tick.p50)} / ${f(p(a).tick.p99)} / ${f(p(a).tick.max)}`)} | — |`,
+  `| reload ${f(reload.records)} envelopes: raw consumer / ksched to 'loaded', ms | ${cell((a) => `${f(reload.adapters[a].rawMs)} / ${f(reload.adapters[a].kschedMs)}`)} | — |`,
+  `| reload ratio (raw / ksched) | ${cell((a) => `**${f(reload.adapters[a].ratio, 2)}**`)} | ≥ 0.8 |`,
+  `| dispatch burst ${f(dispatch.schedules)}: raw / ksched, ms (no transactions) | ${cell((a) => `${f(dispatch.runs[`${a}_plain`].rawMs)} / ${f(dispatch.runs[`${a}_plain`].kschedMs)}`)} | — |`,
+  `| dispatch ratio (raw / ksched), no transactions | ${cell((a) => `**${f(dispatch.runs[`${a}_plain`].ratio, 2)}**`)} | ≥ 0.6 |`,
+  `| dispatch burst: raw / ksched, ms (transactions) | ${cell((a) => `${f(dispatch.runs[`${a}_tx`].rawMs)} / ${f(dispatch.runs[`${a}_tx`].kschedMs)}`)} | — |`,
+  `| dispatch ratio (raw / ksched), transactions | ${cell((a) => `**${f(dispatch.runs[`${a}_tx`].ratio, 2)}**`)} | ≥ 0.6 |`,
+  `| memory: bytes per buffered schedule (${f(memory.schedules)}; data ${memory.adapters.kafkajs.dataBytes} B) | ${cell((a) => f(memory.adapters[a].perScheduleBytes))} | — |`,
+  `| memory overhead per schedule (minus key, headers, payload), B | ${cell((a) => `**${f(memory.adapters[a].overheadBytes)}**`)} | ≤ 256 |`,
+  `| memory: of which the engine (vs the same records in a Map), B | ${cell((a) => f(memory.adapters[a].overheadVsRawMapBytes))} | — |`,
+  `| core: take ${core.due} due of ${f(core.entries)} vs full scan + sort, ms | ${f(core.takeMs, 4)} / ${f(core.scanMs, 1)} (no broker) | | — |`,
+  `| core: take vs scan | **${f(core.takeVsScan)}×** | | ≥ 1000× |`,
+];
+console.log(
+  `\nMachine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}, Kafka ${machine.kafka}; ${mode} mode, ${summary.durationS} s\n`,
+);
+console.log(rows.join('\n'));
+console.log('');
+const k = 'kafkajs';
+console.log(
+  `bench: p99_lateness_ms=${p(k).lateness.p99} early=${p(k).early} reload_ratio=${reload.adapters[k].ratio.toFixed(2)} dispatch_ratio=${dispatch.runs[`${k}_plain`].ratio.toFixed(2)} mem_overhead_bytes=${Math.round(memory.adapters[k].overheadBytes)} take_vs_scan=${Math.round(core.takeVsScan)}`,
+);
