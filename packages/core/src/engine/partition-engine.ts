@@ -9,6 +9,7 @@ import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../ports/clock
 import type { Logger } from '../ports/logger.js';
 import type {
   ConsumedRecord,
+  HeaderValue,
   PartitionBatch,
   ProduceRecord,
   TransactionalProducer,
@@ -16,13 +17,22 @@ import type {
 } from '../ports/transport.js';
 import { decodeRecord, type InvalidReason, type TargetRouting } from '../wire/decode.js';
 import { dispatchPair } from '../wire/dispatch.js';
+import { compactHeaders, intern, utf8 } from '../wire/compact.js';
 import { statesRecord } from '../wire/states.js';
 import type { ErrorEvent, SchedulerEvents } from './events.js';
 import { FencedError, IncompatibleSchemaError } from '../errors.js';
 
-/** What the engine keeps per buffered schedule: the record (for the target) and its routing. */
+/**
+ * What the engine keeps per buffered schedule: a compact copy of the record (header values as
+ * strings where they are UTF-8, names interned, the key's bytes only when its text would not
+ * re-encode to them) and its routing. The full record is rebuilt when the schedule is dispatched.
+ */
 interface Pending {
-  readonly record: ConsumedRecord;
+  readonly value: Uint8Array | null;
+  readonly headers: Readonly<Record<string, HeaderValue>>;
+  readonly timestamp: number;
+  /** The key's bytes, only when they are not valid UTF-8. */
+  readonly rawKey?: Uint8Array;
   readonly target: TargetRouting;
 }
 
@@ -57,6 +67,7 @@ export interface PartitionStatus {
   readonly nextDueMs?: number;
 }
 
+const keyEncoder = new TextEncoder();
 const MAX_BACKOFF_MS = 30_000;
 /** Longest a schedule that keeps failing on its own is set aside between two attempts. */
 const MAX_SET_ASIDE_MS = 300_000;
@@ -329,7 +340,7 @@ export class PartitionEngine {
           return;
         }
         this.#unbuffer(decoded.key);
-        this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: { record, target: decoded.target } });
+        this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record, decoded.target) });
         return;
       }
       case 'tombstone': {
@@ -354,6 +365,31 @@ export class PartitionEngine {
         await this.#invalid(record, decoded.reason, decoded.detail);
         return;
     }
+  }
+
+  #pending(record: ConsumedRecord, target: TargetRouting): Pending {
+    const rawKey = record.key !== null && utf8(record.key) === undefined ? record.key : undefined;
+    return {
+      value: record.value,
+      headers: compactHeaders(record.headers),
+      timestamp: record.timestamp,
+      ...(rawKey !== undefined ? { rawKey } : {}),
+      target: { ...target, topic: intern(target.topic) },
+    };
+  }
+
+  /** The consumed record a buffered schedule came from, rebuilt for dispatch. */
+  #record(entry: BufferEntry<Pending>): ConsumedRecord {
+    const p = entry.value;
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: entry.offset,
+      key: p.rawKey ?? keyEncoder.encode(entry.key),
+      value: p.value,
+      headers: p.headers,
+      timestamp: p.timestamp,
+    };
   }
 
   async #invalid(record: ConsumedRecord, reason: InvalidReason, detail: string): Promise<void> {
@@ -434,7 +470,7 @@ export class PartitionEngine {
       const tombstones: ProduceRecord[] = [];
       const records: ProduceRecord[] = [];
       for (const entry of entries) {
-        const pair = dispatchPair(entry.value.record, entry.value.target);
+        const pair = dispatchPair(this.#record(entry), entry.value.target);
         targets.push(pair.target);
         tombstones.push(pair.tombstone);
         records.push(pair.target, pair.tombstone);

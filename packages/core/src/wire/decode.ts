@@ -109,6 +109,16 @@ export function decodeDueTime(
 
 const keyDecoder = new TextDecoder('utf-8');
 
+/** One remembered comparison: nearly every record of a log carries the same version string. */
+let lastVersion: { version: string; current: string; verdict: 'ok' | 'newer' | 'bad' } | undefined;
+
+function versionVerdict(version: string, current: string): 'ok' | 'newer' | 'bad' {
+  if (lastVersion !== undefined && lastVersion.version === version && lastVersion.current === current) return lastVersion.verdict;
+  const verdict = !isVersion(version) ? 'bad' : compareVersions(version, current) > 0 ? 'newer' : 'ok';
+  lastVersion = { version, current, verdict };
+  return verdict;
+}
+
 /**
  * Decodes a consumed schedules-topic record into what the engine acts on, never throwing: bad
  * records come back as `{ kind: 'invalid', reason, detail }` and records of a newer schema as
@@ -128,8 +138,9 @@ export function decodeRecord(record: Pick<ConsumedRecord, 'key' | 'headers'>, cu
   if (type === undefined || type === '') return invalid('missing_source_type', `${Header.sourceType} header is missing`);
   const version = headerText(headers, Header.schemaVersion);
   if (version === undefined || version === '') return invalid('missing_schema_version', `${Header.schemaVersion} header is missing`);
-  if (!isVersion(version)) return invalid('bad_schema_version', `${Header.schemaVersion} is not a dotted version: ${JSON.stringify(version.slice(0, 64))}`);
-  if (compareVersions(version, current) > 0) return { kind: 'incompatible', schemaVersion: version };
+  const verdict = versionVerdict(version, current);
+  if (verdict === 'bad') return invalid('bad_schema_version', `${Header.schemaVersion} is not a dotted version: ${JSON.stringify(version.slice(0, 64))}`);
+  if (verdict === 'newer') return { kind: 'incompatible', schemaVersion: version };
   if (record.key === null) return invalid('null_key', 'the record has no key (schedules, cancels and tombstones are matched by key)');
   const key = keyDecoder.decode(record.key);
 
