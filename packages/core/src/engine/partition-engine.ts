@@ -109,6 +109,8 @@ export class PartitionEngine {
   #reloads = 0;
   /** Bumped by every reload and stop: async work started under an older generation is dropped. */
   #generation = 0;
+  /** The transactional producer was initialised (a retried start does not initialise it again). */
+  #txReady = false;
   /** Set by {@link PartitionEngine.stop}: the engine is done for good. */
   #closed = false;
   #seeking = false;
@@ -118,6 +120,8 @@ export class PartitionEngine {
   #loadStartedMs: number;
 
   #timer: TimerHandle | undefined;
+  /** A retry of a failed seek (see {@link PartitionEngine.#reload}); separate from the dispatch timer. */
+  #reloadTimer: TimerHandle | undefined;
   #timerAtMs = Number.POSITIVE_INFINITY;
   #flushing: Promise<void> | undefined;
   #failures = 0;
@@ -193,9 +197,11 @@ export class PartitionEngine {
    * which fences a previous owner and waits for its open transaction to end, then loads.
    */
   async start(): Promise<void> {
-    if (this.#tx) {
+    if (this.#closed) return;
+    if (this.#tx && !this.#txReady) {
       try {
         await this.#tx.init();
+        this.#txReady = true;
       } catch (error) {
         this.#emitError('transactions', error);
         throw error;
@@ -262,7 +268,12 @@ export class PartitionEngine {
 
   // ---- loading -------------------------------------------------------------------------------
 
-  async #reload(reason: 'assigned' | 'day_rollover'): Promise<void> {
+  /**
+   * Clears the partition's state and re-reads it from its logical beginning. A failed seek (the
+   * broker did not answer) is retried after a growing back-off for as long as the engine runs;
+   * meanwhile batches are ignored, so nothing counts as loaded from the wrong offset.
+   */
+  async #reload(reason: 'assigned' | 'day_rollover', attempt = 0): Promise<void> {
     const generation = ++this.#generation;
     this.#clearTimer();
     this.#seeking = true;
@@ -275,25 +286,31 @@ export class PartitionEngine {
     this.#today = Day.containing(now);
     this.#tracker = new Tracker(now);
     this.#loadStartedMs = now;
-    this.#reloads++;
+    if (attempt === 0) {
+      this.#reloads++;
+      this.#events.emit('reload', { topic: this.topic, partition: this.partition, reason, reloads: this.#reloads });
+      this.#logger.info({ ...this.#where(), reason, reloads: this.#reloads }, 'loading partition from its beginning');
+    }
+    this.#tracker.reloads = this.#reloads;
     this.#position = 0;
     this.#setState('loading');
-    this.#events.emit('reload', { topic: this.topic, partition: this.partition, reason, reloads: this.#reloads });
-    this.#logger.info({ ...this.#where(), reason, reloads: this.#reloads }, 'loading partition from its beginning');
     let low: number;
     let high: number;
     try {
       ({ low, high } = await this.#transport.seekToBeginning({ topic: this.topic, partition: this.partition }));
     } catch (error) {
-      if (generation === this.#generation) {
-        this.#seeking = false;
-        this.#emitError('load', error);
-      }
-      throw error;
-    } finally {
-      if (generation === this.#generation) this.#seeking = false;
+      if (generation !== this.#generation) return;
+      const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** attempt);
+      this.#logger.error({ ...this.#where(), error, retryInMs: delayMs }, 'seeking to the beginning failed; retrying');
+      this.#emitError('load', error);
+      this.#reloadTimer = this.#clock.setTimeout(() => {
+        this.#reloadTimer = undefined;
+        if (generation === this.#generation && !this.#closed) void this.#reload(reason, attempt + 1);
+      }, delayMs);
+      return;
     }
     if (generation !== this.#generation) return;
+    this.#seeking = false;
     this.#endOffset = high;
     this.#position = low;
     if (low >= high) {
@@ -303,6 +320,7 @@ export class PartitionEngine {
       this.#arm();
     }
   }
+
 
   #markLoaded(by: 'end_offset' | 'heuristic'): void {
     this.#setState('loaded');
@@ -707,7 +725,7 @@ export class PartitionEngine {
     if (generation !== this.#generation || this.#state.isStopped()) return;
     const now = this.#clock.now();
     if (this.#state.isLoaded() && this.#today.ended(now)) {
-      this.#reload('day_rollover').catch(() => {});
+      void this.#reload('day_rollover');
       return;
     }
     this.#report(false);
@@ -715,6 +733,8 @@ export class PartitionEngine {
   }
 
   #clearTimer(): void {
+    if (this.#reloadTimer !== undefined) this.#clock.clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = undefined;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAtMs = Number.POSITIVE_INFINITY;

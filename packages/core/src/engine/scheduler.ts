@@ -14,6 +14,9 @@ export interface SchedulerInit {
   readonly logger?: Logger;
 }
 
+const START_RETRY_BASE_MS = 500;
+const START_RETRY_MAX_MS = 30_000;
+
 const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 /**
@@ -120,13 +123,28 @@ export class Scheduler {
           ...(transactionalProducer ? { transactionalProducer } : {}),
         });
         this.#engines.set(key, engine);
-        try {
-          await engine.start();
-        } catch (error) {
-          this.#logger.error({ ...tp, error }, 'partition failed to start; it stays idle until reassigned');
-        }
+        await this.#start(key, engine, 0);
       }),
     );
+  }
+
+  /**
+   * Starts a partition's engine; when that fails (its transactional producer could not be
+   * initialised: the broker is unreachable), retries with a growing back-off for as long as the
+   * partition stays assigned to this member. (Failed seeks are retried by the engine itself.)
+   */
+  async #start(key: string, engine: PartitionEngine, attempt: number): Promise<void> {
+    try {
+      await engine.start();
+    } catch (error) {
+      if (!this.#running || this.#engines.get(key) !== engine) return;
+      const delayMs = Math.min(START_RETRY_MAX_MS, START_RETRY_BASE_MS * 2 ** attempt);
+      this.#logger.error(
+        { topic: engine.topic, partition: engine.partition, error, retryInMs: delayMs },
+        'partition failed to start; retrying',
+      );
+      this.#clock.setTimeout(() => void this.#start(key, engine, attempt + 1), delayMs);
+    }
   }
 
   async #revoke(partitions: readonly TopicPartition[]): Promise<void> {

@@ -177,6 +177,10 @@ export interface TransportHooks {
   readonly onTransaction?: (transactionalId: string, records: readonly ProduceRecord[], outcome: 'committed' | 'failed') => void;
   /** Sees every `close` of the member's transactional producers. */
   readonly onProducerClose?: (transactionalId: string) => void;
+  /** Runs before each transactional producer `init`; a throw makes it reject. */
+  readonly beforeInit?: (transactionalId: string) => void;
+  /** Runs before each `seekToBeginning`; a throw makes the seek reject (a broker that does not answer). */
+  readonly beforeSeek?: (tp: TopicPartition) => void;
   /** Runs before `seekToBeginning` resolves, with the watermarks it returns. */
   readonly onSeek?: (tp: TopicPartition, watermarks: Watermarks) => void;
 }
@@ -193,6 +197,7 @@ export function interceptTransport(inner: Transport, hooks: TransportHooks): Tra
     produceNoWait: (records, onError) => inner.produceNoWait(records, onError),
     commitOffsets: (offsets) => inner.commitOffsets(offsets),
     async seekToBeginning(tp) {
+      hooks.beforeSeek?.(tp);
       const watermarks = await inner.seekToBeginning(tp);
       hooks.onSeek?.(tp, watermarks);
       return watermarks;
@@ -201,7 +206,10 @@ export function interceptTransport(inner: Transport, hooks: TransportHooks): Tra
       const producer = await inner.createTransactionalProducer(transactionalId);
       return {
         transactionalId: producer.transactionalId,
-        init: () => producer.init(),
+        init: async () => {
+          hooks.beforeInit?.(transactionalId);
+          await producer.init();
+        },
         close: () => {
           hooks.onProducerClose?.(transactionalId);
           return producer.close();
