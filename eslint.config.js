@@ -19,7 +19,10 @@ export default tseslint.config(
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       'import-x/no-cycle': 'error',
       'import-x/no-relative-packages': 'error',
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@ksched/*/src/*', '@ksched/*/internal/*'], message: 'Import packages by their public entry point.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@ksched/*/src/*', '@ksched/*/internal/*'], message: 'Import packages by their public entry point.' }] },
+      ],
     },
   },
   {
@@ -32,7 +35,9 @@ export default tseslint.config(
             { name: 'kafkajs', message: 'core talks to Kafka only through the Transport port.' },
             { name: 'node-rdkafka', message: 'core talks to Kafka only through the Transport port.' },
           ],
-          patterns: [{ group: ['@ksched/*'], message: 'core depends on zod only; adapters and the testkit depend on core, not the reverse.' }],
+          patterns: [
+            { group: ['@ksched/*'], message: 'core depends on zod only; adapters and the testkit depend on core, not the reverse.' },
+          ],
         },
       ],
       'no-restricted-globals': [

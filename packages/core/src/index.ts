@@ -52,13 +52,7 @@ export {
   EPOCH_MS_TOLERANCE_MS,
   TOPIC_NAME_PATTERN,
 } from './contracts/headers.js';
-export {
-  schedule,
-  cancel,
-  checkMessageContract,
-  scheduleMessageSchema,
-  envelopeSchema,
-} from './contracts/scheduled-message.js';
+export { schedule, cancel, checkMessageContract, scheduleMessageSchema, envelopeSchema } from './contracts/scheduled-message.js';
 export type {
   BuildOptions,
   CancelInput,

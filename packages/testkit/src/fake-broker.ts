@@ -395,7 +395,8 @@ class CountedFault implements FaultHandle {
     this.#seen++;
     if (this.#seen < this.#nth) return undefined;
     this.#triggered++;
-    const error = this.#error === undefined ? this.#defaultError() : typeof this.#error === 'function' ? (this.#error as () => unknown)() : this.#error;
+    const error =
+      this.#error === undefined ? this.#defaultError() : typeof this.#error === 'function' ? (this.#error as () => unknown)() : this.#error;
     return { error };
   }
 }
@@ -465,9 +466,7 @@ function tpOf(log: PartitionLog): TopicPartition {
 
 /** Owned partitions, sorted by topic then partition. */
 function sortedTps(assigned: Iterable<Assignment>): TopicPartition[] {
-  return [...assigned]
-    .map((a) => tpOf(a.log))
-    .sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition));
+  return [...assigned].map((a) => tpOf(a.log)).sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition));
 }
 
 function describeTp(tp: TopicPartition): string {
@@ -724,15 +723,10 @@ class Cluster {
     this.requireConnected(client, 'subscribe');
     if (client.membership) throw new TransportError(`subscribe: ${client.clientId} is already subscribed; close that subscription first`);
     if (typeof options.groupId !== 'string' || options.groupId.length === 0) throw new TransportError('subscribe: groupId is required');
-    if (!Array.isArray(options.topics) || options.topics.length === 0) throw new TransportError('subscribe: topics must be a non-empty array');
+    if (!Array.isArray(options.topics) || options.topics.length === 0)
+      throw new TransportError('subscribe: topics must be a non-empty array');
     const group = this.group(options.groupId);
-    const membership = new Membership(
-      `${client.clientId}-${++this.#memberSeq}`,
-      client,
-      group,
-      [...options.topics],
-      options.listener,
-    );
+    const membership = new Membership(`${client.clientId}-${++this.#memberSeq}`, client, group, [...options.topics], options.listener);
     client.membership = membership;
     this.memberships.add(membership);
     await this.enqueue(group, async () => {
@@ -837,7 +831,14 @@ class Cluster {
     await Promise.race([Promise.all(lost.map((a) => a.inFlight)), m.gone.promise]);
     if (isDropped(m)) return;
     group.waitingFor = `${m.memberId}: onRevoked`;
-    await Promise.race([this.callListener(m, 'onRevoked', lost.map((a) => tpOf(a.log))), m.gone.promise]);
+    await Promise.race([
+      this.callListener(
+        m,
+        'onRevoked',
+        lost.map((a) => tpOf(a.log)),
+      ),
+      m.gone.promise,
+    ]);
     group.waitingFor = null;
     if (isDropped(m)) return;
     for (const a of lost) {
@@ -1020,7 +1021,8 @@ class Cluster {
     }
     for (const o of offsets) {
       const log = this.log(o);
-      if (!Number.isInteger(o.offset) || o.offset < 0) throw new TransportError(`commitOffsets: invalid offset ${String(o.offset)} for ${describeTp(o)}`);
+      if (!Number.isInteger(o.offset) || o.offset < 0)
+        throw new TransportError(`commitOffsets: invalid offset ${String(o.offset)} for ${describeTp(o)}`);
       if (!m.assigned.has(tpKey(log.topic, log.partition))) {
         throw new TransportError(`commitOffsets: ${describeTp(o)} is not assigned to ${m.memberId} (rebalanced away?)`);
       }
@@ -1078,7 +1080,9 @@ class Cluster {
   deleteRecords(tp: TopicPartition, beforeOffset: number): void {
     const log = this.log(tp);
     if (!Number.isInteger(beforeOffset) || beforeOffset < 0 || beforeOffset > log.lastStable) {
-      throw new RangeError(`deleteRecords: offset must be an integer in [0, ${log.lastStable}] for ${describeTp(tp)}, got ${String(beforeOffset)}`);
+      throw new RangeError(
+        `deleteRecords: offset must be an integer in [0, ${log.lastStable}] for ${describeTp(tp)}, got ${String(beforeOffset)}`,
+      );
     }
     if (beforeOffset <= log.low) return;
     log.entries = log.entries.filter((entry) => entry.offset >= beforeOffset);
@@ -1455,9 +1459,7 @@ export class FakeTransport implements Transport {
 }
 
 function fencedError(transactionalId: string): FencedError {
-  return new FencedError(
-    `producer fenced: transactional id ${transactionalId} was initialised by a newer producer`,
-  );
+  return new FencedError(`producer fenced: transactional id ${transactionalId} was initialised by a newer producer`);
 }
 
 class FakeTransactionalProducer implements TransactionalProducer {
@@ -1516,11 +1518,13 @@ class FakeTransactionalProducer implements TransactionalProducer {
 }
 
 function createFaults(cluster: Cluster): FakeBrokerFaults {
-  const removeFrom = <T>(list: T[], item: () => T | undefined) => () => {
-    const found = item();
-    const i = found === undefined ? -1 : list.indexOf(found);
-    if (i >= 0) list.splice(i, 1);
-  };
+  const removeFrom =
+    <T>(list: T[], item: () => T | undefined) =>
+    () => {
+      const found = item();
+      const i = found === undefined ? -1 : list.indexOf(found);
+      if (i >= 0) list.splice(i, 1);
+    };
   return {
     failProduce(options: FailProduceOptions = {}): FaultHandle {
       let fault: ProduceFault | undefined;

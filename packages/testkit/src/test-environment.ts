@@ -150,7 +150,8 @@ export class TestEnvironment implements AsyncDisposable {
 
   private constructor(options: TestEnvironmentOptions) {
     this.#options = options;
-    const start = options.startAt === undefined ? DEFAULT_START : typeof options.startAt === 'number' ? options.startAt : options.startAt.getTime();
+    const start =
+      options.startAt === undefined ? DEFAULT_START : typeof options.startAt === 'number' ? options.startAt : options.startAt.getTime();
     this.clock = new FakeClock({ now: start });
     this.broker = options.broker ?? new FakeBroker({ ...options.brokerOptions, clock: this.clock });
     this.topic = options.topic ?? 'scheduled_messages';

@@ -70,7 +70,9 @@ class Recorder implements GroupListener {
 
   /** Batch summaries: `[values…]@position`, `EOF@position` for empty batches. */
   shape(tp: TopicPartition): string[] {
-    return this.of(tp).map((b) => (b.records.length === 0 ? `EOF@${b.position}` : `${b.records.map((r) => text(r.value)).join(',')}@${b.position}`));
+    return this.of(tp).map((b) =>
+      b.records.length === 0 ? `EOF@${b.position}` : `${b.records.map((r) => text(r.value)).join(',')}@${b.position}`,
+    );
   }
 }
 
@@ -192,8 +194,12 @@ describe('FakeBroker', () => {
       await producer.produce([{ topic: 'plain', key: null, value: null }]);
       expect(broker.records('plain')[0]).toMatchObject({ key: null, value: null, transaction: 'none', control: null });
       await expect(producer.produce([{ topic: 'compacted', key: null, value: 'v' }])).rejects.toThrow(/without a key/);
-      await expect(producer.produce([{ topic: 'plain', key: null, value: 5 as unknown as string }])).rejects.toSatisfy(TransportError.isInstance);
-      await expect(producer.produce([{ topic: 'plain', key: null, value: 'v', headers: { n: 1 as unknown as string } }])).rejects.toThrow(/header n/);
+      await expect(producer.produce([{ topic: 'plain', key: null, value: 5 as unknown as string }])).rejects.toSatisfy(
+        TransportError.isInstance,
+      );
+      await expect(producer.produce([{ topic: 'plain', key: null, value: 'v', headers: { n: 1 as unknown as string } }])).rejects.toThrow(
+        /header n/,
+      );
     });
 
     it('rejects every operation before connect() and after close()', async () => {
@@ -221,9 +227,11 @@ describe('FakeBroker', () => {
       await Promise.resolve();
       expect(broker.records('t').map((r) => text(r.value))).toEqual(['a', 'b']);
       producer.produceNoWait([rec('missing', 'x')], (e) => errors.push(e));
-      expect(() => producer.produceNoWait(null as unknown as ProduceRecord[], () => {
-        throw new Error('a throwing onError is swallowed too');
-      })).not.toThrow();
+      expect(() =>
+        producer.produceNoWait(null as unknown as ProduceRecord[], () => {
+          throw new Error('a throwing onError is swallowed too');
+        }),
+      ).not.toThrow();
       producer.produceNoWait([rec('missing', 'x')]);
       await Promise.resolve();
       expect(errors).toHaveLength(1);
@@ -330,12 +338,15 @@ describe('FakeBroker', () => {
       const r = new Recorder('consumer');
       const gate = deferred();
       r.onAssignedHook = () => gate.promise;
-      await Promise.all([consumer.subscribe({ groupId: 'g', topics: ['c'], listener: r }), (async () => {
-        await new Promise((resolve) => setImmediate(resolve));
-        expect(consumer.position(tp)).toBe(0);
-        broker.compact('c');
-        gate.resolve();
-      })()]);
+      await Promise.all([
+        consumer.subscribe({ groupId: 'g', topics: ['c'], listener: r }),
+        (async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          expect(consumer.position(tp)).toBe(0);
+          broker.compact('c');
+          gate.resolve();
+        })(),
+      ]);
       await broker.settle();
       expect(r.shape(tp)).toEqual(['a2,b1@3', 'EOF@3']);
       expect(r.of(tp)[0]!.records.map((x) => x.offset)).toEqual([1, 2]);
@@ -366,7 +377,11 @@ describe('FakeBroker', () => {
       broker.createTopic('t', { partitions: 2 });
       const tx = await producer.createTransactionalProducer('tx-1');
       await tx.init();
-      const metas = await tx.sendInTransaction([rec('t', 'a', { partition: 0 }), rec('t', 'b', { partition: 1 }), rec('t', 'c', { partition: 0 })]);
+      const metas = await tx.sendInTransaction([
+        rec('t', 'a', { partition: 0 }),
+        rec('t', 'b', { partition: 1 }),
+        rec('t', 'c', { partition: 0 }),
+      ]);
       expect(metas.map((m) => [m.partition, m.offset])).toEqual([
         [0, 0],
         [1, 0],
@@ -484,7 +499,10 @@ describe('FakeBroker', () => {
       await b.sendInTransaction([rec('t', 'from B')]);
 
       pause.release();
-      const error = await zombie.then(() => undefined, (e: unknown) => e);
+      const error = await zombie.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(FencedError.isInstance(error)).toBe(true);
       expect(String(error)).toMatch(/fenced/);
       await expect(a.sendInTransaction([rec('t', 'again')])).rejects.toThrow(/fenced/);
@@ -632,10 +650,27 @@ describe('FakeBroker', () => {
         'b assigned-done t/2,t/3',
       ]);
       expect(broker.assignment('g')).toEqual([
-        { clientId: 'a', memberId: a.memberId, partitions: [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }] },
-        { clientId: 'b', memberId: b.memberId, partitions: [{ topic: 't', partition: 2 }, { topic: 't', partition: 3 }] },
+        {
+          clientId: 'a',
+          memberId: a.memberId,
+          partitions: [
+            { topic: 't', partition: 0 },
+            { topic: 't', partition: 1 },
+          ],
+        },
+        {
+          clientId: 'b',
+          memberId: b.memberId,
+          partitions: [
+            { topic: 't', partition: 2 },
+            { topic: 't', partition: 3 },
+          ],
+        },
       ]);
-      expect(b.assignment()).toEqual([{ topic: 't', partition: 2 }, { topic: 't', partition: 3 }]);
+      expect(b.assignment()).toEqual([
+        { topic: 't', partition: 2 },
+        { topic: 't', partition: 3 },
+      ]);
       expect(broker.assignment('unknown')).toEqual([]);
     });
 
@@ -716,7 +751,7 @@ describe('FakeBroker', () => {
       await a.close();
     });
 
-    it('dropMember unblocks a rebalance stuck in the dropped member\'s onRevoked', async () => {
+    it("dropMember unblocks a rebalance stuck in the dropped member's onRevoked", async () => {
       const { broker } = await setup();
       broker.createTopic('t', { partitions: 2 });
       const a = await member(broker, 'a');
@@ -744,7 +779,8 @@ describe('FakeBroker', () => {
       // The engine seeks in onAssigned and sometimes from within onBatch (day rollover).
       let reloaded = false;
       r.onAssignedHook = async (tps) => {
-        for (const x of tps) expect(await consumer.seekToBeginning(x)).toEqual(x.partition === 0 ? { low: 0, high: 2 } : { low: 0, high: 0 });
+        for (const x of tps)
+          expect(await consumer.seekToBeginning(x)).toEqual(x.partition === 0 ? { low: 0, high: 2 } : { low: 0, high: 0 });
       };
       r.onBatchHook = async (batch) => {
         if (!reloaded && batch.partition === 0 && batch.records.length > 0) {
@@ -823,7 +859,10 @@ describe('FakeBroker', () => {
       const ra = new Recorder('a');
       await a.subscribe({ groupId: 'g', topics: ['t'], listener: ra });
       await broker.settle();
-      await a.commitOffsets([{ topic: 't', partition: 0, offset: 3 }, { topic: 't', partition: 1, offset: 0 }]);
+      await a.commitOffsets([
+        { topic: 't', partition: 0, offset: 3 },
+        { topic: 't', partition: 1, offset: 0 },
+      ]);
       ra.onRevokedHook = async (tps) => {
         await a.commitOffsets(tps.map((tp) => ({ ...tp, offset: 7 })));
       };
@@ -832,7 +871,15 @@ describe('FakeBroker', () => {
       await expect(a.commitOffsets([{ topic: 't', partition: 1, offset: 8 }])).rejects.toThrow(/not assigned/);
       await expect(a.commitOffsets([{ topic: 't', partition: 0, offset: -1 }])).rejects.toThrow(/invalid offset/);
       expect(broker.commits).toEqual([
-        { groupId: 'g', memberId: a.memberId, clientId: 'a', offsets: [{ topic: 't', partition: 0, offset: 3 }, { topic: 't', partition: 1, offset: 0 }] },
+        {
+          groupId: 'g',
+          memberId: a.memberId,
+          clientId: 'a',
+          offsets: [
+            { topic: 't', partition: 0, offset: 3 },
+            { topic: 't', partition: 1, offset: 0 },
+          ],
+        },
         { groupId: 'g', memberId: a.memberId, clientId: 'a', offsets: [{ topic: 't', partition: 1, offset: 7 }] },
       ]);
       expect(broker.committedOffset('g', { topic: 't', partition: 1 })).toBe(7);
@@ -964,7 +1011,9 @@ describe('FakeBroker', () => {
       // An onBatch waiting for a FakeClock timer never settles by itself.
       r.onBatchHook = (batch) => (batch.records.length > 0 ? new Promise<void>((resolve) => clock.setTimeout(resolve, 1000)) : undefined);
       await c.subscribe({ groupId: 'g', topics: ['t'], listener: r });
-      await expect(broker.settle({ timeoutMs: 20 })).rejects.toThrow(/FakeBroker\.settle: still busy after 20 ms: c-\d+ t\/0: onBatch has not settled/);
+      await expect(broker.settle({ timeoutMs: 20 })).rejects.toThrow(
+        /FakeBroker\.settle: still busy after 20 ms: c-\d+ t\/0: onBatch has not settled/,
+      );
       await clock.tickAsync(1000);
       await broker.settle();
       expect(r.shape({ topic: 't', partition: 0 })).toEqual(['v@1', 'EOF@1']);

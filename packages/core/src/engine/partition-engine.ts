@@ -7,14 +7,7 @@ import { State } from '../domain/state.js';
 import { Tracker } from '../domain/tracker.js';
 import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type {
-  ConsumedRecord,
-  HeaderValue,
-  PartitionBatch,
-  ProduceRecord,
-  TransactionalProducer,
-  Transport,
-} from '../ports/transport.js';
+import type { ConsumedRecord, HeaderValue, PartitionBatch, ProduceRecord, TransactionalProducer, Transport } from '../ports/transport.js';
 import { decodeRecord, type InvalidReason, type TargetRouting } from '../wire/decode.js';
 import { dispatchPair } from '../wire/dispatch.js';
 import { compactHeaders, intern, utf8 } from '../wire/compact.js';
@@ -226,7 +219,10 @@ export class PartitionEngine {
     if (this.#flushing) await this.#flushing.catch(() => {});
     if (options.report && !wasStopped) await this.#reportNow();
     this.#buffer.clear();
-    if (this.#tx) await this.#tx.close().catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the transactional producer failed'));
+    if (this.#tx)
+      await this.#tx
+        .close()
+        .catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the transactional producer failed'));
   }
 
   /** Handles one delivery from the transport (records, or an EOF notice). */
@@ -320,7 +316,6 @@ export class PartitionEngine {
       this.#arm();
     }
   }
-
 
   #markLoaded(by: 'end_offset' | 'heuristic'): void {
     this.#setState('loaded');

@@ -25,11 +25,7 @@ export function utf8(bytes: Uint8Array): string | undefined {
 }
 
 /** Header names and values whose text is shared across records (interned). */
-const SHARED_VALUES: ReadonlySet<string> = new Set([
-  'schedule_schema_version',
-  'schedule_source_type',
-  'schedule_target_topic',
-]);
+const SHARED_VALUES: ReadonlySet<string> = new Set(['schedule_schema_version', 'schedule_source_type', 'schedule_target_topic']);
 
 /**
  * Headers in the form the engine keeps for a buffered schedule: every value that is valid UTF-8

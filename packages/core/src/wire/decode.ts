@@ -85,16 +85,23 @@ function invalid(reason: InvalidReason, detail: string): DecodedRecord {
  */
 export function decodeDueTime(
   headers: RecordHeaders,
-): { readonly ok: true; readonly dueMs: number; readonly epoch: number } | { readonly ok: false; readonly reason: InvalidReason; readonly detail: string } {
+):
+  | { readonly ok: true; readonly dueMs: number; readonly epoch: number }
+  | { readonly ok: false; readonly reason: InvalidReason; readonly detail: string } {
   const raw = headerText(headers, Header.targetEpoch);
   if (raw === undefined) return { ok: false, reason: 'missing_epoch', detail: `${Header.targetEpoch} is missing` };
-  if (!INTEGER.test(raw.trim())) return { ok: false, reason: 'bad_epoch', detail: `epoch is not an integer: ${JSON.stringify(raw.slice(0, 64))}` };
+  if (!INTEGER.test(raw.trim()))
+    return { ok: false, reason: 'bad_epoch', detail: `epoch is not an integer: ${JSON.stringify(raw.slice(0, 64))}` };
   const epoch = Number(raw.trim());
   if (!Number.isSafeInteger(epoch * 1000)) return { ok: false, reason: 'bad_epoch', detail: `epoch is out of range: ${raw.slice(0, 64)}` };
   const rawMs = headerText(headers, Header.targetEpochMs);
   if (rawMs === undefined) return { ok: true, dueMs: epoch * 1000, epoch };
   if (!INTEGER.test(rawMs.trim())) {
-    return { ok: false, reason: 'bad_epoch_ms', detail: `${Header.targetEpochMs} is not an integer: ${JSON.stringify(rawMs.slice(0, 64))}` };
+    return {
+      ok: false,
+      reason: 'bad_epoch_ms',
+      detail: `${Header.targetEpochMs} is not an integer: ${JSON.stringify(rawMs.slice(0, 64))}`,
+    };
   }
   const ms = Number(rawMs.trim());
   if (!Number.isSafeInteger(ms) || Math.abs(ms - epoch * 1000) > EPOCH_MS_TOLERANCE_MS) {
@@ -139,7 +146,8 @@ export function decodeRecord(record: Pick<ConsumedRecord, 'key' | 'headers'>, cu
   const version = headerText(headers, Header.schemaVersion);
   if (version === undefined || version === '') return invalid('missing_schema_version', `${Header.schemaVersion} header is missing`);
   const verdict = versionVerdict(version, current);
-  if (verdict === 'bad') return invalid('bad_schema_version', `${Header.schemaVersion} is not a dotted version: ${JSON.stringify(version.slice(0, 64))}`);
+  if (verdict === 'bad')
+    return invalid('bad_schema_version', `${Header.schemaVersion} is not a dotted version: ${JSON.stringify(version.slice(0, 64))}`);
   if (verdict === 'newer') return { kind: 'incompatible', schemaVersion: version };
   if (record.key === null) return invalid('null_key', 'the record has no key (schedules, cancels and tombstones are matched by key)');
   const key = keyDecoder.decode(record.key);
@@ -157,7 +165,10 @@ export function decodeRecord(record: Pick<ConsumedRecord, 'key' | 'headers'>, cu
       let partition: number | undefined;
       if (partitionText !== undefined) {
         if (!/^\d+$/.test(partitionText.trim()) || !Number.isSafeInteger(Number(partitionText.trim()))) {
-          return invalid('bad_target_partition', `${Header.targetPartition} is not an integer ≥ 0: ${JSON.stringify(partitionText.slice(0, 64))}`);
+          return invalid(
+            'bad_target_partition',
+            `${Header.targetPartition} is not an integer ≥ 0: ${JSON.stringify(partitionText.slice(0, 64))}`,
+          );
         }
         partition = Number(partitionText.trim());
       }

@@ -103,6 +103,3 @@ export function statesRecord(
     headers: { zlib: 'true' },
   };
 }
-
-
-

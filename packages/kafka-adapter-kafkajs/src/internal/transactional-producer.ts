@@ -175,7 +175,10 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
       }
       if (!pending) return;
       if (Date.now() >= deadline) {
-        this.#logger.warn({ transactionalId: this.transactionalId }, 'committed records not yet visible to read-committed readers after requestTimeoutMs');
+        this.#logger.warn(
+          { transactionalId: this.transactionalId },
+          'committed records not yet visible to read-committed readers after requestTimeoutMs',
+        );
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));

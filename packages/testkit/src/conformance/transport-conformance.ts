@@ -182,7 +182,10 @@ class Collector implements GroupListener {
 
   /** Records delivered for a partition, in delivery order, from batch index `from` on. */
   records(tp: TopicPartition, from = 0): ConsumedRecord[] {
-    return this.batches.slice(from).filter((b) => key(b) === key(tp)).flatMap((b) => b.records);
+    return this.batches
+      .slice(from)
+      .filter((b) => key(b) === key(tp))
+      .flatMap((b) => b.records);
   }
 
   values(tp: TopicPartition, from = 0): (string | null)[] {
@@ -300,7 +303,10 @@ export function describeTransportConformance(
       const subscription = await t.subscribe({ groupId: unique('group'), topics: topicNames, listener: collector });
       let total = 0;
       for (const topicName of topicNames) total += await t.partitionCount(topicName);
-      await waitUntil(() => collector.owned.size === total, () => `assignment of ${total} partitions (got ${collector.owned.size})`);
+      await waitUntil(
+        () => collector.owned.size === total,
+        () => `assignment of ${total} partitions (got ${collector.owned.size})`,
+      );
       return { transport: t, collector, subscription };
     }
 
@@ -308,7 +314,13 @@ export function describeTransportConformance(
       let index = -1;
       await waitUntil(
         () => (index = c.eofIndex(tp, atLeast, from)) >= 0,
-        () => `an EOF notice for ${key(tp)} at position >= ${atLeast} (batches: ${JSON.stringify(c.batches.slice(from).filter((b) => key(b) === key(tp)).map((b) => ({ records: b.records.length, position: b.position })))})`,
+        () =>
+          `an EOF notice for ${key(tp)} at position >= ${atLeast} (batches: ${JSON.stringify(
+            c.batches
+              .slice(from)
+              .filter((b) => key(b) === key(tp))
+              .map((b) => ({ records: b.records.length, position: b.position })),
+          )})`,
       );
       return index;
     }
@@ -686,14 +698,22 @@ export function describeTransportConformance(
       const ca = new Collector(sequence, a);
       const cb = new Collector(sequence, b);
       await a.subscribe({ groupId, topics: [t4], listener: ca });
-      await waitUntil(() => ca.owned.size === 4, () => `member A owning all 4 partitions (owns ${[...ca.owned].join(', ')})`);
+      await waitUntil(
+        () => ca.owned.size === 4,
+        () => `member A owning all 4 partitions (owns ${[...ca.owned].join(', ')})`,
+      );
       // Records arriving while B's onAssigned runs must wait until it settled.
       cb.duringAssign = async (tps) => {
-        await producer.produce(tps.map((tp) => ({ topic: tp.topic, partition: tp.partition, key: 'k', value: `during-assign-${tp.partition}` })));
+        await producer.produce(
+          tps.map((tp) => ({ topic: tp.topic, partition: tp.partition, key: 'k', value: `during-assign-${tp.partition}` })),
+        );
       };
       const subB = await b.subscribe({ groupId, topics: [t4], listener: cb });
       const split = (): boolean =>
-        ca.owned.size > 0 && cb.owned.size > 0 && ca.owned.size + cb.owned.size === 4 && all.every((k) => ca.owned.has(k) || cb.owned.has(k));
+        ca.owned.size > 0 &&
+        cb.owned.size > 0 &&
+        ca.owned.size + cb.owned.size === 4 &&
+        all.every((k) => ca.owned.has(k) || cb.owned.has(k));
       await waitUntil(split, () => `a split (A owns ${[...ca.owned].join(', ')}; B owns ${[...cb.owned].join(', ')})`);
       for (const k of cb.owned) expect(ca.lastSeq('revoked', k), `A revoked ${k} before B got it`).toBeLessThan(cb.lastSeq('assigned', k));
 
@@ -707,7 +727,10 @@ export function describeTransportConformance(
 
       await subB.close();
       expect(cb.owned.size, 'close() revokes every partition before resolving').toBe(0);
-      await waitUntil(() => ca.owned.size === 4, () => `A owning all 4 partitions after B left (owns ${[...ca.owned].join(', ')})`);
+      await waitUntil(
+        () => ca.owned.size === 4,
+        () => `A owning all 4 partitions after B left (owns ${[...ca.owned].join(', ')})`,
+      );
       for (const k of all) {
         const revokedByB = cb.lastSeq('revoked', k);
         if (revokedByB >= 0) expect(revokedByB, `B revoked ${k} before A got it back`).toBeLessThan(ca.lastSeq('assigned', k));
@@ -738,9 +761,7 @@ export function describeTransportConformance(
       await waitUntil(async () => (await t.fetchWatermarks(tp)).high >= before.high + 2, 'the produceNoWait records');
       expect(errors).toEqual([]);
       const failures: unknown[] = [];
-      expect(() =>
-        t.produceNoWait([{ topic: 'not a valid topic name!', key: 'a', value: '1' }], (e) => failures.push(e)),
-      ).not.toThrow();
+      expect(() => t.produceNoWait([{ topic: 'not a valid topic name!', key: 'a', value: '1' }], (e) => failures.push(e))).not.toThrow();
       await waitUntil(() => failures.length > 0, 'onError for a record to an invalid topic');
       const { collector } = await consume(t1);
       await waitForEof(collector, tp, before.high + 2);
