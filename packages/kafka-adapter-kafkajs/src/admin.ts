@@ -6,7 +6,14 @@
  * @module
  */
 import { z } from 'zod';
-import { ConfigError, statesTopic, TOPIC_NAME_PATTERN } from '@ksched/core';
+import {
+  ConfigError,
+  planSchedulesTopics,
+  SCHEDULES_TOPIC_CONFIGS,
+  schedulesTopicsProblems,
+  statesTopic,
+  TOPIC_NAME_PATTERN,
+} from '@ksched/core';
 import type { TopicPartition, Violation } from '@ksched/core';
 // kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
 import kafkajs from 'kafkajs';
@@ -18,17 +25,8 @@ import { rethrowAs } from './map-errors.js';
 import { kafkaJsConnectionOptionsSchema } from './options.js';
 import type { KafkaJsConnectionOptions } from './options.js';
 
-/**
- * Topic settings of a schedules topic and of its states topic (reference §7.2), as Kafka topic
- * configs. Both topics are compacted; frequent segment rolls let compaction act.
- */
-export const SCHEDULES_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.freeze({
-  'cleanup.policy': 'compact',
-  'min.cleanable.dirty.ratio': '0.1',
-  'segment.ms': '3600000',
-  'delete.retention.ms': '3600000',
-  'segment.bytes': '52428800',
-});
+/** Re-exported from core: the §7.2 topic configs of schedules and states topics. */
+export { SCHEDULES_TOPIC_CONFIGS };
 
 /** Where the admin connects: an existing kafkajs client, or connection options. */
 export type KafkaJsAdminTarget = { readonly kafka: Kafka } | KafkaJsConnectionOptions;
@@ -186,34 +184,26 @@ export async function ensureSchedulesTopics(options: SchedulesTopicsOptions): Pr
   const { kafka, settings } = resolveTarget(options);
   const s = parseOrThrow(settingsSchema, settings);
   return withAdmin(kafka, async (admin) => {
-    const existing = new Set(await admin.listTopics().catch(rethrowAs('listing topics')));
-    const pairs = s.topics.map((t) => [t, statesTopic(t, s.statesPostfix)] as const);
-    const present = pairs.flat().filter((t) => existing.has(t));
-    const counts = await partitionCounts(admin, present);
-    const toCreate: {
-      topic: string;
-      numPartitions: number;
-      replicationFactor: number;
-      configEntries: { name: string; value: string }[];
-    }[] = [];
-    for (const pair of pairs) {
-      const known = pair.map((t) => counts.get(t)).find((n) => n !== undefined);
-      for (const topic of pair) {
-        if (existing.has(topic) || toCreate.some((c) => c.topic === topic)) continue;
-        toCreate.push({
-          topic,
-          numPartitions: known ?? s.partitions ?? 5,
-          replicationFactor: s.replicationFactor,
-          configEntries: configEntries(SCHEDULES_TOPIC_CONFIGS),
-        });
-      }
-    }
-    if (toCreate.length > 0) {
+    const existing = await admin.listTopics().catch(rethrowAs('listing topics'));
+    const counts = await partitionCounts(
+      admin,
+      existing.filter((t) => s.topics.some((x) => t === x || t === statesTopic(x, s.statesPostfix))),
+    );
+    const plan = planSchedulesTopics(s, counts);
+    if (plan.create.length > 0) {
       await admin
-        .createTopics({ topics: toCreate, waitForLeaders: true })
-        .catch(rethrowAs(`creating ${toCreate.map((t) => t.topic).join(', ')}`));
+        .createTopics({
+          topics: plan.create.map((t) => ({
+            topic: t.topic,
+            numPartitions: t.partitions,
+            replicationFactor: s.replicationFactor,
+            configEntries: configEntries(t.configs),
+          })),
+          waitForLeaders: true,
+        })
+        .catch(rethrowAs(`creating ${plan.create.map((t) => t.topic).join(', ')}`));
     }
-    return { created: toCreate.map((t) => t.topic), existing: present };
+    return { created: plan.create.map((t) => t.topic), existing: plan.existing };
   });
 }
 
@@ -235,46 +225,11 @@ export async function verifySchedulesTopics(options: VerifySchedulesTopicsOption
   const { kafka, settings } = resolveTarget(options);
   const s = parseOrThrow(settingsSchema, settings);
   return withAdmin(kafka, async (admin) => {
-    const problems: string[] = [];
     const existing = new Set(await admin.listTopics().catch(rethrowAs('listing topics')));
-    const pairs = s.topics.map((t) => [t, statesTopic(t, s.statesPostfix)] as const);
-    const present = [...new Set(pairs.flat().filter((t) => existing.has(t)))];
+    const present = [...new Set(s.topics.flatMap((t) => [t, statesTopic(t, s.statesPostfix)]).filter((t) => existing.has(t)))];
     const counts = await partitionCounts(admin, present);
     const wanted = s.checkConfigs ? Object.keys(SCHEDULES_TOPIC_CONFIGS) : ['cleanup.policy'];
-    const configs = await topicConfigs(admin, present, wanted);
-    for (const [schedules, states] of pairs) {
-      for (const [topic, role] of [
-        [schedules, 'schedules topic'],
-        [states, `states topic of ${schedules}`],
-      ] as const) {
-        if (!existing.has(topic)) {
-          problems.push(`${role} "${topic}" does not exist`);
-          continue;
-        }
-        const count = counts.get(topic);
-        if (s.partitions !== undefined && count !== undefined && count !== s.partitions) {
-          problems.push(`${role} "${topic}" has ${count} partitions, expected ${s.partitions}`);
-        }
-        const topicConfig = configs.get(topic);
-        for (const name of wanted) {
-          const actual = topicConfig?.get(name) ?? null;
-          const expected = SCHEDULES_TOPIC_CONFIGS[name]!;
-          if (name === 'cleanup.policy') {
-            const policies = (actual ?? '').split(',').map((p) => p.trim());
-            if (!policies.includes('compact'))
-              problems.push(`${role} "${topic}" has cleanup.policy=${actual ?? '(unknown)'}, expected compact`);
-          } else if (actual !== expected) {
-            problems.push(`${role} "${topic}" has ${name}=${actual ?? '(unknown)'}, expected ${expected}`);
-          }
-        }
-      }
-      const a = counts.get(schedules);
-      const b = counts.get(states);
-      if (a !== undefined && b !== undefined && a !== b) {
-        problems.push(`schedules topic "${schedules}" has ${a} partitions but its states topic "${states}" has ${b}; they must be equal`);
-      }
-    }
-    return problems;
+    return schedulesTopicsProblems(s, counts, await topicConfigs(admin, present, wanted));
   });
 }
 

@@ -12,7 +12,15 @@
  * @module
  */
 import { z } from 'zod';
-import { ConfigError, statesTopic, TOPIC_NAME_PATTERN, TransportError, UnsupportedError } from '@ksched/core';
+import {
+  ConfigError,
+  planSchedulesTopics,
+  SCHEDULES_TOPIC_CONFIGS,
+  schedulesTopicsProblems,
+  TOPIC_NAME_PATTERN,
+  TransportError,
+  UnsupportedError,
+} from '@ksched/core';
 import type { Violation } from '@ksched/core';
 import type { IAdminClient, LibrdKafkaError, Metadata } from 'node-rdkafka';
 import { commonConfig, createClient } from './internal/config.js';
@@ -22,17 +30,8 @@ import { RdKafkaErrorCode, rdKafkaCode, rethrowAs, toTransportError } from './ma
 import { parseRdKafkaConnectionOptions } from './options.js';
 import type { RdKafkaConnectionOptions, ResolvedRdKafkaConnectionOptions } from './options.js';
 
-/**
- * Topic settings of a schedules topic and of its states topic (reference §7.2), as Kafka topic
- * configs. Both topics are compacted; frequent segment rolls let compaction act.
- */
-export const SCHEDULES_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.freeze({
-  'cleanup.policy': 'compact',
-  'min.cleanable.dirty.ratio': '0.1',
-  'segment.ms': '3600000',
-  'delete.retention.ms': '3600000',
-  'segment.bytes': '52428800',
-});
+/** Re-exported from core: the §7.2 topic configs of schedules and states topics. */
+export { SCHEDULES_TOPIC_CONFIGS };
 
 /** Which schedules topics, and how to create them. */
 export interface SchedulesTopicsSettings {
@@ -265,24 +264,16 @@ export async function ensureSchedulesTopics(options: SchedulesTopicsOptions): Pr
   const { connection, settings } = split(options);
   const s = parseOrThrow(settingsSchema, settings);
   return withSession(connection, async (session) => {
-    const counts = await session.partitionCounts();
-    const pairs = s.topics.map((t) => [t, statesTopic(t, s.statesPostfix)] as const);
-    const present = [...new Set(pairs.flat().filter((t) => counts.has(t)))];
-    const created: string[] = [];
-    for (const pair of pairs) {
-      const known = pair.map((t) => counts.get(t)).find((n) => n !== undefined);
-      for (const topic of pair) {
-        if (counts.has(topic) || created.includes(topic)) continue;
-        await session.createTopic({
-          topic,
-          partitions: known ?? s.partitions ?? 5,
-          replicationFactor: s.replicationFactor,
-          configs: { ...SCHEDULES_TOPIC_CONFIGS },
-        });
-        created.push(topic);
-      }
+    const plan = planSchedulesTopics(s, await session.partitionCounts());
+    for (const t of plan.create) {
+      await session.createTopic({
+        topic: t.topic,
+        partitions: t.partitions,
+        replicationFactor: s.replicationFactor,
+        configs: { ...t.configs },
+      });
     }
-    return { created, existing: present };
+    return { created: plan.create.map((t) => t.topic), existing: plan.existing };
   });
 }
 
@@ -313,26 +304,7 @@ export async function verifySchedulesTopics(options: VerifySchedulesTopicsOption
     );
   }
   return withSession(connection, async (session) => {
-    const counts = await session.partitionCounts();
-    const problems: string[] = [];
-    for (const schedules of s.topics) {
-      const states = statesTopic(schedules, s.statesPostfix);
-      for (const [topic, role] of [
-        [schedules, 'schedules topic'],
-        [states, `states topic of ${schedules}`],
-      ] as const) {
-        const count = counts.get(topic);
-        if (count === undefined) problems.push(`${role} "${topic}" does not exist`);
-        else if (s.partitions !== undefined && count !== s.partitions)
-          problems.push(`${role} "${topic}" has ${count} partitions, expected ${s.partitions}`);
-      }
-      const a = counts.get(schedules);
-      const b = counts.get(states);
-      if (a !== undefined && b !== undefined && a !== b) {
-        problems.push(`schedules topic "${schedules}" has ${a} partitions but its states topic "${states}" has ${b}; they must be equal`);
-      }
-    }
-    return problems;
+    return schedulesTopicsProblems(s, await session.partitionCounts());
   });
 }
 
