@@ -102,6 +102,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'timeout of one Kafka request',
   },
   {
+    key: 'sessionTimeoutMs',
+    env: 'KSCHED_SESSION_TIMEOUT_MS',
+    group: 'connection',
+    type: 'duration',
+    defaultText: '30s',
+    description: 'consumer group session timeout: how long a crashed scheduler keeps its partitions before another member takes them over',
+  },
+  {
     key: 'ssl.enabled',
     env: 'KSCHED_SSL',
     flags: ['--ssl'],
@@ -439,6 +447,7 @@ export const configSchema = strictGroup({
   clientLogLevel: oneOf(CLIENT_LOG_LEVELS).default('warn'),
   connectionTimeoutMs: duration().optional(),
   requestTimeoutMs: duration().optional(),
+  sessionTimeoutMs: duration().optional(),
   ssl: strictGroup({
     enabled: bool().optional(),
     caFile: text().optional(),
@@ -507,6 +516,8 @@ export interface ConnectionConfig {
   readonly clientLogLevel: (typeof CLIENT_LOG_LEVELS)[number];
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** Consumer group session timeout (transport only). */
+  readonly sessionTimeoutMs?: number;
   /** `true` (system CAs), TLS settings, or absent (plain TCP). */
   readonly ssl?: true | TlsSettings;
   readonly sasl?: SaslSettings;
@@ -768,6 +779,7 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       clientLogLevel: c.clientLogLevel,
       ...(c.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: c.connectionTimeoutMs } : {}),
       ...(c.requestTimeoutMs !== undefined ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
+      ...(c.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: c.sessionTimeoutMs } : {}),
       ...(ssl !== undefined ? { ssl } : {}),
       ...(saslGiven ? { sasl: c.sasl as SaslSettings } : {}),
     },

@@ -75,7 +75,10 @@ export async function runService(config: AppConfig, logger: PinoLogger, options:
     throw new CliError(`${missing.join('; ')}: create the topics with \`ksched topics migrate\` first`, ExitCode.failure);
   }
 
-  const transport = adapter.createTransport(connection);
+  const transport = adapter.createTransport({
+    ...connection,
+    ...(config.connection.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: config.connection.sessionTimeoutMs } : {}),
+  });
   const scheduler = new Scheduler({ transport, clock: systemClock, options: s, logger: portLogger(logger, { component: 'scheduler' }) });
   const metrics = new SchedulerMetrics();
   metrics.attach(scheduler);

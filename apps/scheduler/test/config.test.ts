@@ -288,6 +288,7 @@ describe('SETTINGS', () => {
       clientLogLevel: 'info',
       connectionTimeoutMs: '5s',
       requestTimeoutMs: '10s',
+      sessionTimeoutMs: '12s',
       'ssl.enabled': 'false',
       'ssl.caFile': 'f',
       'ssl.certFile': 'f',
