@@ -1,0 +1,196 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Logs and tables, outside the repository (so format/lint checks never see them). */
+export const OUT_DIR = process.env['CHAOS_OUT_DIR'] ?? join(tmpdir(), 'ksched-chaos');
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const log = (msg: string): void => {
+  process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+};
+
+/** Every child we spawned, so the harness can kill them all on exit, error or timeout. */
+const children = new Set<ChildProcess>();
+
+export function killAll(): void {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  children.clear();
+}
+
+let nextPort = Number(process.env['CHAOS_HTTP_PORT_BASE'] ?? 19760);
+
+export interface SchedulerProc {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly logFile: string;
+  /** Set when we killed or stopped it ourselves. */
+  expectedExit: boolean;
+  /** Resolves with the exit code/signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Called when it exits without us asking (a crash). */
+  crashed: boolean;
+}
+
+export interface SchedulerEnv {
+  brokers: string;
+  topics: string;
+  groupId: string;
+  transactional: boolean;
+  deadLetterTopic?: string;
+}
+
+export function startScheduler(name: string, runDir: string, env: SchedulerEnv): SchedulerProc {
+  mkdirSync(runDir, { recursive: true });
+  const port = nextPort++;
+  const logFile = join(runDir, `${name}.log`);
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [join(ROOT, 'apps/scheduler/bin/ksched.js'), 'run'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KSCHED_BROKERS: env.brokers,
+      KSCHED_TOPICS: env.topics,
+      KSCHED_GROUP_ID: env.groupId,
+      KSCHED_TRANSACTIONAL: env.transactional ? 'true' : 'false',
+      KSCHED_DEAD_LETTER_TOPIC: env.deadLetterTopic ?? '',
+      KSCHED_HTTP_PORT: String(port),
+      KSCHED_LOG_LEVEL: 'info',
+      KSCHED_LOG_PRETTY: 'false',
+      KSCHED_CLIENT_ID: `chaos-${name}`,
+      KSCHED_INTERVAL_MS: '2s',
+      KSCHED_LOADED_GRACE_MS: '3s',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const proc: SchedulerProc = {
+    name,
+    child,
+    port,
+    logFile,
+    expectedExit: false,
+    crashed: false,
+    exited: new Promise((res) => {
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        if (!proc.expectedExit) {
+          proc.crashed = true;
+          log(`CRASH: scheduler ${name} exited by itself (code ${code}, signal ${signal}); log ${logFile}`);
+        }
+        res({ code, signal });
+      });
+    }),
+  };
+  return proc;
+}
+
+export async function httpGet(port: number, path: string): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
+    return { status: r.status, body: await r.text() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits for /readyz 200 (every assigned partition loaded). */
+export async function waitReady(p: SchedulerProc, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return false;
+    const r = await httpGet(p.port, '/readyz');
+    if (r?.status === 200) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+export function kill9(p: SchedulerProc): void {
+  p.expectedExit = true;
+  if (p.child.pid !== undefined) process.kill(p.child.pid, 'SIGKILL');
+}
+
+/** SIGTERM, then SIGKILL after `timeoutMs`. Returns the exit code (null when killed). */
+export async function stopScheduler(p: SchedulerProc, timeoutMs = 35_000): Promise<number | null> {
+  p.expectedExit = true;
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const r = await p.exited;
+  clearTimeout(t);
+  return r.code;
+}
+
+/** Resident set size of a pid in MiB (Linux /proc), or undefined. */
+export function rssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses Prometheus text: returns [labels, value] for each sample of `metric`. */
+export function metricSamples(text: string, metric: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(metric)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== metric) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ labels, value: Number(m[4]) });
+  }
+  return out;
+}
+
+/** Starts the local broker on KSCHED_KAFKA_PORT (default 19692 for chaos); returns its address. */
+export function startLocalBroker(): string {
+  const port = process.env['KSCHED_KAFKA_PORT'] ?? '19692';
+  const r = spawnSync(join(ROOT, 'scripts/kafka/kafka.sh'), ['start'], {
+    env: { ...process.env, KSCHED_KAFKA_PORT: port },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`kafka.sh start failed (exit ${r.status})`);
+  return r.stdout.trim().split('\n').pop() ?? `127.0.0.1:${port}`;
+}
+
+export function stopLocalBroker(): void {
+  const port = process.env['KSCHED_KAFKA_PORT'] ?? '19692';
+  spawnSync(join(ROOT, 'scripts/kafka/kafka.sh'), ['stop'], {
+    env: { ...process.env, KSCHED_KAFKA_PORT: port },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** Stops and starts the local broker (same port, data kept), without blocking the event loop. */
+export async function restartLocalBroker(): Promise<void> {
+  const port = process.env['KSCHED_KAFKA_PORT'] ?? '19692';
+  for (const cmd of ['stop', 'start']) {
+    const code = await new Promise<number | null>((res) => {
+      const c = spawn(join(ROOT, 'scripts/kafka/kafka.sh'), [cmd], {
+        env: { ...process.env, KSCHED_KAFKA_PORT: port },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      c.on('exit', (code) => res(code));
+    });
+    if (code !== 0) throw new Error(`kafka.sh ${cmd} failed (exit ${code})`);
+  }
+}
