@@ -3,7 +3,7 @@
  * registry that closes everything after each test.
  */
 import { afterAll, afterEach } from 'vitest';
-import type { GroupListener, PartitionBatch, Subscription, TopicPartition, TransactionalProducer, Transport } from '@ksched/core';
+import type { Subscription, TopicPartition, TransactionalProducer, Transport } from '@ksched/core';
 import { createKafkaJsTransport, createTopicAdmin } from '../src/index.js';
 import type { KafkaJsTransportOptions, TopicAdmin } from '../src/index.js';
 
@@ -21,114 +21,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` every 10 ms until it holds; fails after `timeoutMs`. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await sleep(10);
-  }
-}
-
 export const text = (bytes: Uint8Array | null): string | null => (bytes === null ? null : new TextDecoder().decode(bytes));
 
 export const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
 
-type Event = { kind: 'assigned' | 'revoked'; tp: string; at: number };
-let sequence = 0;
-
-/** Records every callback; checks the port's ordering rules as it goes. */
-export class Recorder implements GroupListener {
-  readonly batches: PartitionBatch[] = [];
-  readonly events: Event[] = [];
-  readonly owned = new Set<string>();
-  readonly violations: string[] = [];
-  readonly errors: unknown[] = [];
-  readonly #settling = new Set<string>();
-  readonly #inBatch = new Set<string>();
-  /** Called inside onAssigned (after the settling mark), e.g. to seek. */
-  onAssignedHook: ((partitions: readonly TopicPartition[]) => Promise<void>) | undefined;
-  /** Called inside onBatch. */
-  onBatchHook: ((batch: PartitionBatch) => Promise<void>) | undefined;
-
-  async onAssigned(partitions: readonly TopicPartition[]): Promise<void> {
-    for (const tp of partitions) {
-      this.events.push({ kind: 'assigned', tp: tpKey(tp), at: ++sequence });
-      this.#settling.add(tpKey(tp));
-    }
-    // Like the engine: the hook (e.g. seekToBeginning) runs at once, during the first join too.
-    if (this.onAssignedHook) await this.onAssignedHook(partitions);
-    await sleep(20);
-    for (const tp of partitions) {
-      this.#settling.delete(tpKey(tp));
-      this.owned.add(tpKey(tp));
-    }
-  }
-
-  onRevoked(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) {
-      this.events.push({ kind: 'revoked', tp: tpKey(tp), at: ++sequence });
-      this.owned.delete(tpKey(tp));
-    }
-  }
-
-  async onBatch(batch: PartitionBatch): Promise<void> {
-    const k = tpKey(batch);
-    if (this.#settling.has(k)) this.violations.push(`batch for ${k} before onAssigned settled`);
-    else if (!this.owned.has(k)) this.violations.push(`batch for ${k}, not assigned`);
-    if (this.#inBatch.has(k)) this.violations.push(`overlapping batches for ${k}`);
-    this.#inBatch.add(k);
-    try {
-      this.batches.push(batch);
-      if (this.onBatchHook) await this.onBatchHook(batch);
-      await sleep(1);
-    } finally {
-      this.#inBatch.delete(k);
-    }
-  }
-
-  onError(error: unknown): void {
-    this.errors.push(error);
-  }
-
-  of(tp: TopicPartition, from = 0): PartitionBatch[] {
-    return this.batches.slice(from).filter((b) => tpKey(b) === tpKey(tp));
-  }
-
-  values(tp: TopicPartition, from = 0): (string | null)[] {
-    return this.of(tp, from).flatMap((b) => b.records.map((r) => text(r.value)));
-  }
-
-  offsets(tp: TopicPartition, from = 0): number[] {
-    return this.of(tp, from).flatMap((b) => b.records.map((r) => r.offset));
-  }
-
-  /** Index of the first EOF notice of `tp` at position ≥ `atLeast` from batch `from`, -1 if none. */
-  eofIndex(tp: TopicPartition, atLeast: number, from = 0): number {
-    for (let i = from; i < this.batches.length; i++) {
-      const b = this.batches[i]!;
-      if (tpKey(b) === tpKey(tp) && b.records.length === 0 && b.position >= atLeast) return i;
-    }
-    return -1;
-  }
-
-  async waitForEof(tp: TopicPartition, atLeast: number, from = 0, timeoutMs = 30_000): Promise<PartitionBatch> {
-    let index = -1;
-    await waitUntil(
-      () => (index = this.eofIndex(tp, atLeast, from)) >= 0,
-      () => `EOF of ${tpKey(tp)} at ≥ ${atLeast}; got ${JSON.stringify(this.of(tp, from).map((b) => [b.records.length, b.position]))}`,
-      timeoutMs,
-    );
-    return this.batches[index]!;
-  }
-
-  lastSeq(kind: Event['kind'], tp: string): number {
-    let at = -1;
-    for (const e of this.events) if (e.kind === kind && e.tp === tp) at = e.at;
-    return at;
-  }
-}
+// The recording listener and the polling wait live in the testkit (shared by both adapters' tests).
+import { RecordingListener as Recorder, waitUntil } from '@ksched/testkit';
+export { Recorder, waitUntil };
 
 /** Resources opened by a test file, closed after each test (transports) or after the file (admin). */
 export function useResources(): {
