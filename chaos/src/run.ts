@@ -81,15 +81,31 @@ async function createTopics(topics: { topic: string; partitions: number; compact
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries: t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-      })),
-    });
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: t.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
+      });
+    } catch (error) {
+      // kafkajs's waitForLeaders can fail with UNKNOWN_TOPIC_OR_PARTITION on a just-started broker
+      // although the topics were created: wait until their metadata answers instead.
+      log(`createTopics: ${(error as Error).message}; waiting for the topics' metadata`);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+          break;
+        } catch (again) {
+          if (Date.now() > deadline) throw again;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+    }
   } finally {
     await admin.disconnect();
   }
@@ -509,6 +525,35 @@ function printTable(): string {
   return lines.join('\n');
 }
 
+/** Runs `count` trials of one disruption in one mode, recording a row each (a harness error is a failed row). */
+async function trials(label: string, disruption: 'kill' | 'broker' | 'rebalance', mode: 'alo' | 'tx', count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    log(`trial ${label} ${mode} #${i}/${count}`);
+    try {
+      const r = await killTrial(mode, i, disruption);
+      rows.push(r);
+      log(`  → lost=${r.lost} dup=${r.dup} early=${r.early} crashes=${r.crashes} ${r.notes}`);
+      if (!r.ok) failures.push(`${label} ${mode} #${i}: ${r.notes}`);
+    } catch (e) {
+      failures.push(`${label} ${mode} #${i}: harness error ${(e as Error).message}`);
+      rows.push({
+        trial: `${label} #${i}`,
+        mode,
+        n: BURST,
+        lost: 0,
+        dup: 0,
+        early: 0,
+        crashes: 0,
+        invalid: '',
+        notes: `ERROR ${(e as Error).message}`,
+        ok: false,
+      });
+      log(`  → ERROR ${(e as Error).stack}`);
+      killAll();
+    }
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(RUN_DIR, { recursive: true });
   log(`run ${RUN_ID} (${QUICK ? 'quick' : 'full'}), logs in ${RUN_DIR}`);
@@ -523,93 +568,16 @@ async function main(): Promise<void> {
   await producer.connect();
 
   for (const mode of ['alo', 'tx'] as const) {
-    if (SKIP.has(`kill_${mode}`)) continue;
-    for (let i = 1; i <= KILL_TRIALS; i++) {
-      log(`trial kill-9 ${mode} #${i}/${KILL_TRIALS}`);
-      try {
-        const r = await killTrial(mode, i);
-        rows.push(r);
-        log(`  → lost=${r.lost} dup=${r.dup} early=${r.early} crashes=${r.crashes} ${r.notes}`);
-        if (!r.ok) failures.push(`kill-9 ${mode} #${i}: ${r.notes}`);
-      } catch (e) {
-        failures.push(`kill-9 ${mode} #${i}: harness error ${(e as Error).message}`);
-        rows.push({
-          trial: `kill-9 #${i}`,
-          mode,
-          n: BURST,
-          lost: 0,
-          dup: 0,
-          early: 0,
-          crashes: 0,
-          invalid: '',
-          notes: `ERROR ${(e as Error).message}`,
-          ok: false,
-        });
-        log(`  → ERROR ${(e as Error).stack}`);
-        killAll();
-      }
-    }
+    if (!SKIP.has(`kill_${mode}`)) await trials('kill-9', 'kill', mode, KILL_TRIALS);
   }
   if (BROKER_TRIALS > 0) {
     if (!startedBroker) {
       log('broker restart trials skipped: they need the harness-managed local broker (KSCHED_BROKERS unset)');
     } else {
-      for (const mode of ['alo', 'tx'] as const) {
-        for (let i = 1; i <= BROKER_TRIALS; i++) {
-          log(`trial broker restart ${mode} #${i}/${BROKER_TRIALS}`);
-          try {
-            const r = await killTrial(mode, i, 'broker');
-            rows.push(r);
-            log(`  → lost=${r.lost} dup=${r.dup} early=${r.early} crashes=${r.crashes} ${r.notes}`);
-            if (!r.ok) failures.push(`broker restart ${mode} #${i}: ${r.notes}`);
-          } catch (e) {
-            failures.push(`broker restart ${mode} #${i}: harness error ${(e as Error).message}`);
-            rows.push({
-              trial: `broker restart #${i}`,
-              mode,
-              n: BURST,
-              lost: 0,
-              dup: 0,
-              early: 0,
-              crashes: 0,
-              invalid: '',
-              notes: `ERROR ${(e as Error).message}`,
-              ok: false,
-            });
-            log(`  → ERROR ${(e as Error).stack}`);
-            killAll();
-          }
-        }
-      }
+      for (const mode of ['alo', 'tx'] as const) await trials('broker restart', 'broker', mode, BROKER_TRIALS);
     }
   }
-  for (const mode of ['alo', 'tx'] as const) {
-    for (let i = 1; i <= REBALANCE_TRIALS; i++) {
-      log(`trial rebalance x3 ${mode} #${i}/${REBALANCE_TRIALS}`);
-      try {
-        const r = await killTrial(mode, i, 'rebalance');
-        rows.push(r);
-        log(`  → lost=${r.lost} dup=${r.dup} early=${r.early} crashes=${r.crashes} ${r.notes}`);
-        if (!r.ok) failures.push(`rebalance x3 ${mode} #${i}: ${r.notes}`);
-      } catch (e) {
-        failures.push(`rebalance x3 ${mode} #${i}: harness error ${(e as Error).message}`);
-        rows.push({
-          trial: `rebalance x3 #${i}`,
-          mode,
-          n: BURST,
-          lost: 0,
-          dup: 0,
-          early: 0,
-          crashes: 0,
-          invalid: '',
-          notes: `ERROR ${(e as Error).message}`,
-          ok: false,
-        });
-        log(`  → ERROR ${(e as Error).stack}`);
-        killAll();
-      }
-    }
-  }
+  for (const mode of ['alo', 'tx'] as const) await trials('rebalance x3', 'rebalance', mode, REBALANCE_TRIALS);
   if (!SKIP.has('bad_input')) {
     log('trial bad input');
     try {
