@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { partitionForKey, TransportError } from '@ksched/core';
 import type { PartitionBatch } from '@ksched/core';
 import { Kafka, logLevel } from 'kafkajs';
+import { waitForEndOffset } from '@ksched/testkit';
 import { brokers, Recorder, sleep, text, unique, useResources, waitUntil } from './helpers.js';
 
 const r = useResources();
@@ -154,8 +155,9 @@ describe('kafkajs transport: watermarks, EOF, seek', () => {
       ])
       .catch((e: unknown) => e);
     expect(TransportError.isInstance(failing)).toBe(true);
-    const wm0 = await t.fetchWatermarks({ topic, partition: 0 });
-    const wm1 = await t.fetchWatermarks({ topic, partition: 1 });
+    // Commit and abort markers are written just after the coordinator answers: wait for them.
+    const wm0 = await waitForEndOffset(t, { topic, partition: 0 }, 3);
+    const wm1 = await waitForEndOffset(t, { topic, partition: 1 }, 2); // 'kept' and its commit marker
     expect(wm0.high).toBe(3); // two records + commit marker
     const { recorder } = await r.consume([topic]);
     expect((await recorder.waitForEof({ topic, partition: 0 }, wm0.high)).position).toBe(wm0.high);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FencedError, StateError, TransportError } from '@ksched/core';
 import { Kafka, logLevel } from 'kafkajs';
 import { isFencedError } from '../src/index.js';
+import { waitForEndOffset } from '@ksched/testkit';
 import { brokers, unique, useResources } from './helpers.js';
 
 const r = useResources();
@@ -39,8 +40,8 @@ describe('kafkajs transport: transactions', () => {
       .catch((e: unknown) => e);
     expect(TransportError.isInstance(failed)).toBe(true);
     // The same producer goes on after an aborted transaction.
-    await tx.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'c3' }]);
-    const wm = await t.fetchWatermarks({ topic, partition: 0 });
+    const [c3] = await tx.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'c3' }]);
+    const wm = await waitForEndOffset(t, { topic, partition: 0 }, c3!.offset + 2); // c3 and its commit marker
     const { recorder } = await r.consume([topic]);
     await recorder.waitForEof({ topic, partition: 0 }, wm.high);
     expect(recorder.values({ topic, partition: 0 })).toEqual(['c1', 'c2', 'c3']);
@@ -65,7 +66,7 @@ describe('kafkajs transport: transactions', () => {
       expect(recorder.values(tp)).toEqual(['before']);
       const mark = recorder.batches.length;
       await open.commit();
-      const wm2 = await t.fetchWatermarks(tp);
+      const wm2 = await waitForEndOffset(t, tp, before!.offset + 4);
       expect(wm2.high).toBe(before!.offset + 4); // in-txn, after, commit marker
       expect((await recorder.waitForEof(tp, wm2.high, mark)).position).toBe(wm2.high);
       expect(recorder.values(tp)).toEqual(['before', 'in-txn', 'after']);
@@ -94,8 +95,8 @@ describe('kafkajs transport: transactions', () => {
     expect(await zombie.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'again' }]).catch((e: unknown) => e)).toSatisfy(
       FencedError.isInstance,
     );
-    await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'second' }]);
-    const wm = await first.fetchWatermarks({ topic, partition: 0 });
+    const [secondMeta] = await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'second' }]);
+    const wm = await waitForEndOffset(first, { topic, partition: 0 }, secondMeta!.offset + 2);
     const { recorder } = await r.consume([topic]);
     await recorder.waitForEof({ topic, partition: 0 }, wm.high);
     expect(recorder.values({ topic, partition: 0 })).toEqual(['first', 'second']);
@@ -130,9 +131,9 @@ describe('kafkajs transport: transactions', () => {
       expect(wm.high).toBe(3);
       const commitError = await open.commit().catch((e: unknown) => e);
       expect(isFencedError(commitError)).toBe(true);
-      await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'successor' }]);
+      const [last] = await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'successor' }]);
       const { recorder } = await r.consume([topic]);
-      await recorder.waitForEof(tp, (await t.fetchWatermarks(tp)).high);
+      await recorder.waitForEof(tp, (await waitForEndOffset(t, tp, last!.offset + 2)).high);
       expect(recorder.values(tp)).toEqual(['successor']);
       expect(initMs).toBeLessThan(30_000);
     } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionForKey, StateError, TransportError, UnsupportedError } from '@ksched/core';
 import type { PartitionBatch } from '@ksched/core';
+import { waitForEndOffset } from '@ksched/testkit';
 import { Recorder, sleep, text, unique, useResources, waitUntil } from './helpers.js';
 
 const r = useResources();
@@ -170,7 +171,7 @@ describe('rdkafka transport: EOF, position and seeks', () => {
       { topic, partition: 0, key: 'b', value: '2' },
     ]);
     expect(metas.map((m) => m.offset)).toEqual([0, 1]);
-    const wm = await t.fetchWatermarks({ topic, partition: 0 });
+    const wm = await waitForEndOffset(t, { topic, partition: 0 }, 3);
     expect(wm.high).toBe(3); // two records and the commit marker
     const { recorder } = await r.consume([topic]);
     const eof = await recorder.waitForEof({ topic, partition: 0 }, 3);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FencedError, StateError } from '@ksched/core';
+import { waitForEndOffset } from '@ksched/testkit';
 import { openTransaction, unique, useResources } from './helpers.js';
 
 const r = useResources();
@@ -21,8 +22,8 @@ describe('rdkafka transactional producer', () => {
       [0, 0],
       [0, 1],
     ]);
-    // The commit marker takes offset 2, and sendInTransaction resolved once it was readable.
-    expect((await t.fetchWatermarks(tp)).high).toBe(3);
+    // The commit marker takes offset 2 (written just after the commit is acknowledged).
+    expect((await waitForEndOffset(t, tp, 3)).high).toBe(3);
 
     const aborted = await openTransaction(unique('raw'), [{ topic, partition: 0, key: 'x', value: 'aborted' }]);
     await aborted.abort();
@@ -35,8 +36,8 @@ describe('rdkafka transactional producer', () => {
       ]),
     ).rejects.toThrow();
     // …and the producer stays usable.
-    await producer.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'c3' }]);
-    const wm = await t.fetchWatermarks(tp);
+    const [c3] = await producer.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'c3' }]);
+    const wm = await waitForEndOffset(t, tp, c3!.offset + 2);
     const { recorder } = await r.consume([topic]);
     await recorder.waitForEof(tp, wm.high);
     expect(recorder.values(tp)).toEqual(['c1', 'c2', 'c3']);
@@ -86,8 +87,8 @@ describe('rdkafka transactional producer', () => {
     expect(FencedError.isInstance(error), String(error)).toBe(true);
     expect((error as FencedError).retriable).toBe(false);
     await expect(zombie.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'again' }])).rejects.toSatisfy(FencedError.isInstance);
-    await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'second' }]);
-    const wm = await first.fetchWatermarks({ topic, partition: 0 });
+    const [secondMeta] = await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'second' }]);
+    const wm = await waitForEndOffset(first, { topic, partition: 0 }, secondMeta!.offset + 2);
     const { recorder } = await r.consume([topic]);
     await recorder.waitForEof({ topic, partition: 0 }, wm.high);
     expect(recorder.values({ topic, partition: 0 })).toEqual(['first', 'second']);
@@ -100,9 +101,9 @@ describe('rdkafka transactional producer', () => {
     const open = await openTransaction(transactionalId, [{ topic, partition: 0, key: 'k', value: 'left open' }]);
     const successor = r.producer(await t.createTransactionalProducer(transactionalId));
     await successor.init();
-    await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'successor' }]);
+    const [last] = await successor.sendInTransaction([{ topic, partition: 0, key: 'k', value: 'successor' }]);
     await open.commit().catch(() => {}); // fenced: must not take effect
-    const wm = await t.fetchWatermarks({ topic, partition: 0 });
+    const wm = await waitForEndOffset(t, { topic, partition: 0 }, last!.offset + 2);
     const { recorder } = await r.consume([topic]);
     await recorder.waitForEof({ topic, partition: 0 }, wm.high);
     expect(recorder.values({ topic, partition: 0 })).toEqual(['successor']);

@@ -40,4 +40,4 @@ export type { EngineScenarioHarness, EngineScenarioOptions, ObservedRecord, Runn
 export { createTestEnvironment, TestEnvironment } from './test-environment.js';
 export type { AddMemberOptions, DispatchedMessage, Member, RecordedEvents, TestEnvironmentOptions } from './test-environment.js';
 
-export { RecordingListener, waitUntil } from './recording-listener.js';
+export { RecordingListener, waitForEndOffset, waitUntil } from './recording-listener.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GroupListener, PartitionBatch, TopicPartition } from '@ksched/core';
+import type { GroupListener, PartitionBatch, TopicPartition, Transport, Watermarks } from '@ksched/core';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -19,6 +19,21 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
 }
 
 const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
+
+/**
+ * The watermarks of `tp` once its (read-committed) end offset has reached `atLeast`. Use it after a
+ * transaction commits: Kafka's coordinator writes the commit markers just after the commit is
+ * acknowledged, so an end offset read at once may still stop before the committed records.
+ */
+export async function waitForEndOffset(transport: Transport, tp: TopicPartition, atLeast: number, timeoutMs = 30_000): Promise<Watermarks> {
+  let wm = await transport.fetchWatermarks(tp);
+  await waitUntil(
+    async () => (wm = await transport.fetchWatermarks(tp)).high >= atLeast,
+    () => `the end offset of ${tpKey(tp)} to reach ${atLeast} (at ${wm.high})`,
+    timeoutMs,
+  );
+  return wm;
+}
 
 type Event = { kind: 'assigned' | 'revoked'; tp: string; at: number };
 let sequence = 0;

@@ -164,6 +164,8 @@ export interface TransactionalProducer {
   /**
    * Produces `records` in one transaction: begin, send, commit. On any failure the transaction is
    * aborted and the promise rejects; none of the records is then visible to read-committed readers.
+   * It resolves once the commit is acknowledged; the coordinator writes the commit markers just
+   * after, so read-committed readers (and `fetchWatermarks`) may see the records a moment later.
    */
   sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
   /** Aborts an open transaction, if any, and disconnects. */

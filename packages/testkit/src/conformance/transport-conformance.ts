@@ -310,6 +310,20 @@ export function describeTransportConformance(
       return { transport: t, collector, subscription };
     }
 
+    /**
+     * The end offset once it has reached `atLeast`. After a transaction commits, the coordinator
+     * writes the markers a moment after EndTxn has answered, so a read-committed end offset read
+     * at once may still stop before them.
+     */
+    async function settledEnd(t: Transport, tp: TopicPartition, atLeast: number): Promise<{ low: number; high: number }> {
+      let wm = await t.fetchWatermarks(tp);
+      await waitUntil(
+        async () => (wm = await t.fetchWatermarks(tp)).high >= atLeast,
+        () => `the end offset of ${key(tp)} to reach ${atLeast} (at ${wm.high})`,
+      );
+      return wm;
+    }
+
     async function waitForEof(c: Collector, tp: TopicPartition, atLeast: number, from = 0): Promise<number> {
       let index = -1;
       await waitUntil(
@@ -499,9 +513,9 @@ export function describeTransportConformance(
         { topic: t1, partition: 0, key: 'a', value: '1' },
         { topic: t1, partition: 0, key: 'b', value: '2' },
       ]);
-      const wm = await t.fetchWatermarks(tp);
       const lastOffset = metas[metas.length - 1]!.offset;
-      expect(wm.high).toBeGreaterThan(lastOffset + 1); // the commit marker takes an offset
+      const wm = await settledEnd(t, tp, lastOffset + 2); // the commit marker takes an offset
+      expect(wm.high).toBeGreaterThan(lastOffset + 1);
       const { collector } = await consume(t1);
       const eof = await waitForEof(collector, tp, wm.high);
       expect(collector.batches[eof]!.position).toBeGreaterThanOrEqual(wm.high);
@@ -625,8 +639,8 @@ export function describeTransportConformance(
           );
         expect(error).toBeDefined();
       }
-      await committer.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'c3' }]);
-      const wm = await t.fetchWatermarks(tp);
+      const [c3] = await committer.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'c3' }]);
+      const wm = await settledEnd(t, tp, c3!.offset + 2);
       const { collector } = await consume(t1);
       await waitForEof(collector, tp, wm.high);
       expect(collector.values(tp)).toEqual(['c1', 'c2', 'c3']);
@@ -653,8 +667,7 @@ export function describeTransportConformance(
         const mark = collector.batches.length;
         await txn.commit();
         settled = true;
-        const wm2 = await t.fetchWatermarks(tp);
-        expect(wm2.high).toBeGreaterThanOrEqual(before!.offset + 4); // in-txn, marker, after
+        const wm2 = await settledEnd(t, tp, before!.offset + 4); // in-txn, marker, after
         await waitForEof(collector, tp, wm2.high, mark);
         expect(collector.values(tp)).toEqual(['before', 'in-txn', 'after']);
         expectNoViolations(collector);
@@ -680,8 +693,8 @@ export function describeTransportConformance(
       );
       expect(error, 'the fenced producer must reject').toBeDefined();
       expect(FencedError.isInstance(error), 'a fenced send rejects with FencedError (KSM_FENCED)').toBe(true);
-      await successor.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'second' }]);
-      const wm = await first.fetchWatermarks(tp);
+      const [secondMeta] = await successor.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'second' }]);
+      const wm = await settledEnd(first, tp, secondMeta!.offset + 2);
       const { collector } = await consume(t1);
       await waitForEof(collector, tp, wm.high);
       expect(collector.values(tp)).toEqual(['first', 'second']);
