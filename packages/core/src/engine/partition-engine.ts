@@ -7,27 +7,20 @@ import { State } from '../domain/state.js';
 import { Tracker } from '../domain/tracker.js';
 import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type { ConsumedRecord, HeaderValue, PartitionBatch, ProduceRecord, TransactionalProducer, Transport } from '../ports/transport.js';
+import type { ConsumedRecord, PartitionBatch, ProduceRecord, TransactionalProducer, Transport } from '../ports/transport.js';
 import { decodeRecord, type InvalidReason, type TargetRouting } from '../wire/decode.js';
 import { dispatchPair } from '../wire/dispatch.js';
-import { compactHeaders, intern, utf8 } from '../wire/compact.js';
+import { packSchedule, unpackSchedule, utf8 } from '../wire/compact.js';
 import { statesRecord } from '../wire/states.js';
 import type { ErrorEvent, SchedulerEvents } from './events.js';
 import { FencedError, IncompatibleSchemaError } from '../errors.js';
 
 /**
- * What the engine keeps per buffered schedule: a compact copy of the record (header values as
- * strings where they are UTF-8, names interned, the key's bytes only when its text would not
- * re-encode to them) and its routing. The full record is rebuilt when the schedule is dispatched.
+ * What the engine keeps per buffered schedule: its record packed into one string (see
+ * `packSchedule`: timestamp, value and header bytes, the key's bytes only when its text would not
+ * re-encode to them). The record and its routing are rebuilt when the schedule is dispatched.
  */
-interface Pending {
-  readonly value: Uint8Array | null;
-  readonly headers: Readonly<Record<string, HeaderValue>>;
-  readonly timestamp: number;
-  /** The key's bytes, only when they are not valid UTF-8. */
-  readonly rawKey?: Uint8Array;
-  readonly target: TargetRouting;
-}
+type Pending = string;
 
 /** Dependencies of one partition's engine. */
 export interface PartitionEngineOptions {
@@ -60,7 +53,6 @@ export interface PartitionStatus {
   readonly nextDueMs?: number;
 }
 
-const keyEncoder = new TextEncoder();
 const MAX_BACKOFF_MS = 30_000;
 /** Longest a schedule that keeps failing on its own is set aside between two attempts. */
 const MAX_SET_ASIDE_MS = 300_000;
@@ -353,7 +345,7 @@ export class PartitionEngine {
           return;
         }
         this.#unbuffer(decoded.key);
-        this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record, decoded.target) });
+        this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record) });
         return;
       }
       case 'tombstone': {
@@ -380,29 +372,17 @@ export class PartitionEngine {
     }
   }
 
-  #pending(record: ConsumedRecord, target: TargetRouting): Pending {
-    const rawKey = record.key !== null && utf8(record.key) === undefined ? record.key : undefined;
-    return {
-      value: record.value,
-      headers: compactHeaders(record.headers),
-      timestamp: record.timestamp,
-      ...(rawKey !== undefined ? { rawKey } : {}),
-      target: { ...target, topic: intern(target.topic) },
-    };
+  #pending(record: ConsumedRecord): Pending {
+    return packSchedule(record, record.key !== null && utf8(record.key) === undefined);
   }
 
-  /** The consumed record a buffered schedule came from, rebuilt for dispatch. */
-  #record(entry: BufferEntry<Pending>): ConsumedRecord {
-    const p = entry.value;
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      offset: entry.offset,
-      key: p.rawKey ?? keyEncoder.encode(entry.key),
-      value: p.value,
-      headers: p.headers,
-      timestamp: p.timestamp,
-    };
+  /** The consumed record a buffered schedule came from, rebuilt for dispatch, with its routing. */
+  #unpack(entry: BufferEntry<Pending>): { record: ConsumedRecord; target: TargetRouting } {
+    const record = unpackSchedule(entry.value, { topic: this.topic, partition: this.partition, offset: entry.offset, key: entry.key });
+    const decoded = decodeRecord(record);
+    // It decoded as a schedule when it was buffered, and decoding is deterministic.
+    if (decoded.kind !== 'schedule') throw new Error(`internal: buffered record ${entry.key}@${entry.offset} decodes as ${decoded.kind}`);
+    return { record, target: decoded.target };
   }
 
   async #invalid(record: ConsumedRecord, reason: InvalidReason, detail: string): Promise<void> {
@@ -482,8 +462,11 @@ export class PartitionEngine {
       const targets: ProduceRecord[] = [];
       const tombstones: ProduceRecord[] = [];
       const records: ProduceRecord[] = [];
+      const targetTopics: string[] = [];
       for (const entry of entries) {
-        const pair = dispatchPair(this.#record(entry), entry.value.target);
+        const { record, target } = this.#unpack(entry);
+        const pair = dispatchPair(record, target);
+        targetTopics.push(target.topic);
         targets.push(pair.target);
         tombstones.push(pair.tombstone);
         records.push(pair.target, pair.tombstone);
@@ -524,7 +507,7 @@ export class PartitionEngine {
             if (this.#confirmed.delete(id)) {
               // Its tombstone was read back while this flush was still failing: the pair is written.
               this.#suspects.delete(id);
-              this.#emitDispatched(entry, this.#clock.now(), earlier > 0);
+              this.#emitDispatched(entry, this.#clock.now(), earlier > 0, targetTopics[i]);
             } else {
               this.#suspects.set(id, earlier + 1);
             }
@@ -560,7 +543,7 @@ export class PartitionEngine {
         // Keep an update that arrived while this version was being produced.
         if (current) this.#buffer.deleteIfOffset(entry.key, entry.offset);
         const possibleDuplicate = this.#suspects.delete(ids[i]!);
-        this.#emitDispatched(entry, done, possibleDuplicate);
+        this.#emitDispatched(entry, done, possibleDuplicate, targetTopics[i]);
       });
       if (!current) return;
       this.#report(false);
@@ -677,14 +660,14 @@ export class PartitionEngine {
     this.#emitDispatched(entry, this.#clock.now(), attempts > 1);
   }
 
-  #emitDispatched(entry: BufferEntry<Pending>, atMs: number, possibleDuplicate: boolean): void {
+  #emitDispatched(entry: BufferEntry<Pending>, atMs: number, possibleDuplicate: boolean, targetTopic?: string): void {
     this.#dispatchedCount++;
     this.#events.emit('dispatched', {
       topic: this.topic,
       partition: this.partition,
       key: entry.key,
       offset: entry.offset,
-      targetTopic: entry.value.target.topic,
+      targetTopic: targetTopic ?? this.#unpack(entry).target.topic,
       dueMs: entry.dueMs,
       dispatchedAtMs: atMs,
       lateMs: Math.max(0, atMs - entry.dueMs),

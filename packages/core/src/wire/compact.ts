@@ -1,20 +1,6 @@
-import type { HeaderValue, RecordHeaders } from '../ports/transport.js';
+import type { ConsumedRecord, HeaderValue } from '../ports/transport.js';
 
 const strict = new TextDecoder('utf-8', { fatal: true });
-const MAX_INTERNED = 4096;
-const interned = new Map<string, string>();
-
-/**
- * The same string instance for equal strings (header names, topic names), so a buffer of a day
- * of schedules holds each distinct name once. Bounded: past the limit strings are kept as given.
- */
-export function intern(value: string): string {
-  const known = interned.get(value);
-  if (known !== undefined) return known;
-  if (interned.size < MAX_INTERNED) interned.set(value, value);
-  return value;
-}
-
 /** `bytes` as text when they are valid UTF-8 (so they re-encode to the same bytes), else undefined. */
 export function utf8(bytes: Uint8Array): string | undefined {
   try {
@@ -24,22 +10,184 @@ export function utf8(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Header names and values whose text is shared across records (interned). */
-const SHARED_VALUES: ReadonlySet<string> = new Set(['schedule_schema_version', 'schedule_source_type', 'schedule_target_topic']);
+// ---- packed schedules -------------------------------------------------------------------------
+//
+// A buffered schedule is kept as ONE string of bytes (one char per byte, code 0–255, which V8
+// stores as a one-byte string: 1 byte per byte plus a small fixed header), instead of a record
+// object with a byte buffer per value and header. Layout, integers as unsigned LEB128 varints:
+//
+//   flags (1 = raw key bytes follow)   timestamp (8 bytes, float64 LE)
+//   [raw key: length, bytes]           value: 0 = null | length + 1, bytes
+//   header count                       per header: name (index + 1 in the name table, or 0 then
+//                                      2 × length, UTF-8 bytes), value (2 × length + 1 if it was
+//                                      a string, bytes)
+//
+// Header values keep their exact bytes (strings are stored as their UTF-8 encoding and come back
+// as strings), so the record unpacked at dispatch time produces the same bytes as the one consumed.
 
-/**
- * Headers in the form the engine keeps for a buffered schedule: every value that is valid UTF-8
- * as a string (a JavaScript string costs a fraction of a byte buffer's object overhead, and
- * re-encodes to the same bytes when dispatched), other values as the bytes they are; names and
- * recurring values interned.
- */
-export function compactHeaders(headers: RecordHeaders): Record<string, HeaderValue> {
-  const out: Record<string, HeaderValue> = {};
-  for (const name of Object.keys(headers)) {
-    const value = headers[name]!;
-    let compact: HeaderValue = typeof value === 'string' ? value : (utf8(value) ?? value);
-    if (typeof compact === 'string' && SHARED_VALUES.has(name)) compact = intern(compact);
-    out[intern(name)] = compact;
+const MAX_NAMES = 4096;
+const nameIndex = new Map<string, number>();
+const names: string[] = [];
+const utf8Encoder = new TextEncoder();
+const lenient = new TextDecoder('utf-8');
+
+function nameId(name: string): number {
+  const known = nameIndex.get(name);
+  if (known !== undefined) return known;
+  if (names.length >= MAX_NAMES) return -1;
+  names.push(name);
+  nameIndex.set(name, names.length - 1);
+  return names.length - 1;
+}
+
+class ByteWriter {
+  bytes: Uint8Array;
+  length = 0;
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity);
+  }
+  #room(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + n));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+  byte(b: number): void {
+    this.#room(1);
+    this.bytes[this.length++] = b;
+  }
+  varint(n: number): void {
+    this.#room(8);
+    while (n >= 0x80) {
+      this.bytes[this.length++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.bytes[this.length++] = n;
+  }
+  raw(b: Uint8Array): void {
+    this.#room(b.length);
+    this.bytes.set(b, this.length);
+    this.length += b.length;
+  }
+  chunk(b: Uint8Array): void {
+    this.varint(b.length);
+    this.raw(b);
+  }
+  float64(n: number): void {
+    this.#room(8);
+    float[0] = n;
+    this.bytes.set(floatBytes, this.length);
+    this.length += 8;
+  }
+  /** A string as its UTF-8 bytes, length first (times 2, plus `tag`). */
+  text(value: string, tag = 0): void {
+    // At most 3 bytes per UTF-16 unit; the length prefix is written once the size is known.
+    this.#room(value.length * 3 + 8);
+    const start = this.length + 5;
+    const { written } = utf8Encoder.encodeInto(value, this.bytes.subarray(start));
+    const lengthAt = this.length;
+    this.varint(written * 2 + tag);
+    const prefix = this.length - lengthAt;
+    if (prefix !== 5) this.bytes.copyWithin(this.length, start, start + written);
+    this.length += written;
+  }
+  reset(): void {
+    this.length = 0;
+  }
+}
+
+const float = new Float64Array(1);
+const floatBytes = new Uint8Array(float.buffer);
+const scratch = new ByteWriter(4096);
+
+const CHUNK = 8192;
+
+/** Bytes → a string with one char (code 0–255) per byte. */
+function latin1(bytes: Uint8Array): string {
+  if (bytes.length <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  let out = '';
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
   }
   return out;
+}
+
+function unlatin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/**
+ * `record` (its timestamp, value and headers, and its key's bytes when `keepKeyBytes`) as one
+ * packed string; see the layout above. The topic, partition, offset and key text are not
+ * stored: the buffer entry has them.
+ */
+export function packSchedule(record: Pick<ConsumedRecord, 'key' | 'value' | 'headers' | 'timestamp'>, keepKeyBytes: boolean): string {
+  const w = scratch;
+  w.reset();
+  const rawKey = keepKeyBytes && record.key !== null;
+  w.byte(rawKey ? 1 : 0);
+  w.float64(record.timestamp);
+  if (rawKey) w.chunk(record.key!);
+  if (record.value === null) w.byte(0);
+  else {
+    w.varint(record.value.length + 1);
+    w.raw(record.value);
+  }
+  const headerNames = Object.keys(record.headers);
+  w.varint(headerNames.length);
+  for (const name of headerNames) {
+    const id = nameId(name);
+    if (id >= 0) w.varint(id + 1);
+    else {
+      w.byte(0);
+      w.text(name);
+    }
+    const value = record.headers[name]!;
+    if (typeof value === 'string') w.text(value, 1);
+    else {
+      w.varint(value.length * 2);
+      w.raw(value);
+    }
+  }
+  return latin1(w.bytes.subarray(0, w.length));
+}
+
+/** The record {@link packSchedule} packed, with its topic, partition, offset and key text. */
+export function unpackSchedule(packed: string, where: { topic: string; partition: number; offset: number; key: string }): ConsumedRecord {
+  const bytes = unlatin1(packed);
+  let at = 0;
+  const varint = (): number => {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      const b = bytes[at++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 128;
+    }
+  };
+  const chunk = (length: number): Uint8Array => {
+    const out = bytes.subarray(at, at + length);
+    at += length;
+    return out;
+  };
+  const flags = bytes[at++]!;
+  floatBytes.set(bytes.subarray(at, at + 8));
+  const timestamp = float[0]!;
+  at += 8;
+  const key = (flags & 1) !== 0 ? chunk(varint()) : utf8Encoder.encode(where.key);
+  const valueLength = varint();
+  const value = valueLength === 0 ? null : chunk(valueLength - 1);
+  const count = varint();
+  const headers: Record<string, HeaderValue> = {};
+  for (let i = 0; i < count; i++) {
+    const id = varint();
+    const name = id > 0 ? names[id - 1]! : lenient.decode(chunk(varint() / 2));
+    const tagged = varint();
+    const valueBytes = chunk(Math.floor(tagged / 2));
+    headers[name] = tagged % 2 === 1 ? lenient.decode(valueBytes) : valueBytes;
+  }
+  return { topic: where.topic, partition: where.partition, offset: where.offset, key, value, headers, timestamp };
 }

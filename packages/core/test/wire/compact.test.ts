@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { packSchedule, unpackSchedule } from '../../src/wire/compact.js';
+import type { ConsumedRecord, HeaderValue } from '../../src/index.js';
+
+const enc = new TextEncoder();
+const where = { topic: 'schedules', partition: 3, offset: 42, key: 'k-1' };
+
+function bytesOf(value: HeaderValue): Uint8Array {
+  return typeof value === 'string' ? enc.encode(value) : value;
+}
+
+/** The record as bytes, for comparing a packed-and-unpacked record with the original. */
+function normal(record: Pick<ConsumedRecord, 'key' | 'value' | 'headers' | 'timestamp'>) {
+  return {
+    key: record.key === null ? null : [...record.key],
+    value: record.value === null ? null : [...record.value],
+    headers: Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, [...bytesOf(value)]])),
+    timestamp: record.timestamp,
+  };
+}
+
+describe('packSchedule / unpackSchedule', () => {
+  it('round-trips value, headers (bytes and strings, in order) and timestamp; the key comes from its text', () => {
+    const record = {
+      key: enc.encode('k-1'),
+      value: enc.encode('payload ✓'),
+      headers: { schedule_source_type: enc.encode('schedule'), trace: 'abc', 'ünïcode-name': 'välue', empty: new Uint8Array(0) },
+      timestamp: 1_767_229_200_123,
+    };
+    const packed = packSchedule(record, false);
+    const back = unpackSchedule(packed, where);
+    expect(normal(back)).toEqual(normal(record));
+    expect(Object.keys(back.headers)).toEqual(Object.keys(record.headers));
+    // Strings come back as strings, bytes as bytes.
+    expect(back.headers['trace']).toBe('abc');
+    expect(back.headers['ünïcode-name']).toBe('välue');
+    expect(back.headers['schedule_source_type']).toBeInstanceOf(Uint8Array);
+    expect(back).toMatchObject({ topic: 'schedules', partition: 3, offset: 42 });
+    // One char per byte: a one-byte string about as long as the bytes it holds.
+    expect([...packed].every((c) => c.charCodeAt(0) <= 0xff)).toBe(true);
+    expect(packed.length).toBeLessThan(enc.encode('payload ✓').length + 80);
+  });
+
+  it('keeps arbitrary bytes exactly: binary value and header values, a key that is not UTF-8, a null value', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const key = Uint8Array.of(0xff, 0xfe, 0x00, 0x80);
+    const record = { key, value: null, headers: { bin: all, nul: Uint8Array.of(0) }, timestamp: -1 };
+    const back = unpackSchedule(packSchedule(record, true), { ...where, key: '\ufffd\ufffd\u0000\ufffd' });
+    expect(normal(back)).toEqual(normal(record));
+    expect(back.value).toBeNull();
+  });
+
+  it('large values (past the 8 KiB conversion chunk) and many header names (past the name table) survive', () => {
+    const value = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) % 256);
+    const headers: Record<string, HeaderValue> = {};
+    for (let i = 0; i < 5000; i++) headers[`name-${i}`] = `v${i}`;
+    const record = { key: enc.encode('k-1'), value, headers, timestamp: 5 };
+    const back = unpackSchedule(packSchedule(record, false), where);
+    expect(normal(back)).toEqual(normal(record));
+  });
+
+  it('a short string header value (1 char) next to a long one does not corrupt the packing buffer as it grows', () => {
+    const headers: Record<string, HeaderValue> = { a: 'x' };
+    for (let i = 0; i < 50; i++) headers[`h${i}`] = 'é'.repeat(i * 40) + 'y';
+    const record = { key: enc.encode('k-1'), value: new Uint8Array(5000).fill(9), headers, timestamp: 7 };
+    expect(normal(unpackSchedule(packSchedule(record, false), where))).toEqual(normal(record));
+  });
+});
