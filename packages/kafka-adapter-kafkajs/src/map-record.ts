@@ -7,12 +7,13 @@ import type { ConsumedRecord, HeaderValue, ProduceRecord, RecordHeaders } from '
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
 /**
- * A private copy of kafkajs bytes as a plain `Uint8Array`. kafkajs hands out Buffer *views* into
- * the whole fetch response; keeping one alive (the engine buffers payloads) would keep the
- * response alive with it.
+ * kafkajs bytes as a plain `Uint8Array` over the same memory (no copy). kafkajs hands out Buffer
+ * views into the whole fetch response and never reuses it; a view keeps that response alive for as
+ * long as it is kept, so long-lived holders copy (the engine packs what it buffers into its own
+ * compact form). Copying here cost about 1 µs per record on a reload, plus the garbage.
  */
-function copyBytes(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
+function view(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** A Buffer over the same memory (kafkajs wants Buffers; a Buffer is passed through). */
@@ -21,7 +22,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 function consumedHeaderValue(value: Buffer | string): HeaderValue {
-  return typeof value === 'string' ? value : copyBytes(value);
+  return typeof value === 'string' ? value : view(value);
 }
 
 /**
@@ -73,8 +74,8 @@ export function fromKafkaMessage(topic: string, partition: number, message: Kafk
     topic,
     partition,
     offset: Number(message.offset),
-    key: message.key === null || message.key === undefined ? null : copyBytes(message.key),
-    value: message.value === null || message.value === undefined ? null : copyBytes(message.value),
+    key: message.key === null || message.key === undefined ? null : view(message.key),
+    value: message.value === null || message.value === undefined ? null : view(message.value),
     headers: fromKafkaHeaders(message.headers),
     timestamp: Number(message.timestamp),
   };

@@ -49,7 +49,11 @@ export interface Watermarks {
   readonly high: number;
 }
 
-/** A record as the engine receives it from the schedules topic. */
+/**
+ * A record as the engine receives it from the schedules topic. Its bytes may be views into the
+ * client's fetch buffers (the kafkajs adapter hands them out without copying): copy what you keep
+ * for long, or you keep the whole fetched batch alive.
+ */
 export interface ConsumedRecord extends TopicPartition {
   /** Offset in the partition. Offsets increase but are **not** contiguous (compaction, markers). */
   readonly offset: number;
