@@ -102,25 +102,18 @@ export class DailyBuffer<T> {
     const out: BufferEntry<T>[] = [];
     const heap = this.#heap;
     if (heap.length === 0 || limit <= 0) return out;
-    // Walk the heap in order with a small frontier heap of candidate indices.
-    const frontier: number[] = [0];
-    const less = (i: number, j: number) => before(heap[i]!, heap[j]!);
+    // Walk the heap in order with a small frontier heap of candidate slots. Only due children
+    // enter the frontier: a child that is not due heads a subtree that is not due either.
+    const frontier: Slot<T>[] = [];
+    if (heap[0]!.entry.dueMs <= nowMs) frontier.push(heap[0]!);
     while (frontier.length > 0 && out.length < limit) {
       const top = frontier[0]!;
-      const slot = heap[top]!;
-      if (slot.entry.dueMs > nowMs) break;
-      out.push(slot.entry);
+      out.push(top.entry);
       const last = frontier.pop()!;
-      if (frontier.length > 0) {
-        frontier[0] = last;
-        siftDown(frontier, 0, less);
-      }
-      for (const child of [2 * top + 1, 2 * top + 2]) {
-        if (child < heap.length) {
-          frontier.push(child);
-          siftUp(frontier, frontier.length - 1, less);
-        }
-      }
+      if (frontier.length > 0) siftDown(frontier, last);
+      const left = 2 * top.index + 1;
+      if (left < heap.length && heap[left]!.entry.dueMs <= nowMs) siftUp(frontier, heap[left]!);
+      if (left + 1 < heap.length && heap[left + 1]!.entry.dueMs <= nowMs) siftUp(frontier, heap[left + 1]!);
     }
     return out;
   }
@@ -184,28 +177,33 @@ export class DailyBuffer<T> {
   }
 }
 
-function siftUp(a: number[], i: number, less: (x: number, y: number) => boolean): void {
-  const v = a[i]!;
+/** Appends `slot` to the frontier heap `a` (ordered like the buffer). */
+function siftUp<T>(a: Slot<T>[], slot: Slot<T>): void {
+  let i = a.length;
+  a.push(slot);
   while (i > 0) {
     const p = (i - 1) >> 1;
-    if (!less(v, a[p]!)) break;
-    a[i] = a[p]!;
+    const parent = a[p]!;
+    if (!before(slot, parent)) break;
+    a[i] = parent;
     i = p;
   }
-  a[i] = v;
+  a[i] = slot;
 }
 
-function siftDown(a: number[], i: number, less: (x: number, y: number) => boolean): void {
+/** Puts `slot` at the root of the frontier heap `a` (replacing it) and restores the order. */
+function siftDown<T>(a: Slot<T>[], slot: Slot<T>): void {
   const n = a.length;
-  const v = a[i]!;
+  let i = 0;
   for (;;) {
     const l = 2 * i + 1;
     if (l >= n) break;
     const r = l + 1;
-    const c = r < n && less(a[r]!, a[l]!) ? r : l;
-    if (!less(a[c]!, v)) break;
-    a[i] = a[c]!;
+    const c = r < n && before(a[r]!, a[l]!) ? r : l;
+    const child = a[c]!;
+    if (!before(child, slot)) break;
+    a[i] = child;
     i = c;
   }
-  a[i] = v;
+  a[i] = slot;
 }
