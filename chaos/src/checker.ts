@@ -3,6 +3,10 @@
  * knows nothing of ksched's adapters; it reads the schedule id from the `schedule_source_key`
  * header (falling back to the record key) and the due time from `schedule_target_epoch_ms`, and
  * compares them with the CreateTime the scheduler's producer stamped.
+ *
+ * A record is counted once per (topic, partition, offset): the checker commits no offsets, so a
+ * rejoin of its own group (e.g. after a broker restart) re-reads from the beginning, and those
+ * re-reads are skipped (counted in `reread`) rather than taken for duplicates.
  */
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 
@@ -14,6 +18,12 @@ export interface Delivery {
 export class Checker {
   readonly seen = new Map<string, Delivery[]>();
   total = 0;
+  /** Records read again at an offset already counted (the checker's own rejoins); not deliveries. */
+  reread = 0;
+  /** Consumer crashes reported by kafkajs (with whether kafkajs restarts the consumer itself). */
+  readonly crashes: string[] = [];
+  /** Next offset to count per `topic/partition`. */
+  readonly #next = new Map<string, bigint>();
   #consumer: Consumer;
   #onRecord: (() => void) | undefined;
 
@@ -32,12 +42,22 @@ export class Checker {
   }
 
   async start(): Promise<void> {
+    this.#consumer.on(this.#consumer.events.CRASH, (e) => {
+      this.crashes.push(`${e.payload.error.message} (restart ${e.payload.restart})`);
+    });
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await this.#consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
+        const tp = `${batch.topic}/${batch.partition}`;
         for (const m of batch.messages) {
+          const offset = BigInt(m.offset);
+          if (offset < (this.#next.get(tp) ?? 0n)) {
+            this.reread++;
+            continue;
+          }
+          this.#next.set(tp, offset + 1n);
           const h = m.headers ?? {};
           const text = (v: unknown): string | undefined =>
             v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : Array.isArray(v) ? text(v[0]) : String(v);
@@ -84,7 +104,7 @@ export class Checker {
   }
 
   /**
-   * Per expected id: lost (no delivery with ts ≤ due + grace), duplicates (deliveries − 1),
+   * Per expected id: lost (no delivery with ts ≤ due + grace; `missing`: no delivery at all), duplicates (deliveries − 1),
    * early (deliveries with ts < due). Also counts unexpected ids.
    */
   verdict(expected: Map<string, number>, graceMs: number, lateMs = Infinity) {
@@ -93,6 +113,8 @@ export class Checker {
     let early = 0;
     let late = 0;
     let maxLatenessMs = 0;
+    const lateness: number[] = [];
+    let missing = 0;
     const lostIds: string[] = [];
     const dupIds: string[] = [];
     const earlyIds: string[] = [];
@@ -101,9 +123,11 @@ export class Checker {
       const first = d.length ? Math.min(...d.map((x) => x.ts)) : undefined;
       if (first === undefined || first > due + graceMs) {
         lost++;
+        if (first === undefined) missing++;
         if (lostIds.length < 10) lostIds.push(id);
       } else {
         maxLatenessMs = Math.max(maxLatenessMs, first - due);
+        lateness.push(first - due);
         if (first - due > lateMs) late++;
       }
       if (d.length > 1) {
@@ -119,6 +143,18 @@ export class Checker {
     }
     let unexpected = 0;
     for (const [id, d] of this.seen) if (!expected.has(id)) unexpected += d.length;
-    return { lost, dup, early, late, maxLatenessMs, unexpected, lostIds, dupIds, earlyIds };
+    lateness.sort((a, b) => a - b);
+    const p99LatenessMs = lateness.length ? lateness[Math.min(lateness.length - 1, Math.floor(lateness.length * 0.99))]! : 0;
+    return { lost, missing, dup, early, late, maxLatenessMs, p99LatenessMs, unexpected, lostIds, dupIds, earlyIds };
+  }
+
+  /** The longest time without any delivery (by CreateTime) between the first and the last one. */
+  longestPause(): { ms: number; from: number } {
+    const ts: number[] = [];
+    for (const d of this.seen.values()) for (const x of d) ts.push(x.ts);
+    ts.sort((a, b) => a - b);
+    let best = { ms: 0, from: 0 };
+    for (let k = 1; k < ts.length; k++) if (ts[k]! - ts[k - 1]! > best.ms) best = { ms: ts[k]! - ts[k - 1]!, from: ts[k - 1]! };
+    return best;
   }
 }

@@ -4,6 +4,8 @@
  * Trial 1 (kill -9): a real `ksched run` is killed with SIGKILL in the middle of a burst of
  * 10,000 due schedules and restarted; an independent read_committed kafkajs consumer counts per
  * schedule id lost / duplicated / early dispatches. At-least-once and transactional modes.
+ * Trial 2 (broker restart) and trial 3 (rebalance: kill -9 one of three members, add a fourth):
+ * a steady stream of schedules falling due; see steady.ts.
  * Trial 4 (bad input): 10,000 malformed records among 1,000 valid ones, a newer schema version on
  * one partition, dead-lettering on; checks the process stays up, valid ones on time, invalid ones
  * counted by reason (/metrics) and dead-lettered, RSS bounded, the newer-schema partition halted alone.
@@ -17,6 +19,8 @@ import { join } from 'node:path';
 import { Header, SCHEMA_VERSION, SourceType, schedule } from '@ksched/core';
 import { Kafka, logLevel, CompressionTypes, type Producer, type Message } from 'kafkajs';
 import { Checker } from './checker.js';
+import { securityTrial } from './security.js';
+import { BROKER_RATE, BROKER_RUN_MS, REBALANCE_RUN_MS, brokerTrial, rebalanceTrial, toKafkaMessage, type TrialContext } from './steady.js';
 import {
   OUT_DIR,
   httpGet,
@@ -26,7 +30,6 @@ import {
   metricSamples,
   rssMiB,
   sleep,
-  restartLocalBroker,
   startLocalBroker,
   startScheduler,
   stopLocalBroker,
@@ -49,9 +52,9 @@ const GOOD_RECORDS = num('CHAOS_GOOD_RECORDS', 1000);
 const ON_TIME_MS = num('CHAOS_ON_TIME_MS', 2000); // bad-input trial: a valid schedule is "on time" within this lateness
 const RSS_BOUND_MIB = num('CHAOS_RSS_BOUND_MIB', 512);
 const GLOBAL_TIMEOUT_MS = num('CHAOS_TIMEOUT_MS', QUICK ? 9.5 * 60_000 : 90 * 60_000);
-const BROKER_TRIALS = num('CHAOS_BROKER_TRIALS', QUICK ? 0 : 3); // trial 2 (opt-in): broker restart mid-burst
-const REBALANCE_TRIALS = num('CHAOS_REBALANCE_TRIALS', QUICK ? 0 : 3); // trial 3 (opt-in): 3 schedulers, one leaves and one joins mid-burst
-const SKIP = new Set((process.env['CHAOS_SKIP'] ?? '').split(',').filter(Boolean)); // kill_alo,kill_tx,bad_input
+const BROKER_TRIALS = num('CHAOS_BROKER_TRIALS', QUICK ? 0 : 1); // trial 2: 3-minute runs with 3 broker restarts each (steady.ts)
+const REBALANCE_TRIALS = num('CHAOS_REBALANCE_TRIALS', QUICK ? 0 : 3); // trial 3: 3 members, kill -9 one + add one (steady.ts)
+const SKIP = new Set((process.env['CHAOS_SKIP'] ?? '').split(',').filter(Boolean)); // kill_alo,kill_tx,broker_alo,broker_tx,rebalance_alo,rebalance_tx,bad_input
 
 const RUN_ID = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
 const RUN_DIR = join(OUT_DIR, RUN_ID);
@@ -111,25 +114,27 @@ async function createTopics(topics: { topic: string; partitions: number; compact
   }
 }
 
-function toKafkaMessage(rec: ReturnType<typeof schedule>, partition: number): Message {
-  const headers: Record<string, Buffer | string> = {};
-  for (const [k, v] of Object.entries(rec.headers)) headers[k] = typeof v === 'string' ? v : Buffer.from(v);
-  return { key: rec.key, value: rec.value === null ? null : Buffer.from(rec.value), headers, partition };
-}
-
 async function sendAll(topic: string, messages: Message[], chunk = 1000): Promise<void> {
   for (let i = 0; i < messages.length; i += chunk) {
     await producer.send({ topic, messages: messages.slice(i, i + chunk), acks: -1, compression: CompressionTypes.None });
   }
 }
 
-function spawnSched(name: string, topic: string, group: string, transactional: boolean, dlq?: string): SchedulerProc {
+function spawnSched(
+  name: string,
+  topic: string,
+  group: string,
+  transactional: boolean,
+  dlq?: string,
+  extraEnv?: Record<string, string>,
+): SchedulerProc {
   const p = startScheduler(name, RUN_DIR, {
     brokers,
     topics: topic,
     groupId: group,
     transactional,
     ...(dlq ? { deadLetterTopic: dlq } : {}),
+    ...(extraEnv ? { extraEnv } : {}),
   });
   procs.push(p);
   return p;
@@ -138,9 +143,9 @@ function spawnSched(name: string, topic: string, group: string, transactional: b
 // ---------------------------------------------------------------------------------------------
 // Trial 1: kill -9 during a burst
 // ---------------------------------------------------------------------------------------------
-async function killTrial(mode: 'alo' | 'tx', i: number, disruption: 'kill' | 'broker' | 'rebalance' = 'kill'): Promise<Row> {
+async function killTrial(mode: 'alo' | 'tx', i: number): Promise<Row> {
   const tx = mode === 'tx';
-  const base = `chaos_${RUN_ID}_${disruption}_${mode}_${i}`;
+  const base = `chaos_${RUN_ID}_kill_${mode}_${i}`;
   const topic = base;
   const target = `${base}_target`;
   const group = `${base}_g`;
@@ -152,12 +157,7 @@ async function killTrial(mode: 'alo' | 'tx', i: number, disruption: 'kill' | 'br
   let crashes = 0;
   const notes: string[] = [];
   const a = spawnSched(`${mode}${i}-a`, topic, group, tx);
-  // Trial 3: three schedulers in one group; mid-burst one leaves (SIGTERM) and a new one joins.
-  const others =
-    disruption === 'rebalance' ? [spawnSched(`${mode}${i}-a2`, topic, group, tx), spawnSched(`${mode}${i}-a3`, topic, group, tx)] : [];
-  for (const p of [a, ...others]) {
-    if (!(await waitReady(p, 90_000))) throw new Error(`scheduler ${p.name} not ready in 90 s (log ${p.logFile})`);
-  }
+  if (!(await waitReady(a, 90_000))) throw new Error(`scheduler ${a.name} not ready in 90 s (log ${a.logFile})`);
   const checker = new Checker(brokers, [target], `chaos-check-${base}`);
   await checker.start();
 
@@ -185,40 +185,20 @@ async function killTrial(mode: 'alo' | 'tx', i: number, disruption: 'kill' | 'br
   const killAt = dueBase + BURST_SPREAD_MS / 2;
   await sleep(Math.max(0, killAt - Date.now()));
   const before = checker.seen.size;
-  let b: SchedulerProc;
-  if (disruption === 'kill') {
-    if (a.crashed) crashes++;
-    kill9(a);
-    await a.exited;
-    notes.push(`killed with ${before}/${BURST} seen`);
-    b = spawnSched(`${mode}${i}-b`, topic, group, tx);
-  } else if (disruption === 'rebalance') {
-    const leaver = others[0]!;
-    const t = Date.now();
-    const joiner = spawnSched(`${mode}${i}-a4`, topic, group, tx);
-    const code = await stopScheduler(leaver);
-    if (code !== 0) notes.push(`leaver exit ${code}`);
-    notes.push(`1 of 3 left (${((Date.now() - t) / 1000).toFixed(1)}s) + 1 joined, ${before}/${BURST} seen`);
-    others[0] = joiner;
-    b = a;
-  } else {
-    // Broker restart mid-burst: the scheduler keeps running and must recover by itself.
-    const t = Date.now();
-    await restartLocalBroker();
-    notes.push(`broker restarted in ${((Date.now() - t) / 1000).toFixed(1)}s with ${before}/${BURST} seen`);
-    b = a;
-  }
+  if (a.crashed) crashes++;
+  kill9(a);
+  await a.exited;
+  notes.push(`killed with ${before}/${BURST} seen`);
+  const b = spawnSched(`${mode}${i}-b`, topic, group, tx);
   const lastDue = dueBase + BURST_SPREAD_MS;
   const complete = await checker.waitFor(() => checker.seen.size >= BURST, lastDue + GRACE_MS);
   // Let the restarted scheduler finish its reload, then settle so late duplicates are counted too.
   await waitReady(b, 20_000);
   await sleep(3000);
   await checker.stop();
-  for (const p of [b, ...others]) {
-    if (p.crashed) crashes++;
-    const code = await stopScheduler(p);
-    if (code !== 0) notes.push(`${p.name} graceful stop exit ${code}`);
-  }
+  if (b.crashed) crashes++;
+  const code = await stopScheduler(b);
+  if (code !== 0) notes.push(`${b.name} graceful stop exit ${code}`);
   const v = checker.verdict(expected, GRACE_MS);
   if (!complete) notes.push(`incomplete after grace: ${checker.seen.size}/${BURST}`);
   if (v.unexpected) notes.push(`${v.unexpected} unexpected records`);
@@ -227,7 +207,7 @@ async function killTrial(mode: 'alo' | 'tx', i: number, disruption: 'kill' | 'br
   notes.push(`max lateness ${(v.maxLatenessMs / 1000).toFixed(1)}s`);
   const ok = v.lost === 0 && v.early === 0 && crashes === 0 && (!tx || v.dup === 0);
   return {
-    trial: `${disruption === 'kill' ? 'kill-9' : disruption === 'broker' ? 'broker restart' : 'rebalance x3'} #${i}`,
+    trial: `kill-9 #${i}`,
     mode,
     n: BURST,
     lost: v.lost,
@@ -525,12 +505,17 @@ function printTable(): string {
   return lines.join('\n');
 }
 
-/** Runs `count` trials of one disruption in one mode, recording a row each (a harness error is a failed row). */
-async function trials(label: string, disruption: 'kill' | 'broker' | 'rebalance', mode: 'alo' | 'tx', count: number): Promise<void> {
+/** Runs `count` trials of one kind in one mode, recording a row each (a harness error is a failed row). */
+async function trials(
+  label: string,
+  run: (mode: 'alo' | 'tx', i: number) => Promise<Row>,
+  mode: 'alo' | 'tx',
+  count: number,
+): Promise<void> {
   for (let i = 1; i <= count; i++) {
     log(`trial ${label} ${mode} #${i}/${count}`);
     try {
-      const r = await killTrial(mode, i, disruption);
+      const r = await run(mode, i);
       rows.push(r);
       log(`  → lost=${r.lost} dup=${r.dup} early=${r.early} crashes=${r.crashes} ${r.notes}`);
       if (!r.ok) failures.push(`${label} ${mode} #${i}: ${r.notes}`);
@@ -559,6 +544,7 @@ async function main(): Promise<void> {
   log(`run ${RUN_ID} (${QUICK ? 'quick' : 'full'}), logs in ${RUN_DIR}`);
   if (!brokers) {
     process.env['KSCHED_KAFKA_PORT'] ??= '19692';
+    process.env['KSCHED_KAFKA_SASL'] ??= '1'; // the SASL_SSL listener of trial 5 (security.ts)
     log(`KSCHED_BROKERS unset: starting the local broker on port ${process.env['KSCHED_KAFKA_PORT']}`);
     brokers = startLocalBroker();
     startedBroker = true;
@@ -568,16 +554,33 @@ async function main(): Promise<void> {
   await producer.connect();
 
   for (const mode of ['alo', 'tx'] as const) {
-    if (!SKIP.has(`kill_${mode}`)) await trials('kill-9', 'kill', mode, KILL_TRIALS);
+    if (!SKIP.has(`kill_${mode}`)) await trials('kill-9', killTrial, mode, KILL_TRIALS);
   }
+  const ctx: TrialContext = {
+    kafka,
+    brokers,
+    runId: RUN_ID,
+    graceMs: GRACE_MS,
+    createTopics,
+    spawnSched: (name, topic, group, tx, extraEnv) => spawnSched(name, topic, group, tx, undefined, extraEnv),
+  };
   if (BROKER_TRIALS > 0) {
     if (!startedBroker) {
       log('broker restart trials skipped: they need the harness-managed local broker (KSCHED_BROKERS unset)');
     } else {
-      for (const mode of ['alo', 'tx'] as const) await trials('broker restart', 'broker', mode, BROKER_TRIALS);
+      log(`broker restart trials: ${BROKER_RUN_MS / 1000}s at ${BROKER_RATE}/s each`);
+      for (const mode of ['alo', 'tx'] as const) {
+        if (!SKIP.has(`broker_${mode}`)) await trials('broker restart', (m, i) => brokerTrial(ctx, m, i, PARTITIONS), mode, BROKER_TRIALS);
+      }
+      // The shared producer's connections died with the broker: reconnect it for the trials after.
+      await producer.disconnect().catch(() => {});
+      await producer.connect();
     }
   }
-  for (const mode of ['alo', 'tx'] as const) await trials('rebalance x3', 'rebalance', mode, REBALANCE_TRIALS);
+  if (REBALANCE_TRIALS > 0) log(`rebalance trials: ${REBALANCE_RUN_MS / 1000}s each`);
+  for (const mode of ['alo', 'tx'] as const) {
+    if (!SKIP.has(`rebalance_${mode}`)) await trials('rebalance kill+join', (m, i) => rebalanceTrial(ctx, m, i), mode, REBALANCE_TRIALS);
+  }
   if (!SKIP.has('bad_input')) {
     log('trial bad input');
     try {
@@ -600,6 +603,11 @@ async function main(): Promise<void> {
       });
       log(`  → ERROR ${(e as Error).stack}`);
     }
+  }
+  if (!SKIP.has('security')) {
+    const r = await securityTrial(ctx, startedBroker); // trial 5: SASL_SSL only, no password leak
+    rows.push(...r.rows);
+    failures.push(...r.failures);
   }
 }
 

@@ -49,6 +49,8 @@ export interface SchedulerEnv {
   groupId: string;
   transactional: boolean;
   deadLetterTopic?: string;
+  /** More `KSCHED_*` settings for this scheduler (e.g. `KSCHED_SESSION_TIMEOUT_MS`). */
+  extraEnv?: Record<string, string>;
 }
 
 export function startScheduler(name: string, runDir: string, env: SchedulerEnv): SchedulerProc {
@@ -71,6 +73,7 @@ export function startScheduler(name: string, runDir: string, env: SchedulerEnv):
       KSCHED_CLIENT_ID: `chaos-${name}`,
       KSCHED_INTERVAL_MS: '2s',
       KSCHED_LOADED_GRACE_MS: '3s',
+      ...env.extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -181,9 +184,11 @@ export function stopLocalBroker(): void {
 }
 
 /** Stops and starts the local broker (same port, data kept), without blocking the event loop. */
-export async function restartLocalBroker(): Promise<void> {
+export async function restartLocalBroker(): Promise<{ stopMs: number; startMs: number }> {
+  const took: number[] = [];
   const port = process.env['KSCHED_KAFKA_PORT'] ?? '19692';
   for (const cmd of ['stop', 'start']) {
+    const t = Date.now();
     const code = await new Promise<number | null>((res) => {
       const c = spawn(join(ROOT, 'scripts/kafka/kafka.sh'), [cmd], {
         env: { ...process.env, KSCHED_KAFKA_PORT: port },
@@ -192,5 +197,25 @@ export async function restartLocalBroker(): Promise<void> {
       c.on('exit', (code) => res(code));
     });
     if (code !== 0) throw new Error(`kafka.sh ${cmd} failed (exit ${code})`);
+    took.push(Date.now() - t);
+  }
+  return { stopMs: took[0]!, startMs: took[1]! };
+}
+
+/** True while the process runs (not exited, not killed). */
+export const alive = (p: SchedulerProc): boolean => p.child.exitCode === null && p.child.signalCode === null;
+
+/**
+ * Lines ksched itself logged at error or fatal (pino levels 50/60) in a scheduler's JSON log;
+ * kafkajs's own lines (`"component":"kafkajs"`, every refused connection while the broker is
+ * down) are left out.
+ */
+export function errorLines(p: SchedulerProc): string[] {
+  try {
+    return readFileSync(p.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => /"level":(50|60)/.test(l) && !l.includes('"component":"kafkajs"'));
+  } catch {
+    return [];
   }
 }
