@@ -80,6 +80,14 @@ export const kafkaJsTransportOptionsSchema = z.strictObject(
     sessionTimeoutMs: positiveInt('≥ 1').min(1, 'needs to be an integer ≥ 1').default(30_000),
     /** How long the group waits for members to rejoin during a rebalance, ms. */
     rebalanceTimeoutMs: positiveInt('≥ 1').min(1, 'needs to be an integer ≥ 1').default(60_000),
+    /**
+     * Retry policy of the group consumer. When kafkajs runs out of retries (a broker down longer
+     * than they last) the consumer crashes and rejoins as a *new* member, and the group then waits
+     * up to `sessionTimeoutMs` for the old one before assigning partitions: dispatching pauses that
+     * long. The default rides out about 80 s of outage and retries at least every 5 s, so the
+     * member keeps its identity through a broker restart.
+     */
+    consumerRetry: retryOptionsSchema.default({ retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 }),
     /** Heartbeat interval, ms (also while a long `onBatch` runs). */
     heartbeatIntervalMs: positiveInt('≥ 1').min(1, 'needs to be an integer ≥ 1').default(3000),
     /**

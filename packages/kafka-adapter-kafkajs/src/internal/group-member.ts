@@ -42,6 +42,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromKafkaMessage } from '../map-record.js';
 import { rethrowAs, toTransportError } from '../map-errors.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
+import { kafkaRetry } from './kafka.js';
 
 /** Longest a seek window waits for fetch rounds before it closes anyway (a fetcher that vanished). */
 const SEEK_WINDOW_MAX_MS = 60_000;
@@ -137,6 +138,7 @@ export class GroupMember implements Subscription {
       // Read committed: records of aborted transactions never reach the engine (design note 1).
       readUncommitted: false,
       allowAutoTopicCreation: false,
+      retry: kafkaRetry(o.consumerRetry)!,
     });
   }
 
