@@ -26,6 +26,9 @@ function asBytes(buffer: Uint8Array): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
+/** Half of a surrogate pair: the text needs a closer look. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /**
  * The text node-rdkafka can send for a header value unchanged, or `undefined` when it cannot
  * (bytes that are not UTF-8, or a NUL character).
@@ -33,6 +36,7 @@ function asBytes(buffer: Uint8Array): Uint8Array {
 export function sendableHeaderText(value: HeaderValue): string | undefined {
   let text: string;
   if (typeof value === 'string') {
+    if (!SURROGATE.test(value) && !value.includes('\u0000')) return value;
     text = value;
     // Lone surrogates would be replaced by U+FFFD when node-rdkafka encodes the string as UTF-8.
     if (LONE_SURROGATE.test(text)) return undefined;
@@ -49,12 +53,27 @@ export function sendableHeaderText(value: HeaderValue): string | undefined {
 /**
  * ksched headers → node-rdkafka headers (a list of one-entry objects, string values).
  *
+ * `reuse` (one per batch) remembers the last header object made for each name: a record whose
+ * text value equals it gets the same object (node-rdkafka only reads them while producing), so a
+ * batch whose records share most header values allocates far fewer objects.
+ *
  * @throws UnsupportedError (`KSM_UNSUPPORTED`) for a value node-rdkafka would alter (see the module comment).
  */
-export function toRdKafkaHeaders(headers: RecordHeaders | undefined): MessageHeader[] | undefined {
+export function toRdKafkaHeaders(headers: RecordHeaders | undefined, reuse?: Map<string, MessageHeader>): MessageHeader[] | undefined {
   if (headers === undefined) return undefined;
+  const names = Object.keys(headers);
+  if (names.length === 0) return undefined;
   const out: MessageHeader[] = [];
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of names) {
+    const value = headers[name]!;
+    if (reuse !== undefined && typeof value === 'string') {
+      const last = reuse.get(name);
+      // Only sendable text is remembered, so an equal value is sendable too.
+      if (last !== undefined && last[name] === value) {
+        out.push(last);
+        continue;
+      }
+    }
     const text = sendableHeaderText(value);
     if (text === undefined) {
       throw new UnsupportedError(
@@ -62,9 +81,11 @@ export function toRdKafkaHeaders(headers: RecordHeaders | undefined): MessageHea
           '(Blizzard/node-rdkafka#1006): use the kafkajs adapter for binary header values',
       );
     }
-    out.push({ [name]: text });
+    const header = { [name]: text };
+    if (reuse !== undefined && typeof value === 'string') reuse.set(name, header);
+    out.push(header);
   }
-  return out.length > 0 ? out : undefined;
+  return out;
 }
 
 /**

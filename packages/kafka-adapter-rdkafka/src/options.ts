@@ -143,7 +143,20 @@ export const rdKafkaTransportOptionsSchema = z.strictObject(
      * delivered, so a slow listener does not make the adapter buffer without bound.
      */
     maxQueuedRecordsPerPartition: atLeast(1).default(2000),
-    /** How often the producers are polled for delivery reports while records are in flight, ms. */
+    /**
+     * How long a producer waits for more records before sending a request, ms (librdkafka
+     * `linger.ms`; librdkafka's default is 5). While `produce()` calls wait for acknowledgements
+     * the adapter keeps a librdkafka flush running, which sends at once what linger would hold
+     * back; linger still bounds the wait when that flush is queued behind a busy libuv thread
+     * pool, and groups the records handed over before the flush starts. 0 sends the first record
+     * of every call alone. A `linger.ms` given in `librdkafka` wins.
+     */
+    lingerMs: atLeast(0).max(900_000, 'needs to be an integer ≤ 900000').default(1),
+    /**
+     * How often a producer with records in flight is also polled for delivery reports, ms (a
+     * backstop: reports normally arrive as they come, through the flush above), and the pause
+     * before that flush is run again after it waited 100 ms in vain (slow or unreachable broker).
+     */
     pollIntervalMs: atLeast(1).default(5),
     /** Redeliveries of a batch whose `onBatch` rejected before the partition is stopped until its next seek. */
     maxBatchRetries: atLeast(0).default(3),

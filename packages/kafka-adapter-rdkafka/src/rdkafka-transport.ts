@@ -211,16 +211,12 @@ class RdKafkaTransport implements Transport {
     if (records.length === 0) return [];
     await this.#ready();
     const prepared = await prepareRecords(records, this.#counts);
-    const settled = await Promise.allSettled(prepared.map((record) => this.#producer.send(record)));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) {
+    try {
+      return await this.#producer.send(prepared);
+    } catch (error) {
       for (const r of records) this.#counts.forget(r.topic);
-      throw toTransportError(
-        failed.reason,
-        `producing ${records.length} record(s) to ${[...new Set(records.map((r) => r.topic))].join(', ')}`,
-      );
+      throw toTransportError(error, `producing ${records.length} record(s) to ${[...new Set(records.map((r) => r.topic))].join(', ')}`);
     }
-    return settled.map((s) => (s as PromiseFulfilledResult<RecordMetadata>).value);
   }
 
   produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void {

@@ -34,6 +34,22 @@ describe('rdkafka record mapping', () => {
     }
   });
 
+  it('reuses the header object of an equal text value within a batch, never of bytes or refused values', () => {
+    const reuse = new Map();
+    const bytes = new TextEncoder().encode('k1');
+    const first = toRdKafkaHeaders({ version: '1.0.0', offset: '1', key: bytes }, reuse)!;
+    const second = toRdKafkaHeaders({ version: '1.0.0', offset: '2', key: bytes }, reuse)!;
+    expect(second).toEqual([{ version: '1.0.0' }, { offset: '2' }, { key: 'k1' }]);
+    expect(second[0]).toBe(first[0]);
+    expect(second[1]).not.toBe(first[1]);
+    expect(second[2]).not.toBe(first[2]);
+    // A header object is remembered per name: the same text under another name is a new object.
+    const third = toRdKafkaHeaders({ other: '1.0.0' }, reuse)!;
+    expect(third).toEqual([{ other: '1.0.0' }]);
+    expect(() => toRdKafkaHeaders({ version: '1.0.0', bad: 'a\u0000' }, reuse)).toThrow(/^header "bad"/);
+    expect(() => toRdKafkaHeaders({ version: 'x\u0000' }, reuse)).toThrow(/^header "version"/);
+  });
+
   it('converts keys and values to bytes; empty bytes stay empty (a non-NULL pointer), null stays null', () => {
     expect(toRdKafkaBytes(null)).toBeNull();
     expect(toRdKafkaBytes(undefined)).toBeNull();

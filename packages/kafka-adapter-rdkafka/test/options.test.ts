@@ -31,6 +31,7 @@ describe('rdkafka transport options', () => {
       consumeBatchSize: 500,
       consumeTimeoutMs: 100,
       maxQueuedRecordsPerPartition: 2000,
+      lingerMs: 1,
       pollIntervalMs: 5,
       maxBatchRetries: 3,
       logLevel: 'warn',
@@ -63,13 +64,14 @@ describe('rdkafka transport options', () => {
           brokers: ['no-port'],
           consumeBatchSize: 0,
           connectionTimeoutMs: 10,
+          lingerMs: -1,
           logLevel: 'loud' as never,
           sasl: { mechanism: 'gssapi' as never, username: 'u', password: 'p' },
         }),
       )
         .map((v) => v.field)
         .sort(),
-    ).toEqual(['brokers.0', 'connectionTimeoutMs', 'consumeBatchSize', 'logLevel', 'sasl.mechanism']);
+    ).toEqual(['brokers.0', 'connectionTimeoutMs', 'consumeBatchSize', 'lingerMs', 'logLevel', 'sasl.mechanism']);
     expect(violations(() => parseRdKafkaTransportOptions({ brokers: [] }))).toEqual([
       { field: 'brokers', message: 'needs at least one broker (host:port)' },
     ]);

@@ -134,6 +134,39 @@ describe('rdkafka transport: produce and consume', () => {
     const [explicit] = await t.produce([{ topic: t12, key: 'foobar', partitionKey: 'foobar', partition: 2, value: 'explicit' }]);
     expect(explicit!.partition).toBe(2);
   });
+
+  it('concurrent produce calls over several partitions each resolve with their own records, in input order', async () => {
+    const topic = await r.topic('concurrent', 3);
+    const t = await r.transport();
+    const calls = [0, 1, 2, 3].map((c) =>
+      Array.from({ length: 40 }, (_, i) => ({
+        topic,
+        // Explicit partitions, keys (librdkafka's partitioner) and no key at all (random), mixed.
+        ...(i % 3 === 0 ? { partition: (c + i) % 3 } : {}),
+        key: i % 3 === 2 ? null : `c${c}-${i}`,
+        value: `c${c}-${i}`,
+      })),
+    );
+    const results = await Promise.all(calls.map((records) => t.produce(records)));
+    const { recorder } = await r.consume([topic]);
+    const written = new Map<string, string | null>();
+    for (const partition of [0, 1, 2]) {
+      const tp = { topic, partition };
+      const { high } = await t.fetchWatermarks(tp);
+      await recorder.waitForEof(tp, high);
+      for (const record of recorder.of(tp).flatMap((b) => b.records)) written.set(`${partition}@${record.offset}`, text(record.value));
+    }
+    expect(written.size).toBe(160);
+    results.forEach((metas, c) => {
+      expect(metas).toHaveLength(40);
+      metas.forEach((m, i) => {
+        expect(m.topic).toBe(topic);
+        if (i % 3 === 0) expect(m.partition).toBe((c + i) % 3);
+        expect(written.get(`${m.partition}@${m.offset}`), `call ${c} record ${i}`).toBe(`c${c}-${i}`);
+      });
+    });
+    expect(recorder.violations).toEqual([]);
+  });
 });
 
 describe('rdkafka transport: EOF, position and seeks', () => {

@@ -69,6 +69,8 @@ export function producerConfig(
 ): ClientConfig {
   const t = 'messageTimeoutMs' in o ? o : undefined;
   const global: RdKafkaConfig = {
+    // Before the pass-through, so `librdkafka: { 'linger.ms': … }` still applies.
+    ...(t !== undefined ? { 'linger.ms': t.lingerMs } : {}),
     ...commonConfig(o),
     'enable.idempotence': true,
     dr_cb: true,

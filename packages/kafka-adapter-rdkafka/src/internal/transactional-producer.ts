@@ -5,8 +5,10 @@
  * transaction coordinator (InitProducerId): the epoch is bumped, which fences every older producer
  * with the id, and an open transaction of an older producer is aborted before it returns.
  *
- * `sendInTransaction` runs begin → produce (awaiting every delivery report) → commit, one
- * transaction at a time. On failure the transaction is aborted and the promise rejects; a
+ * `sendInTransaction` runs begin → produce → commit (librdkafka's commit sends what is queued,
+ * waits for every delivery and fails if one failed) → collect the delivery reports → wait until
+ * the records are readable, one transaction at a time. On failure the transaction is aborted and
+ * the promise rejects; a
  * retriable commit error is retried first (librdkafka allows calling commit again). A fenced
  * producer (librdkafka's fatal `ERR__FENCED`) rejects with `FencedError` from then on; any other
  * fatal error leaves it unusable too (a `TransportError`): it is never re-initialised under the
@@ -21,7 +23,7 @@ import { isFencedError, isRetriableError, toTransportError } from '../map-errors
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { createClient, producerConfig } from './config.js';
 import { DeliveringProducer, prepareRecords } from './producer.js';
-import type { PartitionCounts } from './producer.js';
+import type { DeliveryBatch, PartitionCounts } from './producer.js';
 
 type Status = 'new' | 'initialising' | 'ready' | 'fenced' | 'failed' | 'closed';
 
@@ -116,17 +118,24 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
       throw this.#fail(error, 'beginning a transaction');
     }
     this.#open = true;
+    let batch: DeliveryBatch | undefined;
     try {
-      const settled = await Promise.allSettled(prepared.map((record) => this.#producer.send(record)));
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
+      // No need to wait for the delivery reports first: the commit flushes (sends at once,
+      // regardless of linger.ms), waits for every delivery, and fails when one failed.
+      batch = this.#producer.handOver(prepared, false);
+      if (batch.error !== undefined) throw batch.error;
       await this.#retrying('committing', (cb) => this.#client.commitTransaction(this.#options.transactionTimeoutMs, cb));
       this.#open = false;
-      const metadata = settled.map((s) => (s as PromiseFulfilledResult<RecordMetadata>).value);
+      // Every report was served during the commit; they reach JS within a turn of the event loop.
+      const metadata = await batch.done();
       await this.#untilReadable(metadata);
       return metadata;
     } catch (error) {
-      const mapped = this.#fail(error, `producing ${records.length} record(s) in a transaction`);
+      const what = `producing ${records.length} record(s) in a transaction`;
+      let mapped = this.#fail(error, what);
+      // A failed delivery names the cause better than the commit's "message(s) failed delivery".
+      const cause = batch?.error;
+      if (cause !== undefined && cause !== error && this.#status === 'ready') mapped = this.#fail(cause, what);
       const abortError = await this.#abort();
       // Fencing may only show when aborting (the records' delivery reports then just say "purged").
       if (this.#isFenced() && !FencedError.isInstance(mapped)) throw this.#fencedError(abortError ?? error);
@@ -148,7 +157,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
     const deadline = Date.now() + this.#options.requestTimeoutMs;
     await Promise.all(
       [...last.values()].map(async ({ topic, partition, offset }) => {
-        for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+        for (let wait = 1; ; wait = Math.min(wait * 2, 100)) {
           const high = await new Promise<number>((resolve, reject) =>
             this.#client.queryWatermarkOffsets(topic, partition, this.#options.requestTimeoutMs, (error, result) =>
               error ? reject(error) : resolve(Number(result.highOffset)),

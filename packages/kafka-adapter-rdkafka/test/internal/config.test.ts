@@ -34,9 +34,16 @@ describe('librdkafka configuration', () => {
 
   it('producer: idempotent, acks all, murmur2 partitioner in the topic configuration', () => {
     const { global, topic } = producerConfig(options);
-    expect(global).toMatchObject({ 'enable.idempotence': true, dr_cb: true });
+    expect(global).toMatchObject({ 'enable.idempotence': true, dr_cb: true, 'linger.ms': 1 });
     expect(global['transactional.id']).toBeUndefined();
     expect(topic).toEqual({ acks: 'all', partitioner: 'murmur2_random', 'request.timeout.ms': 30_000, 'message.timeout.ms': 60_000 });
+  });
+
+  it('producer linger: lingerMs, unless the librdkafka pass-through sets linger.ms', () => {
+    expect(producerConfig(parseRdKafkaTransportOptions({ brokers: 'a:1', lingerMs: 0 })).global['linger.ms']).toBe(0);
+    const passThrough = parseRdKafkaTransportOptions({ brokers: 'a:1', lingerMs: 0, librdkafka: { 'linger.ms': 20 } });
+    expect(producerConfig(passThrough).global['linger.ms']).toBe(20);
+    expect(producerConfig(passThrough, 'tx-1').global['linger.ms']).toBe(20);
   });
 
   it('transactional producer: id, transaction timeout, message timeout not above it', () => {
