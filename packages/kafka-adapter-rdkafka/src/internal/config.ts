@@ -148,6 +148,34 @@ interface EventSource {
 }
 
 /**
+ * librdkafka log lines (severity error) saying that connecting cannot succeed by waiting: wrong
+ * SASL credentials or a certificate the client does not trust. librdkafka reports these only as
+ * log lines and keeps retrying, so `connect()` would otherwise fail after its whole timeout with
+ * a vague "broker transport failure".
+ */
+const HOPELESS_CONNECT = /SASL authentication error|Authentication failed|SSL handshake failed|certificate verify failed/i;
+
+interface ListenerHost extends EventSource {
+  removeListener(event: 'event.log', listener: (event: LogEvent) => void): unknown;
+}
+
+/**
+ * Calls `fail` with an `ERR__AUTHENTICATION` error (librdkafka's message, which never holds the
+ * password) as soon as `client` logs that its connection attempt is hopeless (see above).
+ * Returns the function that stops watching.
+ */
+export function failFastOnAuthentication(client: ListenerHost, fail: (error: Error) => void): () => void {
+  const onLog = (event: LogEvent): void => {
+    const message = event.message ?? '';
+    if ((event.severity ?? 7) > 3 || !HOPELESS_CONNECT.test(message)) return;
+    const error = Object.assign(new Error(message.replace(/^\[thrd:[^\]]*\]: /, '')), { code: -169 });
+    fail(error);
+  };
+  client.on('event.log', onLog);
+  return () => client.removeListener('event.log', onLog);
+}
+
+/**
  * Forwards librdkafka's log lines (at the severity `log_level` lets through) and client error
  * events (which librdkafka recovers from by itself: broker connections, timeouts) to `logger`.
  */

@@ -40,7 +40,7 @@ import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdk
 import { fromRdKafkaMessage } from '../map-record.js';
 import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
-import { consumerConfig, consumerTopicConfig, createClient, forwardEvents } from './config.js';
+import { consumerConfig, consumerTopicConfig, createClient, failFastOnAuthentication, forwardEvents } from './config.js';
 import { rdkafka } from './native.js';
 
 /** Longest backoff before a batch whose `onBatch` rejected is delivered again, ms. */
@@ -158,7 +158,15 @@ export class RdKafkaGroupMember implements Subscription {
     const { groupId, topics } = this.#deps;
     try {
       await new Promise<void>((resolve, reject) => {
-        this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => (error ? reject(error) : resolve()));
+        const unwatch = failFastOnAuthentication(this.#consumer as never, (error) => {
+          unwatch();
+          reject(error);
+        });
+        this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => {
+          unwatch();
+          if (error) reject(error);
+          else resolve();
+        });
       });
       this.#consumer.subscribe([...topics]);
     } catch (error) {
