@@ -1,86 +1,150 @@
 /**
- * The independent checker: a plain kafkajs consumer (read_committed) on the target topics. It
- * knows nothing of ksched's adapters; it reads the schedule id from the `schedule_source_key`
- * header (falling back to the record key) and the due time from `schedule_target_epoch_ms`, and
- * compares them with the CreateTime the scheduler's producer stamped.
+ * The independent checker: a plain node-rdkafka (librdkafka) consumer with
+ * `isolation.level: read_committed` on the target topics. It knows nothing of ksched's adapters;
+ * it reads the schedule id from the `schedule_source_key` header (falling back to the record key)
+ * and the due time from `schedule_target_epoch_ms`, and compares them with the CreateTime the
+ * scheduler's producer stamped.
  *
- * A record is counted once per (topic, partition, offset): the checker commits no offsets, so a
- * rejoin of its own group (e.g. after a broker restart) re-reads from the beginning, and those
- * re-reads are skipped (counted in `reread`) rather than taken for duplicates.
+ * It is librdkafka, not kafkajs, because kafkajs 2.2.4's read_committed filtering lets some
+ * aborted transactional records through (seen as false "duplicates" in transactional kill -9
+ * trials); librdkafka filters them by the broker's aborted-transaction list.
+ *
+ * No consumer group: every partition of the target topics is assigned from offset 0 and no offset
+ * is committed; librdkafka keeps its fetch positions across a broker restart and reconnects by
+ * itself. A record is still counted once per (topic, partition, offset): anything read again at an
+ * offset already counted (e.g. an offset reset) is skipped (counted in `reread`), not taken for a
+ * duplicate.
  */
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import rdkafka from 'node-rdkafka';
 
 export interface Delivery {
   readonly ts: number;
   readonly dueMs: number | undefined;
 }
 
+const METADATA_TIMEOUT_MS = 10_000;
+const CONSUME_BATCH = 1000;
+const CONSUME_TIMEOUT_MS = 200;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The first value of header `name` as UTF-8 (node-rdkafka: an array of `{ name: value }`). */
+function header(headers: rdkafka.MessageHeader[] | undefined, name: string): string | undefined {
+  for (const h of headers ?? []) {
+    if (Object.hasOwn(h, name)) {
+      const v = h[name];
+      return v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+    }
+  }
+  return undefined;
+}
+
 export class Checker {
   readonly seen = new Map<string, Delivery[]>();
   total = 0;
-  /** Records read again at an offset already counted (the checker's own rejoins); not deliveries. */
+  /** Records read again at an offset already counted; not deliveries. */
   reread = 0;
-  /** Consumer crashes reported by kafkajs (with whether kafkajs restarts the consumer itself). */
+  /** Errors of the checker's own consumer (consume() errors and fatal client errors). */
   readonly crashes: string[] = [];
   /** Next offset to count per `topic/partition`. */
-  readonly #next = new Map<string, bigint>();
-  #consumer: Consumer;
+  readonly #next = new Map<string, number>();
+  readonly #consumer: rdkafka.KafkaConsumer;
   #onRecord: (() => void) | undefined;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
 
   constructor(
     brokers: string,
     readonly topics: string[],
     clientId: string,
   ) {
-    const kafka = new Kafka({ clientId, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-    this.#consumer = kafka.consumer({
-      groupId: `${clientId}-${Date.now()}`,
-      readUncommitted: false,
-      sessionTimeout: 30_000,
-      maxWaitTimeInMs: 200,
+    this.#consumer = new rdkafka.KafkaConsumer(
+      {
+        'metadata.broker.list': brokers,
+        'client.id': clientId,
+        'group.id': `${clientId}-${Date.now()}`, // never joined (assign, not subscribe), never committed
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'isolation.level': 'read_committed',
+        'fetch.wait.max.ms': 100,
+        'socket.keepalive.enable': true,
+        'reconnect.backoff.max.ms': 1000,
+        log_level: 0,
+      } as rdkafka.ConsumerGlobalConfig,
+      { 'auto.offset.reset': 'earliest' },
+    );
+    this.#consumer.on('event.error', (e: rdkafka.LibrdKafkaError) => {
+      // Transport errors while a broker restarts are expected; librdkafka retries by itself.
+      if (e.isFatal) this.crashes.push(`fatal: ${e.message}`);
     });
   }
 
   async start(): Promise<void> {
-    this.#consumer.on(this.#consumer.events.CRASH, (e) => {
-      this.crashes.push(`${e.payload.error.message} (restart ${e.payload.restart})`);
-    });
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: this.topics, fromBeginning: true });
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const tp = `${batch.topic}/${batch.partition}`;
-        for (const m of batch.messages) {
-          const offset = BigInt(m.offset);
-          if (offset < (this.#next.get(tp) ?? 0n)) {
-            this.reread++;
-            continue;
-          }
-          this.#next.set(tp, offset + 1n);
-          const h = m.headers ?? {};
-          const text = (v: unknown): string | undefined =>
-            v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : Array.isArray(v) ? text(v[0]) : String(v);
-          const id = text(h['schedule_source_key']) ?? m.key?.toString('utf8') ?? `<nokey>@${batch.topic}/${batch.partition}/${m.offset}`;
-          const dueText = text(h['schedule_target_epoch_ms']);
-          const epochText = text(h['schedule_target_epoch']);
-          const dueMs = dueText !== undefined ? Number(dueText) : epochText !== undefined ? Number(epochText) * 1000 : undefined;
-          const list = this.seen.get(id) ?? [];
-          list.push({ ts: Number(m.timestamp), dueMs });
-          this.seen.set(id, list);
-          this.total++;
-        }
-        this.#onRecord?.();
-      },
-    });
-    // Wait until the consumer has its assignment (first GROUP_JOIN).
-    await new Promise<void>((res) => {
-      const off = this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
-        off();
-        res();
-      });
-      setTimeout(res, 15_000);
-    });
+    await new Promise<void>((res, rej) => this.#consumer.connect({ timeout: METADATA_TIMEOUT_MS }, (err) => (err ? rej(err) : res())));
+    const assignment: rdkafka.TopicPartitionOffset[] = [];
+    for (const topic of this.topics) {
+      const n = await this.#partitions(topic);
+      for (let partition = 0; partition < n; partition++) assignment.push({ topic, partition, offset: 0 });
+    }
+    this.#consumer.assign(assignment);
+    this.#consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** The partition count of `topic` (retried until the metadata shows the topic). */
+  async #partitions(topic: string): Promise<number> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const md = await new Promise<rdkafka.Metadata>((res, rej) =>
+          this.#consumer.getMetadata({ topic, timeout: METADATA_TIMEOUT_MS }, (err, m) => (err ? rej(err) : res(m))),
+        );
+        const n = md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+        if (n > 0) return n;
+        if (Date.now() > deadline) throw new Error(`checker: topic ${topic} has no partitions in the metadata`);
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      await sleep(250);
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let batch: rdkafka.Message[];
+      try {
+        batch = await new Promise<rdkafka.Message[]>((res, rej) =>
+          this.#consumer.consume(CONSUME_BATCH, (err, msgs) => (err ? rej(err) : res(msgs))),
+        );
+      } catch (error) {
+        if (!this.#running) break;
+        this.crashes.push(`consume: ${(error as Error).message}`);
+        await sleep(200);
+        continue;
+      }
+      for (const m of batch) this.#count(m);
+      if (batch.length) this.#onRecord?.();
+    }
+  }
+
+  #count(m: rdkafka.Message): void {
+    const tp = `${m.topic}/${m.partition}`;
+    if (m.offset < (this.#next.get(tp) ?? 0)) {
+      this.reread++;
+      return;
+    }
+    this.#next.set(tp, m.offset + 1);
+    const key = m.key === undefined || m.key === null ? undefined : Buffer.isBuffer(m.key) ? m.key.toString('utf8') : m.key;
+    const id = header(m.headers, 'schedule_source_key') ?? key ?? `<nokey>@${tp}/${m.offset}`;
+    const dueText = header(m.headers, 'schedule_target_epoch_ms');
+    const epochText = header(m.headers, 'schedule_target_epoch');
+    const dueMs = dueText !== undefined ? Number(dueText) : epochText !== undefined ? Number(epochText) * 1000 : undefined;
+    const list = this.seen.get(id) ?? [];
+    list.push({ ts: Number(m.timestamp), dueMs });
+    this.seen.set(id, list);
+    this.total++;
   }
 
   /** Waits until `pred()` holds or `deadline` (epoch ms) passes; true when it held. */
@@ -99,8 +163,16 @@ export class Checker {
     return true;
   }
 
-  async stop(): Promise<void> {
-    await this.#consumer.disconnect().catch(() => {});
+  /** Stops the consume loop and disconnects (idempotent). */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#running = false;
+      await this.#loop?.catch(() => {});
+      if (this.#consumer.isConnected()) {
+        await new Promise<void>((res) => this.#consumer.disconnect(() => res()));
+      }
+    })();
+    return this.#stopped;
   }
 
   /**

@@ -2,13 +2,15 @@
  * ksched chaos harness. `pnpm chaos` (full) / `pnpm chaos:quick`.
  *
  * Trial 1 (kill -9): a real `ksched run` is killed with SIGKILL in the middle of a burst of
- * 10,000 due schedules and restarted; an independent read_committed kafkajs consumer counts per
- * schedule id lost / duplicated / early dispatches. At-least-once and transactional modes.
+ * 10,000 due schedules and restarted; an independent read_committed node-rdkafka consumer counts
+ * per schedule id lost / duplicated / early dispatches. At-least-once and transactional modes.
  * Trial 2 (broker restart) and trial 3 (rebalance: kill -9 one of three members, add a fourth):
  * a steady stream of schedules falling due; see steady.ts.
  * Trial 4 (bad input): 10,000 malformed records among 1,000 valid ones, a newer schema version on
  * one partition, dead-lettering on; checks the process stays up, valid ones on time, invalid ones
  * counted by reason (/metrics) and dead-lettered, RSS bounded, the newer-schema partition halted alone.
+ * The schedulers of trials 1-4 run on the adapter `CHAOS_ADAPTER` (kafkajs, default, or rdkafka);
+ * trial 5 (security.ts) runs one per adapter.
  *
  * The last line printed is `chaos: lost=<n> dup_tx=<n> dup_alo=<n> early=<n> crashes=<n> invalid_counted=<n>`.
  */
@@ -54,6 +56,8 @@ const RSS_BOUND_MIB = num('CHAOS_RSS_BOUND_MIB', 512);
 const GLOBAL_TIMEOUT_MS = num('CHAOS_TIMEOUT_MS', QUICK ? 9.5 * 60_000 : 90 * 60_000);
 const BROKER_TRIALS = num('CHAOS_BROKER_TRIALS', QUICK ? 0 : 1); // trial 2: 3-minute runs with 3 broker restarts each (steady.ts)
 const REBALANCE_TRIALS = num('CHAOS_REBALANCE_TRIALS', QUICK ? 0 : 3); // trial 3: 3 members, kill -9 one + add one (steady.ts)
+const ADAPTER = process.env['CHAOS_ADAPTER'] ?? 'kafkajs'; // KSCHED_ADAPTER of the schedulers of trials 1-4
+if (ADAPTER !== 'kafkajs' && ADAPTER !== 'rdkafka') throw new Error(`CHAOS_ADAPTER must be kafkajs or rdkafka, not ${ADAPTER}`);
 const SKIP = new Set((process.env['CHAOS_SKIP'] ?? '').split(',').filter(Boolean)); // kill_alo,kill_tx,broker_alo,broker_tx,rebalance_alo,rebalance_tx,bad_input
 
 const RUN_ID = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
@@ -134,7 +138,7 @@ function spawnSched(
     groupId: group,
     transactional,
     ...(dlq ? { deadLetterTopic: dlq } : {}),
-    ...(extraEnv ? { extraEnv } : {}),
+    extraEnv: { KSCHED_ADAPTER: ADAPTER, ...extraEnv }, // the security trial sets its own
   });
   procs.push(p);
   return p;
@@ -505,6 +509,9 @@ function printTable(): string {
   return lines.join('\n');
 }
 
+/** The adapter the trial's schedulers ran on, in the trial's name (rows of both adapters can then share a table). */
+const withAdapter = (r: Row): Row => ({ ...r, trial: `${r.trial} (${ADAPTER})` });
+
 /** Runs `count` trials of one kind in one mode, recording a row each (a harness error is a failed row). */
 async function trials(
   label: string,
@@ -515,14 +522,14 @@ async function trials(
   for (let i = 1; i <= count; i++) {
     log(`trial ${label} ${mode} #${i}/${count}`);
     try {
-      const r = await run(mode, i);
+      const r = withAdapter(await run(mode, i));
       rows.push(r);
       log(`  → lost=${r.lost} dup=${r.dup} early=${r.early} crashes=${r.crashes} ${r.notes}`);
       if (!r.ok) failures.push(`${label} ${mode} #${i}: ${r.notes}`);
     } catch (e) {
       failures.push(`${label} ${mode} #${i}: harness error ${(e as Error).message}`);
       rows.push({
-        trial: `${label} #${i}`,
+        trial: `${label} #${i} (${ADAPTER})`,
         mode,
         n: BURST,
         lost: 0,
@@ -541,7 +548,7 @@ async function trials(
 
 async function main(): Promise<void> {
   mkdirSync(RUN_DIR, { recursive: true });
-  log(`run ${RUN_ID} (${QUICK ? 'quick' : 'full'}), logs in ${RUN_DIR}`);
+  log(`run ${RUN_ID} (${QUICK ? 'quick' : 'full'}, schedulers on ${ADAPTER}), logs in ${RUN_DIR}`);
   if (!brokers) {
     process.env['KSCHED_KAFKA_PORT'] ??= '19692';
     process.env['KSCHED_KAFKA_SASL'] ??= '1'; // the SASL_SSL listener of trial 5 (security.ts)
@@ -584,13 +591,13 @@ async function main(): Promise<void> {
   if (!SKIP.has('bad_input')) {
     log('trial bad input');
     try {
-      const r = await badInputTrial();
+      const r = withAdapter(await badInputTrial());
       rows.push(r);
       if (!r.ok) failures.push(`bad input: ${r.notes}`);
     } catch (e) {
       failures.push(`bad input: harness error ${(e as Error).message}`);
       rows.push({
-        trial: 'bad input',
+        trial: `bad input (${ADAPTER})`,
         mode: 'alo+dlq',
         n: GOOD_RECORDS,
         lost: 0,
@@ -636,7 +643,7 @@ async function finish(code: number): Promise<never> {
     stopLocalBroker();
   }
   const table = printTable();
-  const header = `date ${new Date().toISOString()} · host ${hostname()} · ${cpus().length}× ${cpus()[0]?.model ?? '?'} · node ${process.version} · ${QUICK ? 'quick' : 'full'} · run ${RUN_ID}`;
+  const header = `date ${new Date().toISOString()} · host ${hostname()} · ${cpus().length}× ${cpus()[0]?.model ?? '?'} · node ${process.version} · ${QUICK ? 'quick' : 'full'} · schedulers on ${ADAPTER} · run ${RUN_ID}`;
   writeFileSync(join(RUN_DIR, 'table.md'), `${header}\n\n${table}\n\n${failures.map((f) => `- ${f}`).join('\n')}\n\n${summary()}\n`);
   console.log(header);
   console.log(table);

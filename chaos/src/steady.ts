@@ -208,7 +208,7 @@ async function finishRow(
   if (v.lostIds.length) notes.push(`lost e.g. ${v.lostIds.slice(0, 3).join(',')}`);
   if (v.earlyIds.length) notes.push(`early e.g. ${v.earlyIds.slice(0, 3).join(',')}`);
   if (v.dupIds.length) notes.push(`dup e.g. ${v.dupIds.slice(0, 3).join(',')}`);
-  if (checker.crashes.length) notes.push(`checker consumer crashed ${checker.crashes.length}× (${checker.crashes[0]})`);
+  if (checker.crashes.length) notes.push(`checker consumer errors ${checker.crashes.length}× (${checker.crashes[0]})`);
   if (v.lost) notes.push(`${v.missing} of the lost never dispatched`);
   // Lateness counted from when the schedule was both due and produced (the harness's own produce
   // is late after an outage), and the longest time without any dispatch.
@@ -219,7 +219,7 @@ async function finishRow(
     `lateness p99 ${secs(v.p99LatenessMs)} max ${secs(v.maxLatenessMs)} (after due and produced: p99 ${secs(vr.p99LatenessMs)} max ${secs(vr.maxLatenessMs)})`,
     `longest dispatch pause ${secs(pause.ms)} from ${new Date(pause.from).toISOString().slice(11, 19)}`,
   );
-  log(`  checker: ${checker.total} records counted, ${checker.reread} re-read after its own rejoins (ignored)`);
+  log(`  checker: ${checker.total} records counted, ${checker.reread} re-read at an offset already counted (ignored)`);
   const ok = v.lost === 0 && v.early === 0 && crashes === 0 && (mode === 'alo' || v.dup === 0);
   return { trial: label, mode, n: sp.n, lost: v.lost, dup: v.dup, early: v.early, crashes, invalid: '', notes: notes.join('; '), ok };
 }

@@ -207,14 +207,14 @@ export const alive = (p: SchedulerProc): boolean => p.child.exitCode === null &&
 
 /**
  * Lines ksched itself logged at error or fatal (pino levels 50/60) in a scheduler's JSON log;
- * kafkajs's own lines (`"component":"kafkajs"`, every refused connection while the broker is
- * down) are left out.
+ * the Kafka client's own lines (`"component":"kafkajs"` or `"component":"rdkafka"`, every refused
+ * connection while the broker is down) are left out.
  */
 export function errorLines(p: SchedulerProc): string[] {
   try {
     return readFileSync(p.logFile, 'utf8')
       .split('\n')
-      .filter((l) => /"level":(50|60)/.test(l) && !l.includes('"component":"kafkajs"'));
+      .filter((l) => /"level":(50|60)/.test(l) && !/"component":"(kafkajs|rdkafka)"/.test(l));
   } catch {
     return [];
   }
