@@ -38,6 +38,7 @@ import {
   stopScheduler,
   waitReady,
   type SchedulerProc,
+  type TrialRow,
 } from './util.js';
 
 const args = new Set(process.argv.slice(2));
@@ -63,18 +64,7 @@ const SKIP = new Set((process.env['CHAOS_SKIP'] ?? '').split(',').filter(Boolean
 const RUN_ID = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
 const RUN_DIR = join(OUT_DIR, RUN_ID);
 
-interface Row {
-  trial: string;
-  mode: string;
-  n: number;
-  lost: number;
-  dup: number;
-  early: number;
-  crashes: number;
-  invalid: number | '';
-  notes: string;
-  ok: boolean;
-}
+type Row = TrialRow;
 const rows: Row[] = [];
 const failures: string[] = [];
 

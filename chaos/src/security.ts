@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { schedule } from '@ksched/core';
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
 import { Checker } from './checker.js';
-import { ROOT, httpGet, log, metricSamples, sleep, stopScheduler, waitReady, type SchedulerProc } from './util.js';
+import { ROOT, httpGet, log, metricSamples, sleep, stopScheduler, waitReady, type SchedulerProc, type TrialRow } from './util.js';
 
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
 /** Schedules per adapter, how far ahead the first one is due, the window they are spread over. */
@@ -27,19 +27,8 @@ const SPREAD_MS = num('CHAOS_SECURITY_SPREAD_MS', 2000);
 const GRACE_MS = num('CHAOS_SECURITY_GRACE_MS', 15_000);
 const PARTITIONS = 3;
 
-/** One row of the harness's table (the same shape as run.ts's rows). */
-export interface SecurityRow {
-  trial: string;
-  mode: string;
-  n: number;
-  lost: number;
-  dup: number;
-  early: number;
-  crashes: number;
-  invalid: number | '';
-  notes: string;
-  ok: boolean;
-}
+/** One row of the harness's table. */
+export type SecurityRow = TrialRow;
 
 /** What the trial needs from run.ts. */
 export interface SecurityContext {

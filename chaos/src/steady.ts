@@ -6,7 +6,18 @@
 import { schedule } from '@ksched/core';
 import { CompressionTypes, type Kafka, type Message } from 'kafkajs';
 import { Checker } from './checker.js';
-import { alive, errorLines, kill9, log, restartLocalBroker, sleep, stopScheduler, waitReady, type SchedulerProc } from './util.js';
+import {
+  alive,
+  errorLines,
+  kill9,
+  log,
+  restartLocalBroker,
+  sleep,
+  stopScheduler,
+  waitReady,
+  type SchedulerProc,
+  type TrialRow,
+} from './util.js';
 
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
 /** Trial 2: length of the run, due schedules per second, broker restarts spread over the run. */
@@ -26,19 +37,6 @@ export const REBALANCE_JOIN_DELAY_MS = num('CHAOS_REBALANCE_JOIN_DELAY_MS', 0);
 export const STEADY_LEAD_MS = num('CHAOS_STEADY_LEAD_MS', 2000);
 /** Both: a batch of schedules whose produce still fails after this long is given up (and reported). */
 const GIVE_UP_MS = num('CHAOS_PRODUCE_GIVE_UP_MS', 120_000);
-
-export interface TrialRow {
-  trial: string;
-  mode: string;
-  n: number;
-  lost: number;
-  dup: number;
-  early: number;
-  crashes: number;
-  invalid: number | '';
-  notes: string;
-  ok: boolean;
-}
 
 /** What run.ts provides to a trial. */
 export interface TrialContext {

@@ -219,3 +219,17 @@ export function errorLines(p: SchedulerProc): string[] {
     return [];
   }
 }
+
+/** One row of the harness's table (every trial kind returns these). */
+export interface TrialRow {
+  trial: string;
+  mode: string;
+  n: number;
+  lost: number;
+  dup: number;
+  early: number;
+  crashes: number;
+  invalid: number | '';
+  notes: string;
+  ok: boolean;
+}

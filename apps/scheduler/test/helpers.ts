@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConsumedRecord, Subscription, Transport } from '@ksched/core';
-import { createKafkaJsTransport } from '@ksched/kafka-adapter-kafkajs';
+import { createKafkaJsTransport, type KafkaJsTransportOptions } from '@ksched/kafka-adapter-kafkajs';
 
 export const BIN = fileURLToPath(new URL('../bin/ksched.js', import.meta.url));
 
@@ -114,9 +114,15 @@ export async function waitFor<T>(
   }
 }
 
-/** Consumes `topic` from its beginning into `records` until closed. */
-export async function watchTopic(topic: string): Promise<{ records: ConsumedRecord[]; transport: Transport; close: () => Promise<void> }> {
-  const transport = createKafkaJsTransport({ brokers: brokers(), clientId: 'ksched-it-watch' });
+/**
+ * Consumes `topic` from its beginning into `records` until closed (kafkajs transport; `options`
+ * replace the test broker, e.g. a SASL_SSL listener with its credentials).
+ */
+export async function watchTopic(
+  topic: string,
+  options: Partial<KafkaJsTransportOptions> = {},
+): Promise<{ records: ConsumedRecord[]; transport: Transport; close: () => Promise<void> }> {
+  const transport = createKafkaJsTransport({ brokers: brokers(), clientId: 'ksched-it-watch', ...options });
   const records: ConsumedRecord[] = [];
   const subscribing = transport.subscribe({
     groupId: `ksched-it-watch-${topic}-${Date.now()}`,

@@ -17,10 +17,8 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ConsumedRecord, Subscription } from '@ksched/core';
-import { createKafkaJsTransport } from '@ksched/kafka-adapter-kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanEnv, get, killSpawned, ksched, startKsched, waitFor, type KschedProcess } from './helpers.js';
+import { cleanEnv, get, killSpawned, ksched, startKsched, waitFor, watchTopic, type KschedProcess } from './helpers.js';
 
 const KAFKA_SH = fileURLToPath(new URL('../../../scripts/kafka/kafka.sh', import.meta.url));
 
@@ -99,7 +97,12 @@ describe.skipIf(found === 'skip')('ksched through SASL_SSL (SCRAM-SHA-512) only'
       expect(migrated.code, migrated.stderr).toBe(0);
       expect(migrated.stdout).toContain(`created ${schedules}\n`);
       expect((await run(['topics', 'migrate', '-s', target, '--partitions', '1'], env)).code).toBe(0);
-      const watcher = await watchSasl(target);
+      const watcher = await watchTopic(target, {
+        brokers: [info.brokers],
+        clientId: 'ksched-it-sasl-watch',
+        ssl: { ca },
+        sasl: { mechanism: info.mechanism, username: info.username, password },
+      });
       let p: KschedProcess | undefined;
       try {
         // Debug logs of ksched and of the Kafka client: the most a log could give away.
@@ -158,36 +161,5 @@ describe.skipIf(found === 'skip')('ksched through SASL_SSL (SCRAM-SHA-512) only'
       expect(output).not.toContain(wrong);
       expect(output).not.toContain(password);
     });
-  }
-
-  /** Consumes `topic` from its beginning through the SASL_SSL listener (kafkajs transport). */
-  async function watchSasl(topic: string): Promise<{ records: ConsumedRecord[]; close: () => Promise<void> }> {
-    const transport = createKafkaJsTransport({
-      brokers: [info.brokers],
-      clientId: 'ksched-it-sasl-watch',
-      ssl: { ca },
-      sasl: { mechanism: info.mechanism, username: info.username, password },
-    });
-    const records: ConsumedRecord[] = [];
-    const subscription: Subscription = await transport.subscribe({
-      groupId: `ksched-it-sasl-watch-${topic}`,
-      topics: [topic],
-      listener: {
-        onAssigned: async (tps) => {
-          for (const tp of tps) await transport.seekToBeginning(tp);
-        },
-        onRevoked: () => {},
-        onBatch: (batch) => {
-          records.push(...batch.records);
-        },
-      },
-    });
-    return {
-      records,
-      close: async () => {
-        await subscription.close();
-        await transport.close();
-      },
-    };
   }
 });
