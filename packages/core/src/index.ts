@@ -24,6 +24,7 @@ export type {
   Transport,
   Watermarks,
 } from './ports/transport.js';
+export { produceWithoutWaiting } from './ports/transport.js';
 export { noopLogger } from './ports/logger.js';
 export type { Logger } from './ports/logger.js';
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, StateError, TransportError } from '@ksched/core';
+import { InvalidArgumentError, produceWithoutWaiting, StateError, TransportError } from '@ksched/core';
 import type {
   Logger,
   ProduceRecord,
@@ -227,19 +227,7 @@ class KafkaJsTransport implements Transport {
   }
 
   produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void {
-    const report = (error: unknown): void => {
-      try {
-        if (onError) onError(error);
-        else this.#logger.warn({ error }, 'produceNoWait failed');
-      } catch {
-        // onError must not make produceNoWait throw either.
-      }
-    };
-    try {
-      this.produce(records).catch(report);
-    } catch (error) {
-      report(error);
-    }
+    produceWithoutWaiting(() => this.produce(records), onError, this.#logger);
   }
 
   async createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer> {

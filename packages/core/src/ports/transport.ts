@@ -18,6 +18,7 @@
  *
  * @module
  */
+import type { Logger } from './logger.js';
 
 /** A header value as it travels: text (UTF-8 on the wire) or raw bytes, passed through as-is. */
 export type HeaderValue = string | Uint8Array;
@@ -235,4 +236,29 @@ export interface Transport {
 
   /** Informational offset commit for the group (the engine never recovers from it). */
   commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+}
+
+/**
+ * `Transport.produceNoWait` over a transport's own `produce`, for adapters: starts the produce and
+ * returns; a failure (rejected or thrown) goes to `onError`, or to `logger.warn` without one. Never
+ * throws, not even when `onError` does.
+ */
+export function produceWithoutWaiting(
+  produce: () => Promise<unknown>,
+  onError: ((error: unknown) => void) | undefined,
+  logger: Logger,
+): void {
+  const report = (error: unknown): void => {
+    try {
+      if (onError) onError(error);
+      else logger.warn({ error }, 'produceNoWait failed');
+    } catch {
+      // onError must not make produceNoWait throw either.
+    }
+  };
+  try {
+    produce().catch(report);
+  } catch (error) {
+    report(error);
+  }
 }
