@@ -13,6 +13,7 @@ export type {
   GroupListener,
   HeaderValue,
   PartitionBatch,
+  PartitionReader,
   ProduceRecord,
   RecordHeaders,
   RecordMetadata,

@@ -158,6 +158,26 @@ export interface Subscription {
 }
 
 /**
+ * A reader of one partition outside the consumer group (see {@link Transport.openReader}). Pull
+ * based: nothing is fetched beyond what the reader buffers ahead while the caller handles a batch.
+ */
+export interface PartitionReader extends TopicPartition {
+  /**
+   * The next records from the reader's position, in offset order, committed records only, with
+   * `position` the next offset to read (transaction markers and compaction gaps accounted for,
+   * like {@link PartitionBatch.position}). When the reader is at the partition's read-committed
+   * end, resolves with **no records** and `position` = that end offset, after waiting at most
+   * about one fetch wait (a second or so) for new records; so a caller reading "up to end offset
+   * E" stops when `position >= E`, including when E is reached through trailing markers. Calls
+   * must not overlap. Rejects with a `TransportError` when the client fails for good, or once
+   * the reader is closed.
+   */
+  read(): Promise<PartitionBatch>;
+  /** Stops fetching and releases the reader's connections; a pending `read` rejects. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
  * A producer bound to one transactional id. Initialising it fences every earlier producer with the
  * same id (their later commits fail) and waits for their open transaction to be aborted, which is
  * how a partition's new owner makes sure what it loads is final (design note: fencing by partition).
@@ -207,6 +227,26 @@ export interface Transport {
    * Batches fetched before the seek are not delivered afterwards.
    */
   seekToBeginning(tp: TopicPartition): Promise<Watermarks>;
+
+  /**
+   * Moves the consumer of an assigned partition (a `TransportError` for a partition this member
+   * does not own) to `offset` and returns the partition's watermarks observed at that moment.
+   * An `offset` below `low` starts at `low`, one above `high` at `high` (where the next record
+   * will be): a caller that needs to know compares `offset` with the returned watermarks. Batches
+   * fetched before the seek are not delivered afterwards; the next batch delivered starts at the
+   * sought position (or is an EOF notice with that position when nothing follows it). The engine
+   * uses it to resume a partition it gets back from where it stopped.
+   */
+  seek(tp: TopicPartition, offset: number): Promise<Watermarks>;
+
+  /**
+   * Opens a reader of one partition **outside** the consumer group: it joins no group, commits
+   * nothing, disturbs no member's assignment, and reads with `isolation.level = read_committed`
+   * from `fromOffset` (clamped to the low watermark like {@link Transport.seek}). The engine uses
+   * it to refill its window in the background while the group consumer keeps delivering new
+   * records. The partition need not be assigned to this member. Close every reader opened.
+   */
+  openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<PartitionReader>;
 
   /** The partition's current watermarks (low = logical beginning, high = end offset). */
   fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
