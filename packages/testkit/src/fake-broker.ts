@@ -13,6 +13,7 @@ import type {
   GroupListener,
   HeaderValue,
   PartitionBatch,
+  PartitionReader,
   ProduceRecord,
   RecordHeaders,
   RecordMetadata,
@@ -29,6 +30,7 @@ import type { Entry, Txn, TxnProduced } from './internal/partition-log.js';
 
 // Captured at load time so that fake timers installed later (vi.useFakeTimers) cannot stall delivery.
 const realSetImmediate = globalThis.setImmediate;
+const realClearImmediate = globalThis.clearImmediate;
 const realPerformanceNow = performance.now.bind(performance);
 const encoder = new TextEncoder();
 
@@ -294,6 +296,7 @@ class Client {
   status: ClientStatus = 'new';
   membership: Membership | null = null;
   readonly producers = new Set<FakeTransactionalProducer>();
+  readonly readers = new Set<FakePartitionReader>();
   readonly roundRobin = new Map<string, number>();
 
   constructor(clientId: string, clock: Pick<Clock, 'now'>, maxBatchSize: number) {
@@ -496,6 +499,34 @@ function keyString(key: Uint8Array): string {
 }
 
 const systemNow: Pick<Clock, 'now'> = { now: () => globalThis.Date.now() };
+
+/**
+ * What a read-committed fetch from `position` (at or above the log start, below the last stable
+ * offset) returns: up to `maxBatchSize` visible records, and the position after them. Markers,
+ * aborted records and compaction gaps up to the last stable offset are consumed too, so a batch
+ * that is not full ends at the last stable offset.
+ */
+function fetchBatch(log: PartitionLog, from: number, maxBatchSize: number): PartitionBatch {
+  const lso = log.lastStable;
+  const records: ConsumedRecord[] = [];
+  let position = from;
+  let full = false;
+  const entries = log.entries;
+  for (let i = log.indexAtOrAfter(position); i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry.offset >= lso) break;
+    if (isVisible(entry)) {
+      if (records.length >= maxBatchSize) {
+        full = true;
+        break;
+      }
+      records.push(toConsumed(log, entry));
+    }
+    position = entry.offset + 1;
+  }
+  if (!full) position = Math.max(position, lso);
+  return { topic: log.topic, partition: log.partition, records, position, highWatermark: lso };
+}
 
 /** All broker state; FakeBroker, FakeTransport and the faults are views over it. */
 class Cluster {
@@ -935,27 +966,10 @@ class Cluster {
     if (a.position < log.low) a.position = log.low;
     const lso = log.lastStable;
     if (a.position < lso) {
-      const records: ConsumedRecord[] = [];
-      let position = a.position;
-      let full = false;
-      const entries = log.entries;
-      for (let i = log.indexAtOrAfter(position); i < entries.length; i++) {
-        const entry = entries[i]!;
-        if (entry.offset >= lso) break;
-        if (isVisible(entry)) {
-          if (records.length >= maxBatchSize) {
-            full = true;
-            break;
-          }
-          records.push(toConsumed(log, entry));
-        }
-        position = entry.offset + 1;
-      }
-      // Markers, aborted records and compaction gaps up to the last stable offset are consumed too.
-      if (!full) position = lso;
-      a.position = position;
-      a.eofNotified = records.length === 0;
-      return { topic: log.topic, partition: log.partition, records, position, highWatermark: lso };
+      const batch = fetchBatch(log, a.position, maxBatchSize);
+      a.position = batch.position;
+      a.eofNotified = batch.records.length === 0;
+      return batch;
     }
     if (!a.eofNotified) {
       a.eofNotified = true;
@@ -999,18 +1013,39 @@ class Cluster {
     }
   }
 
-  seekToBeginning(client: Client, tp: TopicPartition): Watermarks {
-    this.requireConnected(client, 'seekToBeginning');
+  /**
+   * Moves an assigned partition's position to `offset` (`'low'`: the low watermark), clamped into
+   * [low, last stable offset]; a batch fetched before is not delivered after (generation bump).
+   */
+  seek(client: Client, tp: TopicPartition, offset: number | 'low', operation: 'seek' | 'seekToBeginning'): Watermarks {
+    this.requireConnected(client, operation);
     const log = this.log(tp);
+    if (offset !== 'low' && (typeof offset !== 'number' || !Number.isInteger(offset))) {
+      throw new TransportError(`${operation}: offset must be an integer, got ${String(offset)} for ${describeTp(tp)}`);
+    }
     const a = client.membership?.assigned.get(tpKey(log.topic, log.partition));
-    if (a === undefined) throw new TransportError(`seekToBeginning: ${describeTp(tp)} is not assigned to ${client.clientId}`);
-    a.position = log.low;
+    if (a === undefined) throw new TransportError(`${operation}: ${describeTp(tp)} is not assigned to ${client.clientId}`);
+    const high = log.lastStable;
+    a.position = offset === 'low' ? log.low : Math.min(Math.max(offset, log.low), high);
     a.eofNotified = false;
     a.generation++;
     a.failures = 0;
     a.stopped = false;
     if (client.membership) this.schedulePump(client.membership);
-    return { low: log.low, high: log.lastStable };
+    return { low: log.low, high };
+  }
+
+  /** A reader of one partition outside any group; see {@link FakePartitionReader}. */
+  openReader(client: Client, tp: TopicPartition, options: { readonly fromOffset: number }): FakePartitionReader {
+    this.requireConnected(client, 'openReader');
+    const log = this.log(tp);
+    const fromOffset = (options as { readonly fromOffset?: unknown } | undefined)?.fromOffset;
+    if (typeof fromOffset !== 'number' || !Number.isInteger(fromOffset)) {
+      throw new TransportError(`openReader: fromOffset must be an integer, got ${String(fromOffset)} for ${describeTp(tp)}`);
+    }
+    const reader = new FakePartitionReader(this, client, log, Math.min(Math.max(fromOffset, log.low), log.lastStable));
+    client.readers.add(reader);
+    return reader;
   }
 
   commitOffsets(client: Client, offsets: readonly TopicPartitionOffset[]): void {
@@ -1343,8 +1378,8 @@ export class FakeBroker {
  * One group member of a {@link FakeBroker}: a consumer and a producer implementing the core
  * `Transport` port (`specificationVersion: 'v1'`). Create it with `broker.createTransport()`.
  *
- * Gotchas: one subscription at a time; `seekToBeginning` and `commitOffsets` need the partition
- * to be assigned to this member; every operation rejects with a `TransportError` before
+ * Gotchas: one subscription at a time; `seek`, `seekToBeginning` and `commitOffsets` need the
+ * partition to be assigned to this member (`openReader` does not); every operation rejects with a `TransportError` before
  * `connect()` and after `close()`.
  */
 export class FakeTransport implements Transport {
@@ -1385,6 +1420,7 @@ export class FakeTransport implements Transport {
     const client = this.#client;
     if (client.status === 'closed') return;
     if (client.membership) await this.#cluster.leave(client.membership);
+    for (const reader of [...client.readers]) await reader.close();
     for (const producer of [...client.producers]) await producer.close();
     client.status = 'closed';
   }
@@ -1394,7 +1430,20 @@ export class FakeTransport implements Transport {
   }
 
   async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
-    return this.#cluster.seekToBeginning(this.#client, tp);
+    return this.#cluster.seek(this.#client, tp, 'low', 'seekToBeginning');
+  }
+
+  /** Moves this member's position in an assigned partition to `offset`, clamped into [low, high]. */
+  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
+    return this.#cluster.seek(this.#client, tp, offset, 'seek');
+  }
+
+  /**
+   * A reader of one partition outside the group (see {@link FakePartitionReader}); rejects with a
+   * `TransportError` for an unknown topic or partition. `fromOffset` is clamped into [low, high].
+   */
+  async openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<FakePartitionReader> {
+    return this.#cluster.openReader(this.#client, tp, options);
   }
 
   async fetchWatermarks(tp: TopicPartition): Promise<Watermarks> {
@@ -1455,6 +1504,92 @@ export class FakeTransport implements Transport {
   /** Records the commit in `broker.commits`; rejects for partitions not assigned to this member. */
   async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     this.#cluster.commitOffsets(this.#client, offsets);
+  }
+}
+
+/**
+ * A {@link PartitionReader} of a {@link FakeBroker} partition, from {@link FakeTransport.openReader}:
+ * read committed, outside any group (no assignment, no commits, no effect on members).
+ *
+ * Each `read()` resolves on a later macrotask turn (never synchronously, so a reading loop cannot
+ * starve delivery) with up to the member's `maxBatchSize` committed records from its position, or,
+ * at the last stable offset, with an empty batch whose `position` is that offset (at once: the fake
+ * has no fetch wait). A position below the low watermark (records deleted meanwhile) moves up to it.
+ * Overlapping reads, reads after `close()` and reads after the transport closed reject with a
+ * `TransportError`; `close()` also rejects a pending read.
+ */
+export class FakePartitionReader implements PartitionReader {
+  readonly topic: string;
+  readonly partition: number;
+  readonly #cluster: Cluster;
+  readonly #client: Client;
+  readonly #log: PartitionLog;
+  #position: number;
+  #closed = false;
+  #pending: { readonly reject: (error: unknown) => void; readonly cancel: () => void } | null = null;
+
+  constructor(cluster: Cluster, client: Client, log: PartitionLog, position: number) {
+    this.#cluster = cluster;
+    this.#client = client;
+    this.#log = log;
+    this.topic = log.topic;
+    this.partition = log.partition;
+    this.#position = position;
+  }
+
+  /** The next offset this reader reads. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** True once closed (by `close()` or by closing its transport). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  read(): Promise<PartitionBatch> {
+    const where = describeTp(this);
+    if (this.#closed) return Promise.reject(new TransportError(`read: the reader of ${where} is closed`));
+    try {
+      this.#cluster.requireConnected(this.#client, 'read');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#pending) return Promise.reject(new TransportError(`read: a read of ${where} is already pending (calls must not overlap)`));
+    return new Promise<PartitionBatch>((resolve, reject) => {
+      const log = this.#log;
+      if (this.#position < log.low) this.#position = log.low;
+      const batch =
+        this.#position < log.lastStable
+          ? fetchBatch(log, this.#position, this.#client.maxBatchSize)
+          : { topic: log.topic, partition: log.partition, records: [], position: this.#position, highWatermark: log.lastStable };
+      let cancelled = false;
+      const timer = realSetImmediate(() => {
+        if (cancelled) return;
+        this.#pending = null;
+        this.#position = batch.position;
+        resolve(batch);
+      });
+      this.#pending = {
+        reject,
+        cancel: () => {
+          cancelled = true;
+          realClearImmediate(timer);
+        },
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.readers.delete(this);
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending) {
+      pending.cancel();
+      pending.reject(new TransportError(`read: the reader of ${describeTp(this)} was closed`));
+    }
   }
 }
 

@@ -11,7 +11,7 @@
 export { FakeClock } from './fake-clock.js';
 export type { FakeClockOptions, FakeTimerInfo } from './fake-clock.js';
 
-export { FakeBroker, FakeTransport } from './fake-broker.js';
+export { FakeBroker, FakePartitionReader, FakeTransport } from './fake-broker.js';
 export type {
   CompactOptions,
   CreateTopicOptions,

@@ -179,9 +179,9 @@ export interface TransportHooks {
   readonly onProducerClose?: (transactionalId: string) => void;
   /** Runs before each transactional producer `init`; a throw makes it reject. */
   readonly beforeInit?: (transactionalId: string) => void;
-  /** Runs before each `seekToBeginning`; a throw makes the seek reject (a broker that does not answer). */
+  /** Runs before each `seekToBeginning` and `seek`; a throw makes the seek reject (a broker that does not answer). */
   readonly beforeSeek?: (tp: TopicPartition) => void;
-  /** Runs before `seekToBeginning` resolves, with the watermarks it returns. */
+  /** Runs before `seekToBeginning` (or `seek`) resolves, with the watermarks it returns. */
   readonly onSeek?: (tp: TopicPartition, watermarks: Watermarks) => void;
 }
 
@@ -202,6 +202,13 @@ export function interceptTransport(inner: Transport, hooks: TransportHooks): Tra
       hooks.onSeek?.(tp, watermarks);
       return watermarks;
     },
+    async seek(tp, offset) {
+      hooks.beforeSeek?.(tp);
+      const watermarks = await inner.seek(tp, offset);
+      hooks.onSeek?.(tp, watermarks);
+      return watermarks;
+    },
+    openReader: (tp, options) => inner.openReader(tp, options),
     async createTransactionalProducer(transactionalId) {
       const producer = await inner.createTransactionalProducer(transactionalId);
       return {
