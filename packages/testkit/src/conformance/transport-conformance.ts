@@ -12,6 +12,7 @@ import type {
   GroupListener,
   HeaderValue,
   PartitionBatch,
+  PartitionReader,
   ProduceRecord,
   RecordMetadata,
   Subscription,
@@ -218,7 +219,9 @@ class Collector implements GroupListener {
  * Cases: per-partition ordering, header/key/value/null round trip, watermarks, produce
  * visibility, partitioner agreement with the wire vectors, EOF notices (empty partition, log
  * ending in a commit marker, new records after EOF), seekToBeginning (also after the head of the
- * log was removed), compaction, read committed (aborted and open transactions), fencing, group
+ * log was removed), seek (middle, below low, beyond high, unowned partition), openReader (whole
+ * log, trailing commit marker, aborted transactions, from a middle offset or below low, alongside
+ * group members and for unowned partitions, live records, close), compaction, read committed (aborted and open transactions), fencing, group
  * assignment and revocation, produceNoWait and commitOffsets. Cases needing an optional harness
  * hook, or transactions from an adapter without them, are skipped with a note.
  *
@@ -241,6 +244,7 @@ export function describeTransportConformance(
   describe(`Transport conformance: ${name}`, () => {
     let harness: ConformanceHarness | undefined;
     const toClose: Transport[] = [];
+    const readers: PartitionReader[] = [];
     const producers: TransactionalProducer[] = [];
     const sequence = { value: 0 };
     const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
@@ -339,6 +343,96 @@ export function describeTransportConformance(
       return index;
     }
 
+    /** Index of the first batch (from `from`) delivering the record at `offset` of `tp`, once there is one. */
+    async function waitForRecord(c: Collector, tp: TopicPartition, offset: number, from = 0): Promise<number> {
+      const find = (): number => {
+        for (let i = from; i < c.batches.length; i++) {
+          const b = c.batches[i]!;
+          if (key(b) === key(tp) && b.records.some((r) => r.offset === offset)) return i;
+        }
+        return -1;
+      };
+      let index = -1;
+      await waitUntil(
+        () => (index = find()) >= 0,
+        () => `the record at offset ${offset} of ${key(tp)} (delivered since: ${JSON.stringify(c.records(tp, from).map((r) => r.offset))})`,
+      );
+      return index;
+    }
+
+    /** A reader closed after the test. */
+    async function openReader(t: Transport, tp: TopicPartition, fromOffset: number): Promise<PartitionReader> {
+      const reader = await t.openReader(tp, { fromOffset });
+      readers.push(reader);
+      return reader;
+    }
+
+    /** `reader.read()`, failing the test with a clear message when it does not settle in time. */
+    async function read(reader: PartitionReader): Promise<PartitionBatch> {
+      let timer: ReturnType<typeof realSetTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = realSetTimeout(() => reject(new Error(`read() of ${key(reader)} did not settle within ${timeoutMs()} ms`)), timeoutMs());
+      });
+      try {
+        return await Promise.race([reader.read(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    /**
+     * Reads until the reader's position reaches `end`, checking each batch on the way (its
+     * partition, offset order, `position` past its records and never moving back).
+     */
+    async function readUntil(reader: PartitionReader, end: number): Promise<{ records: ConsumedRecord[]; batches: PartitionBatch[] }> {
+      const records: ConsumedRecord[] = [];
+      const batches: PartitionBatch[] = [];
+      const deadline = Date.now() + timeoutMs();
+      let position = -1;
+      while (position < end) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `timed out after ${timeoutMs()} ms reading ${key(reader)} up to ${end} (at ${position}, ${records.length} records)`,
+          );
+        }
+        const batch = await read(reader);
+        expect(key(batch), 'a reader batch is of the reader partition').toBe(key(reader));
+        for (const record of batch.records) {
+          expect(key(record)).toBe(key(reader));
+          const previous = records[records.length - 1];
+          if (previous) expect(record.offset, 'reader records in offset order').toBeGreaterThan(previous.offset);
+          records.push(record);
+        }
+        const lastRecord = batch.records[batch.records.length - 1];
+        if (lastRecord) expect(batch.position, 'position past the batch records').toBeGreaterThan(lastRecord.offset);
+        expect(batch.position, 'a reader position never moves back').toBeGreaterThanOrEqual(position);
+        position = batch.position;
+        batches.push(batch);
+      }
+      return { records, batches };
+    }
+
+    /** Writes `records` in a transaction that is aborted (or fails mid-way, without `openTransaction`). */
+    async function abortedTransaction(ctx: TestContext, t: Transport, records: readonly ProduceRecord[]): Promise<void> {
+      const open = h().openTransaction;
+      if (open) {
+        const txn = await open.call(h(), unique('txn'), records);
+        await txn.abort();
+        return;
+      }
+      // A send that fails mid-transaction must abort the records already sent.
+      const failing = await transactional(ctx, t, unique('txn'));
+      await failing.init();
+      const first = records[0];
+      const error = await failing
+        .sendInTransaction([...records, { topic: first?.topic ?? 'missing', partition: 999, key: 'x', value: 'bad partition' }])
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeDefined();
+    }
+
     function expectNoViolations(...collectors: Collector[]): void {
       for (const c of collectors) {
         expect(c.violations).toEqual([]);
@@ -355,6 +449,7 @@ export function describeTransportConformance(
     });
 
     afterEach(async () => {
+      for (const r of readers.splice(0)) await r.close().catch(() => {});
       for (const p of producers.splice(0)) await p.close().catch(() => {});
       for (const t of toClose.splice(0).reverse()) await t.close().catch(() => {});
     });
@@ -575,6 +670,282 @@ export function describeTransportConformance(
       expectNoViolations(consumer.collector);
     });
 
+    describe('seek', () => {
+      test('seek to a middle offset returns the watermarks and redelivers from that offset, then an EOF notice at high', async () => {
+        const t1 = await topic('seek-middle', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const metas = await t.produce([0, 1, 2, 3, 4, 5].map((i) => ({ topic: t1, partition: 0, key: `k${i}`, value: `v${i}` })));
+        const consumer = await consume(t1);
+        const wm = await settledEnd(t, tp, metas[5]!.offset + 1);
+        await waitForEof(consumer.collector, tp, wm.high);
+        const mark = consumer.collector.batches.length;
+        const seek = await consumer.transport.seek(tp, metas[3]!.offset);
+        expect({ low: seek.low, high: seek.high }).toEqual({ low: wm.low, high: wm.high });
+        const last = await waitForRecord(consumer.collector, tp, metas[5]!.offset, mark);
+        const again = consumer.collector.records(tp, mark);
+        expect(again.map((r) => r.offset)).toEqual(metas.slice(3).map((m) => m.offset));
+        expect(again.map((r) => text(r.value))).toEqual(['v3', 'v4', 'v5']);
+        const eof = await waitForEof(consumer.collector, tp, wm.high, last + 1);
+        expect(consumer.collector.batches[eof]!.position).toBe(wm.high);
+        expectNoViolations(consumer.collector);
+      });
+
+      test('seek below the low watermark starts at low and returns the watermarks', async (ctx) => {
+        const hk = h();
+        const removal = hk.deleteRecords ? 'deleteRecords' : hk.compact ? 'compact' : undefined;
+        if (removal === undefined) return ctx.skip(`the ${name} harness has neither deleteRecords() nor compact()`);
+        const t1 = await topic('seek-below-low', 1, removal === 'compact');
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        // With compaction, the head (a=1) is superseded; with delete-records, the first 2 go.
+        const metas = await t.produce(
+          ['a=1', 'a=2', 'b=1', 'c=1'].map((kv) => ({ topic: t1, partition: 0, key: kv.split('=')[0]!, value: kv })),
+        );
+        const consumer = await consume(t1);
+        await waitForEof(consumer.collector, tp, (await settledEnd(t, tp, metas[3]!.offset + 1)).high);
+        if (removal === 'deleteRecords') await hk.deleteRecords!(tp, metas[2]!.offset);
+        else await hk.compact!(t1);
+        const wm = await t.fetchWatermarks(tp);
+        expect(wm.low).toBeGreaterThan(metas[0]!.offset);
+        const mark = consumer.collector.batches.length;
+        const seek = await consumer.transport.seek(tp, metas[0]!.offset);
+        expect({ low: seek.low, high: seek.high }).toEqual({ low: wm.low, high: wm.high });
+        const last = await waitForRecord(consumer.collector, tp, metas[3]!.offset, mark);
+        const again = consumer.collector.records(tp, mark);
+        for (const record of again) expect(record.offset).toBeGreaterThanOrEqual(seek.low);
+        expect(again.map((r) => text(r.value))).toEqual(removal === 'deleteRecords' ? ['b=1', 'c=1'] : ['a=2', 'b=1', 'c=1']);
+        await waitForEof(consumer.collector, tp, seek.high, last + 1);
+        expectNoViolations(consumer.collector);
+      });
+
+      test('seek beyond high starts at high: an EOF notice at high, then the records produced later (none skipped)', async () => {
+        const t1 = await topic('seek-beyond', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const metas = await t.produce([0, 1, 2].map((i) => ({ topic: t1, partition: 0, key: `k${i}`, value: `v${i}` })));
+        const consumer = await consume(t1);
+        const wm = await settledEnd(t, tp, metas[2]!.offset + 1);
+        await waitForEof(consumer.collector, tp, wm.high);
+        const mark = consumer.collector.batches.length;
+        const seek = await consumer.transport.seek(tp, wm.high + 100);
+        expect({ low: seek.low, high: seek.high }).toEqual({ low: wm.low, high: wm.high });
+        const eof = await waitForEof(consumer.collector, tp, wm.high, mark);
+        expect(consumer.collector.batches[eof]!.position).toBe(wm.high);
+        expect(consumer.collector.records(tp, mark)).toEqual([]);
+        // The next record lands at high, below the sought offset: it must be delivered.
+        const [late] = await t.produce([{ topic: t1, partition: 0, key: 'late', value: 'late' }]);
+        expect(late!.offset).toBe(wm.high);
+        await waitForRecord(consumer.collector, tp, late!.offset, mark);
+        expect(consumer.collector.values(tp, mark)).toEqual(['late']);
+        expectNoViolations(consumer.collector);
+      });
+
+      test('seek of a partition this member does not own rejects with a TransportError', async () => {
+        const t1 = await topic('seek-unowned', 1);
+        const t = await transport();
+        const error = await t.seek({ topic: t1, partition: 0 }, 0).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(TransportError.isInstance(error), `expected a TransportError, got ${String(error)}`).toBe(true);
+      });
+    });
+
+    describe('openReader', () => {
+      test('reads every record from low to the end in offset order, then EOF: no records, position === high', async () => {
+        const t1 = await topic('reader-all', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const metas = await t.produce(Array.from({ length: 7 }, (_, i) => ({ topic: t1, partition: 0, key: `k${i}`, value: `v${i}` })));
+        const wm = await settledEnd(t, tp, metas[6]!.offset + 1);
+        const reader = await openReader(t, tp, wm.low);
+        expect({ topic: reader.topic, partition: reader.partition }).toEqual(tp);
+        const { records } = await readUntil(reader, wm.high);
+        expect(records.map((r) => r.offset)).toEqual(metas.map((m) => m.offset));
+        expect(records.map((r) => text(r.value))).toEqual(metas.map((_, i) => `v${i}`));
+        expect(records.map((r) => text(r.key))).toEqual(metas.map((_, i) => `k${i}`));
+        const eof = await reader.read();
+        expect(eof.records).toEqual([]);
+        expect(eof.position).toBe(wm.high);
+        await reader.close();
+      });
+
+      test('a log ending in a transaction commit marker: EOF position === the read-committed end > last record offset + 1', async (ctx) => {
+        const t1 = await topic('reader-marker', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        await t.produce([{ topic: t1, partition: 0, key: 'p', value: 'plain' }]);
+        const producer = await transactional(ctx, t, unique('txn'));
+        await producer.init();
+        const metas = await producer.sendInTransaction([
+          { topic: t1, partition: 0, key: 'a', value: '1' },
+          { topic: t1, partition: 0, key: 'b', value: '2' },
+        ]);
+        const lastOffset = metas[metas.length - 1]!.offset;
+        const wm = await settledEnd(t, tp, lastOffset + 2); // the commit marker takes an offset
+        expect(wm.high).toBeGreaterThan(lastOffset + 1);
+        const reader = await openReader(t, tp, wm.low);
+        const { records, batches } = await readUntil(reader, wm.high);
+        expect(records.map((r) => text(r.value))).toEqual(['plain', '1', '2']);
+        expect(batches[batches.length - 1]!.position).toBe(wm.high);
+        const eof = await reader.read();
+        expect(eof.records).toEqual([]);
+        expect(eof.position).toBe(wm.high);
+      });
+
+      test('skips the records of an aborted transaction and its markers', async (ctx) => {
+        const t1 = await topic('reader-aborted', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const committer = await transactional(ctx, t, unique('txn'));
+        await committer.init();
+        await committer.sendInTransaction([
+          { topic: t1, partition: 0, key: 'k', value: 'c1' },
+          { topic: t1, partition: 0, key: 'k', value: 'c2' },
+        ]);
+        await abortedTransaction(ctx, t, [
+          { topic: t1, partition: 0, key: 'x', value: 'x1' },
+          { topic: t1, partition: 0, key: 'x', value: 'x2' },
+        ]);
+        const [c3] = await committer.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'c3' }]);
+        const wm = await settledEnd(t, tp, c3!.offset + 2);
+        const reader = await openReader(t, tp, wm.low);
+        const { records } = await readUntil(reader, wm.high);
+        expect(records.map((r) => text(r.value))).toEqual(['c1', 'c2', 'c3']);
+        const eof = await reader.read();
+        expect(eof.records).toEqual([]);
+        expect(eof.position).toBe(wm.high);
+      });
+
+      test('starts at fromOffset: a middle offset reads from there', async () => {
+        const t1 = await topic('reader-middle', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const metas = await t.produce(Array.from({ length: 6 }, (_, i) => ({ topic: t1, partition: 0, key: `k${i}`, value: `v${i}` })));
+        const wm = await settledEnd(t, tp, metas[5]!.offset + 1);
+        const reader = await openReader(t, tp, metas[2]!.offset);
+        const { records } = await readUntil(reader, wm.high);
+        expect(records.map((r) => r.offset)).toEqual(metas.slice(2).map((m) => m.offset));
+        expect(records.map((r) => text(r.value))).toEqual(['v2', 'v3', 'v4', 'v5']);
+      });
+
+      test('fromOffset below the low watermark starts at low', async (ctx) => {
+        const deleteRecords = h().deleteRecords;
+        if (deleteRecords === undefined) return ctx.skip(`the ${name} harness has no deleteRecords(): below-low reader case skipped`);
+        const t1 = await topic('reader-below-low', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const metas = await t.produce(Array.from({ length: 5 }, (_, i) => ({ topic: t1, partition: 0, key: `k${i}`, value: `v${i}` })));
+        await settledEnd(t, tp, metas[4]!.offset + 1);
+        await deleteRecords.call(h(), tp, metas[2]!.offset);
+        const wm = await t.fetchWatermarks(tp);
+        expect(wm.low).toBe(metas[2]!.offset);
+        const reader = await openReader(t, tp, metas[0]!.offset);
+        const { records } = await readUntil(reader, wm.high);
+        expect(records.map((r) => text(r.value))).toEqual(['v2', 'v3', 'v4']);
+      });
+
+      test('does not disturb group members (no rebalance, positions kept) and reads partitions owned by no one', async () => {
+        const t2 = await topic('reader-group', 2);
+        const other = await topic('reader-unowned', 1);
+        const t = await transport();
+        const p0 = { topic: t2, partition: 0 };
+        const p1 = { topic: t2, partition: 1 };
+        const unowned = { topic: other, partition: 0 };
+        const produced = await t.produce([
+          ...[0, 1, 2].map((i) => ({ topic: t2, partition: 0, key: `k${i}`, value: `p0-${i}` })),
+          ...[0, 1].map((i) => ({ topic: t2, partition: 1, key: `k${i}`, value: `p1-${i}` })),
+          ...[0, 1].map((i) => ({ topic: other, partition: 0, key: `k${i}`, value: `o-${i}` })),
+        ]);
+        const end = async (tp: TopicPartition): Promise<number> =>
+          (await settledEnd(t, tp, Math.max(...produced.filter((m) => key(m) === key(tp)).map((m) => m.offset)) + 1)).high;
+        const consumer = await consume(t2);
+        const { collector } = consumer;
+        await waitForEof(collector, p0, await end(p0));
+        await waitForEof(collector, p1, await end(p1));
+        const events = collector.events.length;
+        const mark = collector.batches.length;
+        // A reader through the member's own transport, of a partition it owns...
+        const own = await openReader(consumer.transport, p0, 0);
+        expect((await readUntil(own, await end(p0))).records.map((r) => text(r.value))).toEqual(['p0-0', 'p0-1', 'p0-2']);
+        // ...and readers through another transport, of an owned partition and of one nobody owns.
+        const foreign = await openReader(t, p1, 0);
+        expect((await readUntil(foreign, await end(p1))).records.map((r) => text(r.value))).toEqual(['p1-0', 'p1-1']);
+        const lonely = await openReader(t, unowned, 0);
+        expect((await readUntil(lonely, await end(unowned))).records.map((r) => text(r.value))).toEqual(['o-0', 'o-1']);
+        // The member keeps its partitions and positions: new records arrive once, nothing is redelivered.
+        const [n0, n1] = await t.produce([
+          { topic: t2, partition: 0, key: 'n', value: 'p0-new' },
+          { topic: t2, partition: 1, key: 'n', value: 'p1-new' },
+        ]);
+        await waitForRecord(collector, p0, n0!.offset, mark);
+        await waitForRecord(collector, p1, n1!.offset, mark);
+        expect(collector.values(p0, mark)).toEqual(['p0-new']);
+        expect(collector.values(p1, mark)).toEqual(['p1-new']);
+        expect(collector.events.slice(events), 'no onRevoked / onAssigned because of the readers').toEqual([]);
+        expect([...collector.owned].sort()).toEqual([key(p0), key(p1)].sort());
+        expectNoViolations(collector);
+      });
+
+      test('sees records produced after it was opened (and after it reached the end)', async () => {
+        const t1 = await topic('reader-live', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const first = await t.produce([0, 1].map((i) => ({ topic: t1, partition: 0, key: `k${i}`, value: `early-${i}` })));
+        const wm = await settledEnd(t, tp, first[1]!.offset + 1);
+        const reader = await openReader(t, tp, wm.low);
+        const before = await readUntil(reader, wm.high);
+        expect(before.records.map((r) => text(r.value))).toEqual(['early-0', 'early-1']);
+        const eof = await reader.read();
+        expect(eof).toMatchObject({ records: [], position: wm.high });
+        const later = await t.produce([0, 1, 2].map((i) => ({ topic: t1, partition: 0, key: `k${i}`, value: `late-${i}` })));
+        const wm2 = await settledEnd(t, tp, later[2]!.offset + 1);
+        const after = await readUntil(reader, wm2.high);
+        expect(after.records.map((r) => r.offset)).toEqual(later.map((m) => m.offset));
+        expect(after.records.map((r) => text(r.value))).toEqual(['late-0', 'late-1', 'late-2']);
+      });
+
+      test('close() is idempotent; a read after close rejects with a TransportError; a pending read settles', async () => {
+        const t1 = await topic('reader-close', 1);
+        const t = await transport();
+        const tp = { topic: t1, partition: 0 };
+        const [meta] = await t.produce([{ topic: t1, partition: 0, key: 'k', value: 'v' }]);
+        const wm = await settledEnd(t, tp, meta!.offset + 1);
+        const reader = await openReader(t, tp, wm.low);
+        await readUntil(reader, wm.high);
+        // At the end: the read waits for new records (or answers EOF at once); close settles it.
+        const pending = reader.read().then(
+          (batch) => ({ batch }),
+          (error: unknown) => ({ error }),
+        );
+        await reader.close();
+        const outcome = await pending;
+        if ('error' in outcome) expect(TransportError.isInstance(outcome.error), `pending read: ${String(outcome.error)}`).toBe(true);
+        else expect(outcome.batch.records).toEqual([]);
+        await reader.close();
+        const error = await reader.read().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(TransportError.isInstance(error), `read after close: expected a TransportError, got ${String(error)}`).toBe(true);
+      });
+
+      test('a reader of a partition that does not exist rejects with a TransportError (at open or first read)', async () => {
+        const t1 = await topic('reader-missing', 1);
+        const t = await transport();
+        const error = await (async () => {
+          const reader = await t.openReader({ topic: t1, partition: 7 }, { fromOffset: 0 });
+          readers.push(reader);
+          await reader.read();
+        })().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(TransportError.isInstance(error), `expected a TransportError, got ${String(error)}`).toBe(true);
+      });
+    });
+
     test('compaction keeps the latest record per key at its original offset; offsets have gaps', async (ctx) => {
       const compact = h().compact;
       if (compact === undefined) return ctx.skip(`the ${name} harness has no compact(): compaction case skipped`);
@@ -619,26 +990,10 @@ export function describeTransportConformance(
         { topic: t1, partition: 0, key: 'k', value: 'c1' },
         { topic: t1, partition: 0, key: 'k', value: 'c2' },
       ]);
-      const abortedRecords = [
+      await abortedTransaction(ctx, t, [
         { topic: t1, partition: 0, key: 'x', value: 'x1' },
         { topic: t1, partition: 0, key: 'x', value: 'x2' },
-      ];
-      const open = h().openTransaction;
-      if (open) {
-        const txn = await open.call(h(), unique('txn'), abortedRecords);
-        await txn.abort();
-      } else {
-        // A send that fails mid-transaction must abort the records already sent.
-        const failing = await transactional(ctx, t, unique('txn'));
-        await failing.init();
-        const error = await failing
-          .sendInTransaction([...abortedRecords, { topic: t1, partition: 999, key: 'x', value: 'bad partition' }])
-          .then(
-            () => undefined,
-            (e: unknown) => e,
-          );
-        expect(error).toBeDefined();
-      }
+      ]);
       const [c3] = await committer.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'c3' }]);
       const wm = await settledEnd(t, tp, c3!.offset + 2);
       const { collector } = await consume(t1);
