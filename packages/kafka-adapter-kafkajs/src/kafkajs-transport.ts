@@ -6,6 +6,7 @@
 import { InvalidArgumentError, produceWithoutWaiting, StateError, TransportError } from '@ksched/core';
 import type {
   Logger,
+  PartitionReader,
   ProduceRecord,
   RecordMetadata,
   SubscribeOptions,
@@ -19,6 +20,7 @@ import type {
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { GroupMember } from './internal/group-member.js';
 import { createKafka, kafkaRetry } from './internal/kafka.js';
+import { KafkaJsPartitionReader } from './internal/partition-reader.js';
 import { RecordingPartitioner } from './internal/produce.js';
 import { KafkaJsTransactionalProducer } from './internal/transactional-producer.js';
 import { rethrowAs, toTransportError } from './map-errors.js';
@@ -65,6 +67,7 @@ class KafkaJsTransport implements Transport {
   readonly #admin: Admin;
   readonly #partitioner = new RecordingPartitioner();
   readonly #transactional = new Set<KafkaJsTransactionalProducer>();
+  readonly #readers = new Set<KafkaJsPartitionReader>();
   #member: GroupMember | undefined;
   #subscribing = false;
   #state: Lifecycle = 'idle';
@@ -115,6 +118,7 @@ class KafkaJsTransport implements Transport {
       await this.#connecting?.catch(() => {});
       const member = this.#member;
       if (member !== undefined) await member.close();
+      await Promise.all([...this.#readers].map((r) => r.close()));
       await Promise.all([...this.#transactional].map((p) => p.close()));
       const results = await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
       this.#state = 'closed';
@@ -165,6 +169,48 @@ class KafkaJsTransport implements Transport {
       });
     }
     return member.seekToBeginning(tp);
+  }
+
+  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
+    if (typeof offset !== 'number' || Number.isNaN(offset)) {
+      throw new InvalidArgumentError([{ field: 'offset', rule: 'number', message: 'must be a number (an offset)' }]);
+    }
+    const member = this.#member;
+    if (member === undefined) {
+      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member (no subscription)`, {
+        retriable: false,
+      });
+    }
+    return member.seek(tp, offset);
+  }
+
+  /**
+   * A reader of `tp` in a throwaway consumer group of its own (kafkajs cannot fetch without a
+   * group): see `internal/partition-reader.ts`.
+   */
+  async openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<PartitionReader> {
+    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('the transport is closed');
+    const fromOffset = options?.fromOffset;
+    if (typeof fromOffset !== 'number' || Number.isNaN(fromOffset)) {
+      throw new InvalidArgumentError([{ field: 'fromOffset', rule: 'number', message: 'must be a number (an offset)' }]);
+    }
+    await this.#ready();
+    const reader = new KafkaJsPartitionReader({
+      kafka: this.#kafka,
+      options: this.#options,
+      logger: this.#logger,
+      tp: { topic: tp.topic, partition: tp.partition },
+      fromOffset,
+      watermarks: (topic) => this.#watermarks(topic),
+      deleteGroup: async (groupId) => {
+        await this.#admin.deleteGroups([groupId]);
+      },
+      onClosed: (r) => this.#readers.delete(r),
+    });
+    // Registered before it joins: closing the transport meanwhile closes it too.
+    this.#readers.add(reader);
+    await reader.start();
+    return reader;
   }
 
   async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {

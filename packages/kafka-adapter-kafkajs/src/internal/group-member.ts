@@ -181,15 +181,20 @@ export class GroupMember implements Subscription {
 
   // ---- port operations ------------------------------------------------------------------------
 
-  /** See `Transport.seekToBeginning`. */
-  async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
+  /** See `Transport.seekToBeginning`: a seek to the low watermark. */
+  seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
+    return this.seek(tp, Number.NEGATIVE_INFINITY);
+  }
+
+  /** See `Transport.seek`: `offset` is clamped into [low, high] of the watermarks fetched now. */
+  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
     const st = this.#held(tp);
     const all = await this.#deps.watermarks(tp.topic);
     const wm = all.get(tp.partition);
     if (wm === undefined) throw new TransportError(`partition ${tp.partition} of ${tp.topic} does not exist`, { retriable: false });
     // Revoked while the watermarks were fetched: nothing will be delivered any more; no seek.
     if (this.#states.get(st.key) !== st || st.phase === 'revoked') return wm;
-    this.#seek(st, wm.low, wm.high);
+    this.#seek(st, Math.min(Math.max(offset, wm.low), wm.high), wm.high);
     return wm;
   }
 
@@ -539,7 +544,7 @@ export class GroupMember implements Subscription {
     this.#reportError(
       new TransportError(
         `onBatch for ${st.topic}/${st.partition} (position ${batch.position}) rejected ${st.failures} times in a row; ` +
-          'delivery of this partition stopped until seekToBeginning or reassignment',
+          'delivery of this partition stopped until its next seek or reassignment',
         { retriable: false },
       ),
     );
