@@ -19,6 +19,7 @@ import type {
   RecordMetadata,
   SubscribeOptions,
   Subscription,
+  TimerHandle,
   TopicPartition,
   TopicPartitionOffset,
   TransactionalProducer,
@@ -41,13 +42,33 @@ const DEFAULT_TOMBSTONE_RETENTION_MS = 86_400_000;
 // Public types
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * How fast the {@link FakeBroker} serves reads, on its clock: a fetch of `n` records (a group
+ * delivery or a `PartitionReader.read()`) completes `n / recordsPerSecond` seconds plus
+ * `fetchLatencyMs` after it started. An EOF notice takes `fetchLatencyMs`.
+ */
+export interface FakeReadSpeed {
+  /** Records per second of the broker clock, > 0. Default: unlimited (no per-record time). */
+  readonly recordsPerSecond?: number;
+  /** Fixed time of every fetch (also of an EOF answer), ms of the broker clock, >= 0. Default 0. */
+  readonly fetchLatencyMs?: number;
+}
+
 /** Options of {@link FakeBroker}. */
 export interface FakeBrokerOptions {
   /**
    * Clock for record timestamps, transaction markers and compaction's "now", when a member has
-   * no clock of its own. Defaults to `Date.now()` (read lazily).
+   * no clock of its own. Defaults to `Date.now()` (read lazily). With {@link FakeBrokerOptions.readSpeed}
+   * it must be a full `Clock` (with `setTimeout`/`clearTimeout`, e.g. a `FakeClock`): reads wait on its timers.
    */
-  readonly clock?: Pick<Clock, 'now'>;
+  readonly clock?: Pick<Clock, 'now'> | Clock;
+  /**
+   * Makes reads take time on {@link FakeBrokerOptions.clock}, so that a slow partition read is
+   * visible on fake time: batches reach `onBatch` (and `PartitionReader.read()` resolves) only
+   * once the clock has advanced by their read time. Requires a clock with timers; throws a
+   * `TypeError` without one. Default: no delay (deliveries run on `setImmediate` turns).
+   */
+  readonly readSpeed?: FakeReadSpeed;
   /** Most records in one delivered batch. Defaults to 500. */
   readonly maxBatchSize?: number;
   /**
@@ -285,6 +306,8 @@ interface Assignment {
   failures: number;
   /** Delivery stopped after too many failed batches (until a seek). */
   stopped: boolean;
+  /** Cancels the fetched batch's read-time wait (readSpeed), while one runs. */
+  cancelFetch: (() => void) | null;
 }
 
 type ClientStatus = 'new' | 'connected' | 'closed';
@@ -531,6 +554,10 @@ function fetchBatch(log: PartitionLog, from: number, maxBatchSize: number): Part
 /** All broker state; FakeBroker, FakeTransport and the faults are views over it. */
 class Cluster {
   readonly clock: Pick<Clock, 'now'>;
+  /** The clock reads wait on, with `readSpeed`; null without (no read time). */
+  readonly timerClock: Clock | null;
+  readonly recordsPerSecond: number;
+  readonly fetchLatencyMs: number;
   readonly maxBatchSize: number;
   readonly assignor: 'range' | 'round-robin';
   readonly maxBatchRetries: number;
@@ -552,6 +579,29 @@ class Cluster {
 
   constructor(options: FakeBrokerOptions) {
     this.clock = options.clock ?? systemNow;
+    const speed = options.readSpeed;
+    if (speed === undefined) {
+      this.timerClock = null;
+      this.recordsPerSecond = Infinity;
+      this.fetchLatencyMs = 0;
+    } else {
+      const clock = options.clock as Partial<Clock> | undefined;
+      if (clock === undefined || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+        throw new TypeError(
+          'FakeBroker: readSpeed needs a clock with timers: pass `clock` with now(), setTimeout() and clearTimeout() ' +
+            `(e.g. a FakeClock), ${clock === undefined ? 'no clock was given' : 'the given clock has no setTimeout/clearTimeout'}`,
+        );
+      }
+      this.timerClock = clock as Clock;
+      const rps = speed.recordsPerSecond ?? Infinity;
+      if (typeof rps !== 'number' || !(rps > 0)) throw new RangeError(`readSpeed.recordsPerSecond must be > 0, got ${String(rps)}`);
+      const latency = speed.fetchLatencyMs ?? 0;
+      if (typeof latency !== 'number' || !Number.isFinite(latency) || latency < 0) {
+        throw new RangeError(`readSpeed.fetchLatencyMs must be a finite number >= 0, got ${String(latency)}`);
+      }
+      this.recordsPerSecond = rps;
+      this.fetchLatencyMs = latency;
+    }
     this.maxBatchSize = positiveInteger('maxBatchSize', options.maxBatchSize ?? 500);
     this.assignor = options.assignor ?? 'range';
     if (this.assignor !== 'range' && this.assignor !== 'round-robin') {
@@ -772,7 +822,10 @@ class Cluster {
   leave(m: Membership): Promise<void> {
     if (m.state === 'left' || m.state === 'dropped' || m.state === 'leaving') return m.left.promise;
     m.state = 'leaving';
-    for (const a of m.assigned.values()) a.revoking = true;
+    for (const a of m.assigned.values()) {
+      a.revoking = true;
+      a.cancelFetch?.();
+    }
     const group = m.group;
     void this.enqueue(group, async () => {
       if (m.state !== 'leaving') return;
@@ -798,7 +851,10 @@ class Cluster {
     m.state = state;
     const group = m.group;
     group.members = group.members.filter((other) => other !== m);
-    for (const [key] of m.assigned) if (group.owners.get(key) === m) group.owners.delete(key);
+    for (const [key, a] of m.assigned) {
+      a.cancelFetch?.();
+      if (group.owners.get(key) === m) group.owners.delete(key);
+    }
     m.assigned.clear();
     if (m.client.membership === m) m.client.membership = null;
     this.memberships.delete(m);
@@ -857,7 +913,10 @@ class Cluster {
   async revoke(m: Membership, lost: readonly Assignment[]): Promise<void> {
     if (lost.length === 0) return;
     const group = m.group;
-    for (const a of lost) a.revoking = true;
+    for (const a of lost) {
+      a.revoking = true;
+      a.cancelFetch?.();
+    }
     group.waitingFor = `${m.memberId}: onBatch in flight before revocation`;
     await Promise.race([Promise.all(lost.map((a) => a.inFlight)), m.gone.promise]);
     if (isDropped(m)) return;
@@ -893,6 +952,7 @@ class Cluster {
         generation: 0,
         failures: 0,
         stopped: false,
+        cancelFetch: null,
       };
       const key = tpKey(log.topic, log.partition);
       m.assigned.set(key, a);
@@ -932,6 +992,41 @@ class Cluster {
         throw thrown;
       });
     }
+  }
+
+  // ---- read time (readSpeed) -----------------------------------------------------------------
+
+  /** Clock milliseconds a fetch of `count` records takes; 0 without readSpeed. */
+  readTimeMs(count: number): number {
+    if (this.timerClock === null) return 0;
+    return (count / this.recordsPerSecond) * 1000 + this.fetchLatencyMs;
+  }
+
+  /**
+   * Waits `ms` of the broker clock, or one `setImmediate` turn when `ms` is 0. Resolves true when
+   * the time passed, false when `cancel` (handed to `register`) was called first.
+   */
+  waitReadTime(ms: number, register: (cancel: () => void) => void): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const clock = this.timerClock;
+      if (ms > 0 && clock !== null) {
+        let handle: TimerHandle | undefined = clock.setTimeout(() => {
+          handle = undefined;
+          resolve(true);
+        }, ms);
+        register(() => {
+          if (handle !== undefined) clock.clearTimeout(handle);
+          handle = undefined;
+          resolve(false);
+        });
+      } else {
+        const immediate = realSetImmediate(() => resolve(true));
+        register(() => {
+          realClearImmediate(immediate);
+          resolve(false);
+        });
+      }
+    });
   }
 
   // ---- delivery -------------------------------------------------------------------------------
@@ -986,6 +1081,14 @@ class Cluster {
   ): Promise<void> {
     const generation = a.generation;
     try {
+      const readTime = this.readTimeMs(batch.records.length);
+      if (readTime > 0) {
+        const passed = await this.waitReadTime(readTime, (cancel) => (a.cancelFetch = cancel));
+        a.cancelFetch = null;
+        // A seek, revocation or departure during the fetch discards its batch.
+        const current = m.assigned.get(tpKey(a.log.topic, a.log.partition)) === a;
+        if (!passed || a.generation !== generation || a.revoking || m.state !== 'active' || !current) return;
+      }
       await m.listener.onBatch(batch);
       if (a.generation === generation) a.failures = 0;
     } catch (error) {
@@ -1031,6 +1134,7 @@ class Cluster {
     a.generation++;
     a.failures = 0;
     a.stopped = false;
+    a.cancelFetch?.();
     if (client.membership) this.schedulePump(client.membership);
     return { low: log.low, high };
   }
@@ -1139,8 +1243,10 @@ class Cluster {
       if (m.pumpScheduled) reasons.push(`${m.memberId}: delivery scheduled`);
       for (const a of m.assigned.values()) {
         const where = `${m.memberId} ${describeTp(a.log)}`;
-        if (a.inFlight) reasons.push(`${where}: onBatch has not settled`);
-        else if (a.deliverable && !a.revoking && !a.stopped) {
+        // A fetch waiting for its read time (readSpeed) waits for the clock, which settling cannot move.
+        if (a.inFlight) {
+          if (a.cancelFetch === null) reasons.push(`${where}: onBatch has not settled`);
+        } else if (a.deliverable && !a.revoking && !a.stopped) {
           if (Math.max(a.position, a.log.low) < a.log.lastStable || !a.eofNotified) reasons.push(`${where}: records to deliver`);
         }
       }
@@ -1203,7 +1309,8 @@ const clientsOf = new WeakMap<FakeTransport, Client>();
  *   (the next after `onBatch` settled); reaching the end delivers one empty batch (EOF notice)
  *   per arrival; records produced later wake delivery up;
  * - assigned partitions start at the low watermark (committed offsets are informational);
- * - delivery runs on `setImmediate` turns, never on timers, so {@link FakeBroker.settle} (or
+ * - delivery runs on `setImmediate` turns, never on timers (unless {@link FakeBrokerOptions.readSpeed}
+ *   is set: then a batch waits for its read time on the broker clock), so {@link FakeBroker.settle} (or
  *   `clock.tickAsync`) lets everything run without real waiting.
  *
  * Gotchas:
@@ -1359,7 +1466,8 @@ export class FakeBroker {
 
   /**
    * Resolves once the broker is quiescent: no rebalance running, every member's callbacks settled,
-   * and everything deliverable delivered (EOF notices included). Paused transactions do not count.
+   * and everything deliverable delivered (EOF notices included). Paused transactions do not count,
+   * nor do batches waiting for their read time on the clock ({@link FakeBrokerOptions.readSpeed}).
    *
    * @throws Error listing what is still busy after `timeoutMs` real milliseconds (default from
    * {@link FakeBrokerOptions.settleTimeoutMs}), e.g. an `onBatch` awaiting a FakeClock timer.
@@ -1514,7 +1622,8 @@ export class FakeTransport implements Transport {
  * Each `read()` resolves on a later macrotask turn (never synchronously, so a reading loop cannot
  * starve delivery) with up to the member's `maxBatchSize` committed records from its position, or,
  * at the last stable offset, with an empty batch whose `position` is that offset (at once: the fake
- * has no fetch wait). A position below the low watermark (records deleted meanwhile) moves up to it.
+ * has no fetch wait). With {@link FakeBrokerOptions.readSpeed} it resolves only once the broker
+ * clock advanced by the read time (EOF: `fetchLatencyMs`). A position below the low watermark (records deleted meanwhile) moves up to it.
  * Overlapping reads, reads after `close()` and reads after the transport closed reject with a
  * `TransportError`; `close()` also rejects a pending read.
  */
@@ -1563,20 +1672,17 @@ export class FakePartitionReader implements PartitionReader {
         this.#position < log.lastStable
           ? fetchBatch(log, this.#position, this.#client.maxBatchSize)
           : { topic: log.topic, partition: log.partition, records: [], position: this.#position, highWatermark: log.lastStable };
-      let cancelled = false;
-      const timer = realSetImmediate(() => {
-        if (cancelled) return;
-        this.#pending = null;
-        this.#position = batch.position;
-        resolve(batch);
-      });
-      this.#pending = {
-        reject,
-        cancel: () => {
-          cancelled = true;
-          realClearImmediate(timer);
-        },
-      };
+      const cluster = this.#cluster;
+      let cancel: () => void = () => {};
+      this.#pending = { reject, cancel: () => cancel() };
+      void cluster
+        .waitReadTime(cluster.readTimeMs(batch.records.length), (c) => (cancel = c))
+        .then((passed) => {
+          if (!passed) return;
+          this.#pending = null;
+          this.#position = batch.position;
+          resolve(batch);
+        });
     });
   }
 

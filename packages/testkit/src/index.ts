@@ -19,6 +19,7 @@ export type {
   FailTransactionCommitOptions,
   FakeBrokerFaults,
   FakeBrokerOptions,
+  FakeReadSpeed,
   FakeTransportOptions,
   FakeWatermarks,
   FaultHandle,

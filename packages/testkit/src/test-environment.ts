@@ -25,7 +25,7 @@ import {
   type Transport,
 } from '@ksched/core';
 import { FakeBroker } from './fake-broker.js';
-import type { FakeBrokerOptions, FakeTransport } from './fake-broker.js';
+import type { FakeBrokerOptions, FakeReadSpeed, FakeTransport } from './fake-broker.js';
 import { FakeClock } from './fake-clock.js';
 
 /** Options of {@link createTestEnvironment}. */
@@ -61,6 +61,13 @@ export interface TestEnvironmentOptions {
    * make a load take one batch per record. Its clock is always the environment's fake clock.
    */
   readonly brokerOptions?: Omit<FakeBrokerOptions, 'clock'>;
+  /**
+   * How fast the environment's broker serves reads on the fake clock (ignored with `broker`), e.g.
+   * `{ recordsPerSecond: 1_000 }` so that loading 10,000 schedules takes 10 s of fake time: the
+   * scheduler's batches and partition reads only arrive as `env.advance` moves the clock.
+   * Shorthand for `brokerOptions.readSpeed`. Default: reads take no fake time.
+   */
+  readonly readSpeed?: FakeReadSpeed;
 }
 
 /** A message the scheduler produced to a target topic, decoded for assertions. */
@@ -153,7 +160,9 @@ export class TestEnvironment implements AsyncDisposable {
     const start =
       options.startAt === undefined ? DEFAULT_START : typeof options.startAt === 'number' ? options.startAt : options.startAt.getTime();
     this.clock = new FakeClock({ now: start });
-    this.broker = options.broker ?? new FakeBroker({ ...options.brokerOptions, clock: this.clock });
+    const readSpeed = options.readSpeed ?? options.brokerOptions?.readSpeed;
+    this.broker =
+      options.broker ?? new FakeBroker({ ...options.brokerOptions, clock: this.clock, ...(readSpeed === undefined ? {} : { readSpeed }) });
     this.topic = options.topic ?? 'scheduled_messages';
     const partitions = options.partitions ?? 1;
     if (!this.broker.hasTopic(this.topic)) this.broker.createTopic(this.topic, { partitions, compacted: options.compacted ?? true });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FencedError, partitionForKey, TransportError } from '@ksched/core';
 import type { GroupListener, PartitionBatch, ProduceRecord, TopicPartition } from '@ksched/core';
 import { FakeBroker, FakeClock } from '../src/index.js';
-import type { FakeBrokerOptions, FakeTransport } from '../src/index.js';
+import type { FakeBrokerOptions, FakeReadSpeed, FakeTransport } from '../src/index.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const decoder = new TextDecoder();
@@ -902,6 +902,183 @@ describe('FakeBroker', () => {
       } finally {
         vi.useRealTimers();
       }
+    });
+  });
+
+  describe('seek and openReader', () => {
+    it('seek clamps into [low, high] and the next delivery starts there', async () => {
+      const { broker, producer } = await setup();
+      broker.createTopic('t', { partitions: 1 });
+      await producer.produce(['a', 'b', 'c', 'd'].map((v) => rec('t', v, { partition: 0 })));
+      broker.deleteRecords({ topic: 't', partition: 0 }, 1);
+      const m = await member(broker, 'm');
+      const r = new Recorder('m');
+      await m.subscribe({ groupId: 'g', topics: ['t'], listener: r });
+      await broker.settle();
+      const tp = { topic: 't', partition: 0 };
+      expect(r.shape(tp)).toEqual(['b,c,d@4', 'EOF@4']);
+      expect(await m.seek(tp, 2)).toEqual({ low: 1, high: 4 });
+      await broker.settle();
+      expect(r.shape(tp).slice(2)).toEqual(['c,d@4', 'EOF@4']);
+      expect(await m.seek(tp, 0)).toEqual({ low: 1, high: 4 });
+      await broker.settle();
+      expect(r.shape(tp).slice(4)).toEqual(['b,c,d@4', 'EOF@4']);
+      expect(await m.seek(tp, 99)).toEqual({ low: 1, high: 4 });
+      await broker.settle();
+      expect(r.shape(tp).slice(6)).toEqual(['EOF@4']);
+      expect(m.position(tp)).toBe(4);
+      await expect(m.seek(tp, 1.5)).rejects.toSatisfy(TransportError.isInstance);
+      await expect(producer.seek(tp, 0)).rejects.toSatisfy(TransportError.isInstance);
+      await m.close();
+    });
+
+    it('a reader reads committed records only, outside the group, and rejects for a missing topic or partition', async () => {
+      const { broker, producer } = await setup({ maxBatchSize: 2 });
+      broker.createTopic('t', { partitions: 1 });
+      const tp = { topic: 't', partition: 0 };
+      await producer.produce([rec('t', 'a', { partition: 0 })]);
+      const txp = await producer.createTransactionalProducer('tx');
+      await txp.init();
+      broker.faults.failTransactionCommit({ transactionalId: 'tx' });
+      await expect(txp.sendInTransaction([rec('t', 'aborted', { partition: 0 })])).rejects.toBeDefined();
+      await txp.sendInTransaction([rec('t', 'b', { partition: 0 }), rec('t', 'c', { partition: 0 })]);
+      expect(broker.watermarks(tp)).toMatchObject({ low: 0, high: 6 });
+      const reader = await producer.openReader(tp, { fromOffset: -5 });
+      expect(reader.position).toBe(0);
+      const b1 = await reader.read();
+      expect(b1.records.map((x) => text(x.value))).toEqual(['a', 'b']);
+      expect(b1.position).toBe(4);
+      const b2 = await reader.read();
+      expect(b2.records.map((x) => text(x.value))).toEqual(['c']);
+      expect(b2.position).toBe(6); // past the commit marker
+      expect(await reader.read()).toMatchObject({ records: [], position: 6, highWatermark: 6 });
+      expect(broker.assignment('g')).toEqual([]);
+      await expect(producer.openReader({ topic: 'nope', partition: 0 }, { fromOffset: 0 })).rejects.toSatisfy(TransportError.isInstance);
+      await expect(producer.openReader({ topic: 't', partition: 1 }, { fromOffset: 0 })).rejects.toSatisfy(TransportError.isInstance);
+      await reader.close();
+    });
+
+    it('close() rejects a pending read; overlapping reads and reads after the transport closed reject', async () => {
+      const { broker, producer } = await setup();
+      broker.createTopic('t', { partitions: 1 });
+      const tp = { topic: 't', partition: 0 };
+      const reader = await producer.openReader(tp, { fromOffset: 0 });
+      const pending = reader.read();
+      await expect(reader.read()).rejects.toSatisfy(TransportError.isInstance);
+      await reader.close();
+      await expect(pending).rejects.toSatisfy(TransportError.isInstance);
+      await reader.close();
+      await expect(reader.read()).rejects.toSatisfy(TransportError.isInstance);
+      const other = await producer.openReader(tp, { fromOffset: 0 });
+      await producer.close();
+      expect(other.closed).toBe(true);
+      await expect(other.read()).rejects.toSatisfy(TransportError.isInstance);
+    });
+  });
+
+  describe('readSpeed', () => {
+    const tp = { topic: 't', partition: 0 };
+    const RECORDS = 10_000;
+    const RATE = 1_000; // records per second: the whole partition takes 10 s of fake time
+
+    async function slowBroker(readSpeed: FakeReadSpeed): Promise<{ broker: FakeBroker; producer: FakeTransport; clock: FakeClock }> {
+      const clock = new FakeClock({ now: T0 });
+      const { broker, producer } = await setup({ clock, readSpeed });
+      broker.createTopic('t', { partitions: 1 });
+      await producer.produce(Array.from({ length: RECORDS }, (_, i) => rec('t', `v${i}`, { partition: 0, key: `k${i}` })));
+      return { broker, producer, clock };
+    }
+
+    it('needs a clock with timers, and valid numbers', () => {
+      expect(() => new FakeBroker({ readSpeed: { recordsPerSecond: 10 } })).toThrow(/readSpeed needs a clock with timers/);
+      expect(() => new FakeBroker({ clock: { now: () => T0 }, readSpeed: { recordsPerSecond: 10 } })).toThrow(TypeError);
+      const clock = new FakeClock({ now: T0 });
+      expect(() => new FakeBroker({ clock, readSpeed: { recordsPerSecond: 0 } })).toThrow(RangeError);
+      expect(() => new FakeBroker({ clock, readSpeed: { fetchLatencyMs: -1 } })).toThrow(RangeError);
+      expect(() => new FakeBroker({ clock, readSpeed: {} })).not.toThrow();
+    });
+
+    it('a group member gets a 10,000-record partition only once the clock advanced 10,000 / recordsPerSecond s', async () => {
+      const { broker, clock } = await slowBroker({ recordsPerSecond: RATE });
+      const m = await member(broker, 'm');
+      const r = new Recorder('m');
+      await m.subscribe({ groupId: 'g', topics: ['t'], listener: r });
+      await broker.settle(); // waiting for read time is not busy
+      const delivered = (): number => r.values(tp).length;
+      expect(delivered()).toBe(0);
+      await clock.tickAsync(5_000);
+      expect(delivered()).toBeGreaterThan(0);
+      expect(delivered()).toBeLessThan(RECORDS);
+      await clock.tickAsync((RECORDS / RATE) * 1000 - 5_000 - 1);
+      expect(delivered()).toBeLessThan(RECORDS);
+      await clock.tickAsync(1);
+      expect(delivered()).toBe(RECORDS);
+      expect(r.shape(tp).at(-1)).toBe(`EOF@${RECORDS}`);
+      await m.close();
+    });
+
+    it('a reader reads a 10,000-record partition only as the clock advances 10,000 / recordsPerSecond s', async () => {
+      const { producer, clock } = await slowBroker({ recordsPerSecond: RATE });
+      const reader = await producer.openReader(tp, { fromOffset: 0 });
+      let read = 0;
+      let done = false;
+      const loop = (async () => {
+        for (;;) {
+          const batch = await reader.read();
+          read += batch.records.length;
+          if (batch.position >= RECORDS) break;
+        }
+        done = true;
+      })();
+      await clock.tickAsync(5_000);
+      expect(read).toBeGreaterThan(0);
+      expect(read).toBeLessThan(RECORDS);
+      await clock.tickAsync((RECORDS / RATE) * 1000 - 5_000 - 1);
+      expect(done).toBe(false);
+      await clock.tickAsync(1);
+      expect(done).toBe(true);
+      await loop;
+      expect(read).toBe(RECORDS);
+      await reader.close();
+    });
+
+    it('fetchLatencyMs delays every fetch, EOF answers included', async () => {
+      const clock = new FakeClock({ now: T0 });
+      const { broker, producer } = await setup({ clock, readSpeed: { recordsPerSecond: 100, fetchLatencyMs: 50 } });
+      broker.createTopic('t', { partitions: 1 });
+      await producer.produce([rec('t', 'a', { partition: 0 }), rec('t', 'b', { partition: 0 })]);
+      const reader = await producer.openReader(tp, { fromOffset: 0 });
+      let batch: PartitionBatch | undefined;
+      void reader.read().then((b) => (batch = b));
+      await clock.tickAsync(69); // 2 records at 100/s = 20 ms, + 50 ms
+      expect(batch).toBeUndefined();
+      await clock.tickAsync(1);
+      expect(batch?.records.map((x) => text(x.value))).toEqual(['a', 'b']);
+      batch = undefined;
+      void reader.read().then((b) => (batch = b));
+      await clock.tickAsync(49);
+      expect(batch).toBeUndefined();
+      await clock.tickAsync(1);
+      expect(batch).toMatchObject({ records: [], position: 2 });
+      await reader.close();
+    });
+
+    it('a seek or revocation during a fetch discards its batch', async () => {
+      const { broker, clock } = await slowBroker({ recordsPerSecond: RATE });
+      const m = await member(broker, 'm');
+      const r = new Recorder('m');
+      await m.subscribe({ groupId: 'g', topics: ['t'], listener: r });
+      await broker.settle(); // the first 500 records are on their way (500 ms)
+      await m.seek(tp, RECORDS - 100);
+      await broker.settle();
+      await clock.tickAsync(1_000);
+      expect(r.shape(tp)[0]).toMatch(new RegExp(`^v${RECORDS - 100},.*@${RECORDS}$`));
+      await m.seek(tp, 0);
+      await broker.settle();
+      const before = r.batches.length;
+      await m.close(); // revokes at once, without waiting for the fetch's read time
+      await clock.tickAsync(1_000);
+      expect(r.batches.length).toBe(before);
     });
   });
 
