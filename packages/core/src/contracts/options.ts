@@ -33,8 +33,37 @@ export const schedulerOptionsSchema = z.strictObject(
     statesPostfix: kafkaName('topic postfix').default('_states'),
     /** Least time between two throttled states reports of a partition, ms (reference `internal.tick_interval`). */
     statesReportIntervalMs: int('bigger or equal to 1000').min(1000, 'needs to be an integer bigger or equal to 1000').default(5000),
-    /** A partition that never reaches its end offset is taken as loaded once it reads records created this long after the load started, ms (reference: 15 s). */
+    /**
+     * Deprecated, ignored: a partition is loaded only when its position reaches the end offset
+     * taken when the read started (the reference's 15 s CreateTime heuristic could end a load
+     * early when producers' clocks ran ahead). Still accepted so existing settings keep parsing.
+     */
     loadedGraceMs: int('bigger or equal to 0').min(0, 'needs to be an integer bigger or equal to 0').default(15_000),
+    /**
+     * How far ahead each partition holds schedules in memory, ms: those due before `now +
+     * bufferHorizonMs` are buffered; later ones stay in Kafka and a background read of the
+     * partition brings them in once half of the window has passed. Longer means fewer background
+     * reads, shorter means less memory. Default 1 h: 1/24 of a day's schedules held, and one full
+     * read of each partition every 30 min.
+     */
+    bufferHorizonMs: int('bigger or equal to 10000').min(10_000, 'needs to be an integer bigger or equal to 10000').default(3_600_000),
+    /**
+     * Memory ceiling of one partition's buffer, estimated bytes. When it is reached the partition's
+     * horizon shrinks (the latest-due schedules leave memory and come back with a later background
+     * read); a schedule is never dropped, and schedules due within the next minute are never
+     * evicted, even above the ceiling. Default 256 MiB (about 500,000 schedules of 400 B).
+     */
+    bufferMaxBytes: int('bigger or equal to 65536').min(65_536, 'needs to be an integer bigger or equal to 65536').default(268_435_456),
+    /**
+     * A partition revoked from this member and assigned back to it within this time, ms, resumes
+     * from where it stopped (its buffer kept) instead of re-reading from the beginning; 0 turns
+     * it off. At most 15 min, well below the schedules topic's `delete.retention.ms` (1 h), so
+     * no tombstone written meanwhile can have been compacted away. Default 60 s.
+     */
+    rebalanceRetainMs: int('between 0 and 900000')
+      .min(0, 'needs to be an integer between 0 and 900000')
+      .max(900_000, 'needs to be an integer between 0 and 900000')
+      .default(60_000),
     /** Dispatch each batch (targets + tombstones) in one Kafka transaction: exactly-once. */
     transactional: z.boolean({ error: 'needs to be a boolean' }).default(false),
     /** Prefix of the per-partition transactional ids `<prefix>-<topic>-<partition>`; defaults to `groupId`. */

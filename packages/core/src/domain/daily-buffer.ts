@@ -1,3 +1,5 @@
+import { DAY_MS } from './day.js';
+
 /**
  * One pending schedule in a {@link DailyBuffer}.
  *
@@ -44,10 +46,32 @@ function before<T>(a: Slot<T>, b: Slot<T>): boolean {
 export class DailyBuffer<T> {
   readonly #byKey = new Map<string, Slot<T>>();
   readonly #heap: Slot<T>[] = [];
+  readonly #sizeOf: ((entry: BufferEntry<T>) => number) | undefined;
+  #bytes = 0;
+  /** Entries per UTC day (`floor(dueMs / DAY_MS)`). */
+  readonly #perDay = new Map<number, number>();
+
+  /**
+   * @param options.sizeOf - estimated bytes of one entry; {@link DailyBuffer.bytes} sums it over
+   *   the buffered entries (0 without it).
+   */
+  constructor(options: { readonly sizeOf?: (entry: BufferEntry<T>) => number } = {}) {
+    this.#sizeOf = options.sizeOf;
+  }
 
   /** Number of buffered schedules. O(1). */
   get size(): number {
     return this.#heap.length;
+  }
+
+  /** Estimated bytes of the buffered entries (see the constructor's `sizeOf`). O(1). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Number of buffered schedules due on the UTC day containing `ms`. O(1). */
+  countOnDay(ms: number): number {
+    return this.#perDay.get(Math.floor(ms / DAY_MS)) ?? 0;
   }
 
   /** Inserts a schedule, or replaces the one buffered under the same key. O(log n). */
@@ -58,6 +82,7 @@ export class DailyBuffer<T> {
     const slot: Slot<T> = { entry: copy, index: this.#heap.length };
     this.#heap.push(slot);
     this.#byKey.set(copy.key, slot);
+    this.#counted(copy, 1);
     this.#up(slot.index);
   }
 
@@ -127,6 +152,40 @@ export class DailyBuffer<T> {
   clear(): void {
     this.#byKey.clear();
     this.#heap.length = 0;
+    this.#perDay.clear();
+    this.#bytes = 0;
+  }
+
+  /**
+   * Removes the latest-due entries (due time, then offset, from the end) until at most
+   * `targetBytes` remain, never one due before `floorMs`, and always every entry of a due time it
+   * reaches, so that afterwards the buffer holds *every* entry it held that is due before the
+   * returned bound. Returns that bound (the earliest removed due time), or `undefined` when nothing
+   * was removed. O(n log n): for the rare times a memory ceiling is reached.
+   */
+  evictLatest(
+    targetBytes: number,
+    floorMs: number,
+  ): { readonly fromMs: number; readonly removed: number; readonly entries: readonly BufferEntry<T>[] } | undefined {
+    if (this.#bytes <= targetBytes) return undefined;
+    const latest = this.#heap.filter((slot) => slot.entry.dueMs >= floorMs).sort((a, b) => (before(a, b) ? 1 : before(b, a) ? -1 : 0));
+    const entries: BufferEntry<T>[] = [];
+    let fromMs: number | undefined;
+    for (const slot of latest) {
+      if (this.#bytes <= targetBytes && slot.entry.dueMs !== fromMs) break;
+      fromMs = slot.entry.dueMs;
+      this.#removeSlot(slot);
+      entries.push(slot.entry);
+    }
+    return fromMs === undefined ? undefined : { fromMs, removed: entries.length, entries };
+  }
+
+  #counted(entry: BufferEntry<T>, sign: 1 | -1): void {
+    if (this.#sizeOf) this.#bytes += sign * this.#sizeOf(entry);
+    const day = Math.floor(entry.dueMs / DAY_MS);
+    const n = (this.#perDay.get(day) ?? 0) + sign;
+    if (n === 0) this.#perDay.delete(day);
+    else this.#perDay.set(day, n);
   }
 
   #removeSlot(slot: Slot<T>): void {
@@ -134,6 +193,7 @@ export class DailyBuffer<T> {
     const i = slot.index;
     const last = heap.pop()!;
     this.#byKey.delete(slot.entry.key);
+    this.#counted(slot.entry, -1);
     if (last !== slot) {
       heap[i] = last;
       last.index = i;

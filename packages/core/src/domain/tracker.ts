@@ -31,10 +31,13 @@ export class Tracker {
     this.startedAt = Math.floor(startedAtMs / 1000);
   }
 
-  /** Notes a record's offset: `low` is the first seen, `high` follows the last seen. */
+  /**
+   * Notes a record's offset: `low` is the smallest seen, `high` the largest (a background read
+   * and the live path note offsets of the same load out of order).
+   */
   offset(offset: number): void {
-    if (this.#low < 0) this.#low = offset;
-    this.#high = offset;
+    if (this.#low < 0 || offset < this.#low) this.#low = offset;
+    if (offset > this.#high) this.#high = offset;
   }
 
   /** Counts a schedule under the UTC date it is due (`dueMs`, Unix milliseconds). */
@@ -46,6 +49,21 @@ export class Tracker {
   /** Sets today's count (the date the load started) to `count`, overwriting the estimate. */
   setToday(count: number): void {
     this.#daily.set(utcDateString(this.startedAt * 1000), count);
+  }
+
+  /** Sets the count of UTC date `date` (`YYYY-MM-DD`) to `count`. */
+  setCount(date: string, count: number): void {
+    this.#daily.set(date, count);
+  }
+
+  /** The current count of UTC date `date`, 0 when none. */
+  count(date: string): number {
+    return this.#daily.get(date) ?? 0;
+  }
+
+  /** Forgets the dates before `date` (`YYYY-MM-DD`): days that ended while the load went on. */
+  dropBefore(date: string): void {
+    for (const key of [...this.#daily.keys()]) if (key < date) this.#daily.delete(key);
   }
 
   get offsets(): { low: number; high: number } {

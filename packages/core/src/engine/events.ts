@@ -32,33 +32,68 @@ export interface InvalidEvent {
   readonly deadLettered: boolean;
 }
 
-/** A partition finished loading and starts dispatching. */
+/** A partition finished loading (or catching up after it came back) and starts dispatching. */
 export interface LoadedEvent {
   readonly topic: string;
   readonly partition: number;
   /** Time from the start of the load to loaded, ms. */
   readonly durationMs: number;
-  /** Schedules held in memory (today's and overdue). */
+  /** Schedules held in memory (those due before the window's end, overdue ones included). */
   readonly buffered: number;
   readonly reloads: number;
-  /** `end_offset`: reached the end offset seen at assignment; `heuristic`: records created after the grace period. */
-  readonly by: 'end_offset' | 'heuristic';
+  /** Always `end_offset`: the position reached the end offset taken when the read started. */
+  readonly by: 'end_offset';
 }
 
-/** A partition started (re)loading from its beginning. */
+/**
+ * A partition started reading: `assigned`, from its logical beginning; `resumed`, from where it
+ * stopped, because it came back to this member soon after a revocation (its buffer was kept).
+ */
 export interface ReloadEvent {
   readonly topic: string;
   readonly partition: number;
-  readonly reason: 'assigned' | 'day_rollover';
+  readonly reason: 'assigned' | 'resumed';
   readonly reloads: number;
+}
+
+/**
+ * A background read of the partition that moves the window's end forward while dispatch goes on:
+ * `started`, then `completed` (merged into the buffer) or `failed` (retried later).
+ */
+export interface RefillEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly phase: 'started' | 'completed' | 'failed';
+  /** The window's end the read fills up to (completed: the end now in force), Unix ms. */
+  readonly windowEndMs: number;
+  /** Records read (completed). */
+  readonly records?: number;
+  /** Schedules the read added to the buffer (completed). */
+  readonly added?: number;
+  /** From start to merge (completed) or to the failure, ms. */
+  readonly durationMs?: number;
+}
+
+/**
+ * The buffer reached `bufferMaxBytes` and its window was shortened: the schedules due at or after
+ * `windowEndMs` left memory (none is dropped: a later background read brings them back).
+ */
+export interface HorizonEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly reason: 'memory';
+  readonly windowEndMs: number;
+  readonly previousEndMs: number;
+  /** Schedules taken out of memory. */
+  readonly evicted: number;
 }
 
 /** Something failed; the engine retries where it can. */
 export interface ErrorEvent {
   readonly topic: string;
   readonly partition: number;
-  /** `flush`: a dispatch batch failed (retried); `load`: seeking or reading failed; `incompatible`: a newer schema halted the partition; `transactions`: the transactional producer could not start; `states`: a states report could not be produced; `dead_letter`: copying an invalid record failed. */
-  readonly phase: 'flush' | 'load' | 'incompatible' | 'transactions' | 'states' | 'dead_letter';
+  /** `flush`: a dispatch batch failed (retried); `load`: seeking or reading failed; `incompatible`: a newer schema halted the partition; `transactions`: the transactional producer could not start; `states`: a states report could not be produced; `dead_letter`: copying an invalid record failed; `refill`: a background read failed (retried). */
+  readonly phase: 'flush' | 'load' | 'incompatible' | 'transactions' | 'states' | 'dead_letter' | 'refill';
   readonly error: unknown;
 }
 
@@ -87,6 +122,8 @@ export interface SchedulerEventMap {
   invalid: InvalidEvent;
   loaded: LoadedEvent;
   reload: ReloadEvent;
+  refill: RefillEvent;
+  horizon: HorizonEvent;
   error: ErrorEvent;
   state: StateEvent;
   flush: FlushEvent;

@@ -1,13 +1,20 @@
 import { Header, SCHEMA_VERSION } from '../contracts/headers.js';
 import type { SchedulerOptions } from '../contracts/options.js';
 import { DailyBuffer, type BufferEntry } from '../domain/daily-buffer.js';
-import { Day } from '../domain/day.js';
+import { Day, utcDateString } from '../domain/day.js';
 import { MaxEpoch } from '../domain/max-epoch.js';
 import { State } from '../domain/state.js';
 import { Tracker } from '../domain/tracker.js';
 import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type { ConsumedRecord, PartitionBatch, ProduceRecord, TransactionalProducer, Transport } from '../ports/transport.js';
+import type {
+  ConsumedRecord,
+  PartitionBatch,
+  PartitionReader,
+  ProduceRecord,
+  TransactionalProducer,
+  Transport,
+} from '../ports/transport.js';
 import { decodeRecord, type InvalidReason, type TargetRouting } from '../wire/decode.js';
 import { dispatchPair } from '../wire/dispatch.js';
 import { packSchedule, unpackSchedule, utf8 } from '../wire/compact.js';
@@ -21,6 +28,46 @@ import { FencedError, IncompatibleSchemaError } from '../errors.js';
  * re-encode to them). The record and its routing are rebuilt when the schedule is dispatched.
  */
 type Pending = string;
+
+/**
+ * Estimated heap bytes of one buffered schedule besides its packed string: the buffer's map entry
+ * and heap slot, the frozen entry object, the key string's header (measured by bench `memory`).
+ */
+const ENTRY_OVERHEAD_BYTES = 112;
+const sizeOfEntry = (entry: BufferEntry<Pending>): number => entry.value.length + entry.key.length + ENTRY_OVERHEAD_BYTES;
+/** Schedules due this soon are never taken out of memory by the ceiling, ms. */
+const EVICTION_FLOOR_MS = 60_000;
+/** After the ceiling is reached, memory is brought down to this share of it (hysteresis). */
+const EVICTION_TARGET = 0.9;
+/** Least time between the end of one background read and the start of the next, ms. */
+const MIN_REFILL_SPACING_MS = 5_000;
+
+/**
+ * A background read of the partition (see {@link PartitionEngine.#refill}): it collects the
+ * schedules due in `[fromMs, toMs)` as of `endOffset`, while the live path goes on.
+ */
+interface Refill {
+  readonly startedMs: number;
+  /** The window's end when the read started: the buffer already holds everything due before it. */
+  readonly fromMs: number;
+  /** The end the read fills up to; lowered by the memory ceiling. */
+  toMs: number;
+  /** The partition's end offset when the read started (+∞ until known): the read stops there. */
+  endOffset: number;
+  /** Keys the live path handled at or past `endOffset`, or dispatched: their live state wins. */
+  readonly touched: Set<string>;
+  /** Schedules found, by key. */
+  readonly found: Map<string, BufferEntry<Pending>>;
+  foundBytes: number;
+  /** Daily counts of this full read (the live path adds what it sees past `endOffset`). */
+  readonly tracker: Tracker;
+  /** Of those, the schedules due at or after `toMs`, by UTC date. */
+  readonly beyond: Map<string, number>;
+  reader: PartitionReader | undefined;
+  records: number;
+  /** The read reached `endOffset`; the merge waits for the live position to reach it too. */
+  read: boolean;
+}
 
 /** Dependencies of one partition's engine. */
 export interface PartitionEngineOptions {
@@ -51,6 +98,12 @@ export interface PartitionStatus {
   readonly dispatched: number;
   /** Due time of the earliest buffered schedule, Unix ms. */
   readonly nextDueMs?: number;
+  /** Every schedule due before this is in memory, Unix ms (`now + bufferHorizonMs` at the last full read, or less after the memory ceiling shortened it). */
+  readonly windowEndMs: number;
+  /** Estimated bytes of the buffered schedules. */
+  readonly bufferedBytes: number;
+  /** A background read is in progress. */
+  readonly refilling: boolean;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -62,11 +115,19 @@ const COMMIT_INTERVAL_MS = 1000;
 /**
  * The scheduler of one schedules-topic partition (reference §4–5 with ksched's fixes).
  *
- * `fresh` → `start()` → `loading` (re-reads the partition from its logical beginning, holding
- * only today's and overdue schedules) → `loaded` once the consumer position reaches the end
- * offset seen when the load began (or by the reference's 15 s heuristic on a partition that is
- * never idle) → dispatches each schedule when its due millisecond comes, from one timer armed for
- * the earliest entry → `stopped` on revocation, shutdown, or a record of a newer schema (halted).
+ * `fresh` → `start()` → `loading` (reads the partition from its logical beginning, holding the
+ * schedules due before its *window's end*, `now + bufferHorizonMs`, overdue ones included) →
+ * `loaded` once the consumer position reaches the end offset taken when the read began (by
+ * position only) → dispatches each schedule when its due millisecond comes, from one timer armed
+ * for the earliest entry → `stopped` on revocation, shutdown, or a record of a newer schema
+ * (halted).
+ *
+ * The window moves without a stall: once half of it has passed, a background read (a reader
+ * outside the group, see {@link PartitionEngine.#runRefill}) collects the schedules of the next
+ * stretch while the live path keeps dispatching, and is merged when done; the live record of a key
+ * wins over what the read saw. There is no day-change reload. `bufferMaxBytes` bounds the buffer by
+ * shortening the window (see {@link PartitionEngine.#enforceCeiling}). A revoked engine can be
+ * parked and resumed from its position when the partition comes back ({@link PartitionEngine.park}).
  *
  * Dispatch produces target + tombstone pairs in batches of at most `flushBatchSize` records that
  * never split a pair; each batch is one transaction when a transactional producer is given.
@@ -83,14 +144,28 @@ export class PartitionEngine {
   readonly #options: SchedulerOptions;
   readonly #events: SchedulerEvents;
   readonly #logger: Logger;
-  readonly #tx: TransactionalProducer | undefined;
+  #tx: TransactionalProducer | undefined;
   readonly #pairsPerBatch: number;
 
   readonly #state = new State();
   readonly #maxEpoch = new MaxEpoch();
-  #buffer = new DailyBuffer<Pending>();
-  #today: Day;
+  #buffer = new DailyBuffer<Pending>({ sizeOf: sizeOfEntry });
   #tracker: Tracker;
+  /** Every live schedule due before this is buffered (once loaded). */
+  #windowEndMs: number;
+  /** The live path buffers schedules due before this: the window's end, or a running refill's. */
+  #acceptEndMs: number;
+  #refill: Refill | undefined;
+  #nextRefillAtMs = 0;
+  #refillFailures = 0;
+  /** The engine was revoked and may be resumed from `#position` (see {@link PartitionEngine.park}). */
+  #parked = false;
+  #ceilingWarned = false;
+  /**
+   * Schedule records seen due at or after the window's end, by UTC date (raw, like the
+   * reference's future-day counts): with the buffer's own count, today's figure in the states.
+   */
+  #beyond = new Map<string, number>();
   #reloads = 0;
   /** Bumped by every reload and stop: async work started under an older generation is dropped. */
   #generation = 0;
@@ -107,7 +182,6 @@ export class PartitionEngine {
   #timer: TimerHandle | undefined;
   /** A retry of a failed seek (see {@link PartitionEngine.#reload}); separate from the dispatch timer. */
   #reloadTimer: TimerHandle | undefined;
-  #timerAtMs = Number.POSITIVE_INFINITY;
   #flushing: Promise<void> | undefined;
   #failures = 0;
   #retryAtMs = 0;
@@ -149,9 +223,10 @@ export class PartitionEngine {
     this.#tx = deps.transactionalProducer;
     this.#pairsPerBatch = Math.max(1, Math.floor(deps.options.flushBatchSize / 2));
     const now = this.#clock.now();
-    this.#today = Day.containing(now);
     this.#tracker = new Tracker(now);
     this.#loadStartedMs = now;
+    this.#windowEndMs = now + this.#options.bufferHorizonMs;
+    this.#acceptEndMs = this.#windowEndMs;
   }
 
   /** Current state name. */
@@ -174,6 +249,9 @@ export class PartitionEngine {
       invalid: this.#invalidCount,
       dispatched: this.#dispatchedCount,
       ...(next ? { nextDueMs: next.dueMs } : {}),
+      windowEndMs: this.#windowEndMs,
+      bufferedBytes: this.#buffer.bytes,
+      refilling: this.#refill !== undefined,
     };
   }
 
@@ -183,6 +261,10 @@ export class PartitionEngine {
    */
   async start(): Promise<void> {
     if (this.#closed) return;
+    if (this.#parked) {
+      await this.#resume();
+      return;
+    }
     if (this.#tx && !this.#txReady) {
       try {
         await this.#tx.init();
@@ -207,6 +289,7 @@ export class PartitionEngine {
     const wasStopped = this.#state.isStopped();
     this.#generation++;
     this.#clearTimer();
+    this.#cancelRefill();
     if (!wasStopped) this.#setState('stopped');
     if (this.#flushing) await this.#flushing.catch(() => {});
     if (options.report && !wasStopped) await this.#reportNow();
@@ -217,15 +300,48 @@ export class PartitionEngine {
         .catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the transactional producer failed'));
   }
 
+  /**
+   * The partition was revoked, and may come back to this member soon: stops dispatching (timers
+   * cleared, an in-flight flush awaited, a background read cancelled, the transactional producer
+   * closed) but keeps the buffer and the position, so that {@link PartitionEngine.start} with a
+   * new producer ({@link PartitionEngine.useTransactionalProducer}) resumes from there. Drop a
+   * parked engine with {@link PartitionEngine.stop} when it does not come back.
+   */
+  async park(): Promise<void> {
+    if (this.#closed || this.#parked) return;
+    const resumable = !this.#halted && !this.#seeking && (this.#state.isLoaded() || this.#state.isLoading());
+    this.#generation++;
+    this.#clearTimer();
+    this.#cancelRefill();
+    this.#setState('stopped');
+    if (this.#flushing) await this.#flushing.catch(() => {});
+    const tx = this.#tx;
+    this.#tx = undefined;
+    this.#txReady = false;
+    if (tx)
+      await tx
+        .close()
+        .catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the transactional producer failed'));
+    // A halted partition, or one revoked before it knew where it was, starts afresh next time.
+    this.#parked = resumable;
+    if (!resumable) this.#closed = true;
+  }
+
+  /** Whether {@link PartitionEngine.start} would resume this engine from where it stopped. */
+  get parked(): boolean {
+    return this.#parked && !this.#closed;
+  }
+
+  /** The transactional producer for the next {@link PartitionEngine.start} of a parked engine (a new owner's fencing). */
+  useTransactionalProducer(producer: TransactionalProducer | undefined): void {
+    this.#tx = producer;
+    this.#txReady = false;
+  }
+
   /** Handles one delivery from the transport (records, or an EOF notice). */
   async handleBatch(batch: PartitionBatch): Promise<void> {
     if (this.#state.isStopped() || this.#state.isFresh() || this.#seeking) return;
     const now = this.#clock.now();
-    if (this.#state.isLoaded() && this.#today.ended(now)) {
-      // The batch is dropped: the reload re-reads it from the beginning.
-      await this.#reload('day_rollover');
-      return;
-    }
     const generation = this.#generation;
     for (const record of batch.records) {
       this.#tracker.offset(record.offset);
@@ -233,18 +349,9 @@ export class PartitionEngine {
       if (this.#halted || generation !== this.#generation) return;
     }
     this.#position = Math.max(this.#position, batch.position);
-
-    if (this.#state.isLoading()) {
-      if (this.#position >= this.#endOffset) {
-        this.#markLoaded('end_offset');
-      } else if (batch.records.length > 0) {
-        // Reference heuristic for partitions that never go idle, with the CreateTime clamped to
-        // our clock so a future-dated record cannot end the load early (#3250).
-        const last = batch.records[batch.records.length - 1]!;
-        const recent = Math.min(last.timestamp, now);
-        if (recent > this.#loadStartedMs + this.#options.loadedGraceMs) this.#markLoaded('heuristic');
-      }
-    }
+    // Loaded by position only: the end offset taken when the read started (ksched.md §4).
+    if (this.#state.isLoading() && this.#position >= this.#endOffset) this.#markLoaded('end_offset');
+    this.#mergeRefill();
     if (!this.#state.isLoaded()) {
       this.#report(false);
       return;
@@ -261,17 +368,20 @@ export class PartitionEngine {
    * broker did not answer) is retried after a growing back-off for as long as the engine runs;
    * meanwhile batches are ignored, so nothing counts as loaded from the wrong offset.
    */
-  async #reload(reason: 'assigned' | 'day_rollover', attempt = 0): Promise<void> {
+  async #reload(reason: 'assigned', attempt = 0): Promise<void> {
     const generation = ++this.#generation;
     this.#clearTimer();
+    this.#cancelRefill();
     this.#seeking = true;
     // A flush still producing tombstones must land before the end offset is read again, or the
     // reload could finish without them and dispatch the same schedules twice.
     if (this.#flushing) await this.#flushing.catch(() => {});
     if (generation !== this.#generation) return;
     const now = this.#clock.now();
-    this.#buffer = new DailyBuffer<Pending>();
-    this.#today = Day.containing(now);
+    this.#buffer = new DailyBuffer<Pending>({ sizeOf: sizeOfEntry });
+    this.#beyond = new Map();
+    this.#windowEndMs = now + this.#options.bufferHorizonMs;
+    this.#acceptEndMs = this.#windowEndMs;
     this.#tracker = new Tracker(now);
     this.#loadStartedMs = now;
     if (attempt === 0) {
@@ -309,7 +419,69 @@ export class PartitionEngine {
     }
   }
 
-  #markLoaded(by: 'end_offset' | 'heuristic'): void {
+  /**
+   * Resumes a parked engine: fences the partition again with the new transactional producer, then
+   * catches up from its position (`loading` until the position reaches the end offset taken now,
+   * so tombstones another owner wrote meanwhile are read before anything is dispatched). Falls
+   * back to a full read when the log no longer holds that position.
+   */
+  async #resume(attempt = 0): Promise<void> {
+    if (this.#tx && !this.#txReady) {
+      try {
+        await this.#tx.init();
+        this.#txReady = true;
+      } catch (error) {
+        this.#emitError('transactions', error);
+        throw error;
+      }
+    }
+    const generation = ++this.#generation;
+    this.#clearTimer();
+    this.#seeking = true;
+    const now = this.#clock.now();
+    if (attempt === 0) {
+      this.#events.emit('reload', { topic: this.topic, partition: this.partition, reason: 'resumed', reloads: this.#reloads });
+      this.#logger.info({ ...this.#where(), position: this.#position }, 'partition came back: catching up from its position');
+    }
+    this.#setState('loading');
+    this.#loadStartedMs = now;
+    let low: number;
+    let high: number;
+    try {
+      ({ low, high } = await this.#transport.seek({ topic: this.topic, partition: this.partition }, this.#position));
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** attempt);
+      this.#logger.error({ ...this.#where(), error, retryInMs: delayMs }, 'seeking to the resume position failed; retrying');
+      this.#emitError('load', error);
+      this.#reloadTimer = this.#clock.setTimeout(() => {
+        this.#reloadTimer = undefined;
+        if (generation === this.#generation && !this.#closed) void this.#resume(attempt + 1).catch(() => {});
+      }, delayMs);
+      return;
+    }
+    if (generation !== this.#generation) return;
+    this.#parked = false;
+    if (low > this.#position) {
+      // Records between the position and the new beginning are gone (retention, DeleteRecords).
+      this.#logger.warn(
+        { ...this.#where(), position: this.#position, low },
+        'the resume position is no longer in the log; reading from the beginning',
+      );
+      this.#seeking = false;
+      await this.#reload('assigned');
+      return;
+    }
+    this.#seeking = false;
+    this.#endOffset = high;
+    if (this.#position >= high) this.#markLoaded('end_offset');
+    else {
+      this.#report(false);
+      this.#arm();
+    }
+  }
+
+  #markLoaded(by: 'end_offset'): void {
     this.#setState('loaded');
     const now = this.#clock.now();
     this.#events.emit('loaded', {
@@ -337,18 +509,22 @@ export class PartitionEngine {
     const decoded = decodeRecord(record);
     switch (decoded.kind) {
       case 'schedule': {
-        if (decoded.dueMs >= this.#today.startMs) this.#tracker.future(decoded.dueMs);
-        if (this.#today.isBefore(decoded.dueMs) || decoded.epoch < this.#maxEpoch.value) {
-          // Not for today, or already dispatched: not held. An older version of the same key
-          // buffered for today is dropped too (the reference kept and dispatched it).
+        this.#count(decoded.dueMs, record.offset);
+        this.#touch(decoded.key, record.offset);
+        if (decoded.dueMs >= this.#acceptEndMs || decoded.epoch < this.#maxEpoch.value) {
+          // Beyond the window (a later background read brings it in), or already dispatched:
+          // not held. An older version of the same key buffered is dropped too (the reference
+          // kept and dispatched it).
           this.#unbuffer(decoded.key);
           return;
         }
         this.#unbuffer(decoded.key);
         this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record) });
+        this.#enforceCeiling();
         return;
       }
       case 'tombstone': {
+        this.#touch(decoded.key, record.offset);
         this.#maxEpoch.update(decoded.epoch);
         const entry = this.#buffer.get(decoded.key);
         // A tombstone closes the schedule it names (schedule_source_offset) and any older one;
@@ -361,6 +537,7 @@ export class PartitionEngine {
       }
       case 'cancel':
       case 'unknown':
+        this.#touch(decoded.key, record.offset);
         this.#unbuffer(decoded.key);
         return;
       case 'incompatible':
@@ -369,6 +546,289 @@ export class PartitionEngine {
       case 'invalid':
         await this.#invalid(record, decoded.reason, decoded.detail);
         return;
+    }
+  }
+
+  /** Counts a schedule record in the daily figures (reference semantics: every record due today or later). */
+  #count(dueMs: number, offset: number): void {
+    const todayStartMs = Day.containing(this.#clock.now()).startMs;
+    if (dueMs < todayStartMs) return;
+    this.#tracker.future(dueMs);
+    if (dueMs >= this.#acceptEndMs) bump(this.#beyond, dueMs, 1);
+    const refill = this.#refill;
+    if (refill && offset >= refill.endOffset) {
+      refill.tracker.future(dueMs);
+      if (dueMs >= refill.toMs) bump(refill.beyond, dueMs, 1);
+    }
+  }
+
+  /** The live path handled `key` past a running refill's end offset: its state wins over the refill's. */
+  #touch(key: string, offset: number): void {
+    const refill = this.#refill;
+    if (refill && offset >= refill.endOffset) refill.touched.add(key);
+  }
+
+  // ---- the window: background reads and the memory ceiling -------------------------------------
+
+  /**
+   * Starts a background read when the window's end comes within half a horizon (and the last
+   * read ended at least {@link MIN_REFILL_SPACING_MS} ago). Called from the timer and after batches.
+   */
+  #maybeRefill(now: number): void {
+    if (!this.#state.isLoaded() || this.#refill || this.#halted || this.#closed) return;
+    if (now < this.#refillDueAt()) return;
+    void this.#runRefill(now);
+  }
+
+  #refillDueAt(): number {
+    return Math.max(this.#windowEndMs - this.#options.bufferHorizonMs / 2, this.#nextRefillAtMs);
+  }
+
+  /**
+   * A background read of the partition that moves the window's end to `now + bufferHorizonMs`.
+   *
+   * It takes the partition's end offset E, reads from the logical beginning to E with a reader
+   * outside the group and collects, per key, the state as of E of the schedules due in
+   * `[windowEnd, newEnd)` (schedules before the window's end are in the buffer already). The live
+   * path goes on meanwhile: it buffers schedules due before the *new* end at once, and notes each
+   * key it handles at or past E (and each key it dispatches). Once the read has reached E and the
+   * live position has too, the two are merged: a key the live path touched keeps its live state,
+   * every other key found goes into the buffer. Nothing is dispatched twice (a dispatched key is
+   * touched) and nothing is lost (every record below E was seen by the read, every record at or past
+   * E by the live path). Invalid records are not reported again: the live path reported them.
+   */
+  async #runRefill(now: number): Promise<void> {
+    const generation = this.#generation;
+    const refill: Refill = {
+      startedMs: now,
+      fromMs: this.#windowEndMs,
+      toMs: now + this.#options.bufferHorizonMs,
+      endOffset: Number.POSITIVE_INFINITY,
+      touched: new Set(),
+      found: new Map(),
+      foundBytes: 0,
+      tracker: new Tracker(now),
+      beyond: new Map(),
+      reader: undefined,
+      records: 0,
+      read: false,
+    };
+    this.#refill = refill;
+    this.#acceptEndMs = refill.toMs;
+    this.#events.emit('refill', { topic: this.topic, partition: this.partition, phase: 'started', windowEndMs: refill.toMs });
+    this.#logger.debug({ ...this.#where(), fromMs: refill.fromMs, toMs: refill.toMs }, 'background read of the partition started');
+    const tp = { topic: this.topic, partition: this.partition };
+    try {
+      const { low, high } = await this.#transport.fetchWatermarks(tp);
+      if (this.#refill !== refill || generation !== this.#generation) return;
+      refill.endOffset = high;
+      if (low < high) {
+        refill.reader = await this.#transport.openReader(tp, { fromOffset: low });
+        if (this.#refill !== refill || generation !== this.#generation) return;
+        for (;;) {
+          const batch = await refill.reader.read();
+          if (this.#refill !== refill || generation !== this.#generation) return;
+          for (const record of batch.records) {
+            if (record.offset >= high) break;
+            this.#collect(refill, record);
+          }
+          if (batch.position >= high) break;
+        }
+      }
+    } catch (error) {
+      if (this.#refill !== refill || generation !== this.#generation) return;
+      this.#refill = undefined;
+      this.#acceptEndMs = this.#windowEndMs;
+      this.#refillFailures++;
+      const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** (this.#refillFailures - 1));
+      this.#nextRefillAtMs = this.#clock.now() + delayMs;
+      this.#logger.error({ ...this.#where(), error, retryInMs: delayMs }, 'background read of the partition failed; retrying');
+      this.#events.emit('refill', {
+        topic: this.topic,
+        partition: this.partition,
+        phase: 'failed',
+        windowEndMs: this.#windowEndMs,
+        durationMs: this.#clock.now() - refill.startedMs,
+      });
+      this.#emitError('refill', error);
+      this.#arm();
+      return;
+    } finally {
+      const reader = refill.reader;
+      refill.reader = undefined;
+      if (reader)
+        await reader.close().catch((error: unknown) => this.#logger.debug({ ...this.#where(), error }, 'closing a reader failed'));
+    }
+    refill.read = true;
+    this.#mergeRefill();
+  }
+
+  /** One record of a background read: the per-key state as of the read's end offset. */
+  #collect(refill: Refill, record: ConsumedRecord): void {
+    refill.records++;
+    refill.tracker.offset(record.offset);
+    const decoded = decodeRecord(record);
+    let key: string;
+    switch (decoded.kind) {
+      case 'schedule': {
+        key = decoded.key;
+        if (decoded.dueMs >= Day.containing(refill.startedMs).startMs) {
+          refill.tracker.future(decoded.dueMs);
+          if (decoded.dueMs >= refill.toMs) bump(refill.beyond, decoded.dueMs, 1);
+        }
+        if (decoded.dueMs >= refill.fromMs && decoded.dueMs < refill.toMs && decoded.epoch >= this.#maxEpoch.value) {
+          this.#dropFound(refill, key);
+          const entry: BufferEntry<Pending> = { key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record) };
+          refill.found.set(key, entry);
+          refill.foundBytes += sizeOfEntry(entry);
+          this.#enforceCeiling();
+          return;
+        }
+        break;
+      }
+      case 'tombstone': {
+        key = decoded.key;
+        const entry = refill.found.get(key);
+        // As in the live path: a newer schedule that reused the key after the dispatch is kept.
+        if (entry && decoded.sourceOffset !== undefined && entry.offset > decoded.sourceOffset) return;
+        break;
+      }
+      case 'cancel':
+      case 'unknown':
+        key = decoded.key;
+        break;
+      default:
+        // Invalid and incompatible records: the live path reported them (or halted) already.
+        return;
+    }
+    this.#dropFound(refill, key);
+  }
+
+  #dropFound(refill: Refill, key: string): void {
+    const entry = refill.found.get(key);
+    if (entry === undefined) return;
+    refill.found.delete(key);
+    refill.foundBytes -= sizeOfEntry(entry);
+  }
+
+  /** Merges a finished background read once the live position has reached its end offset too. */
+  #mergeRefill(): void {
+    const refill = this.#refill;
+    if (!refill || !refill.read || this.#position < refill.endOffset || this.#seeking || !this.#state.isLoaded()) return;
+    this.#refill = undefined;
+    let added = 0;
+    for (const [key, entry] of refill.found) {
+      if (refill.touched.has(key)) continue;
+      const existing = this.#buffer.get(key);
+      if (existing && existing.offset >= entry.offset) continue;
+      this.#buffer.add(entry);
+      added++;
+    }
+    this.#windowEndMs = Math.max(this.#windowEndMs, refill.toMs);
+    this.#acceptEndMs = this.#windowEndMs;
+    this.#reloads++;
+    refill.tracker.reloads = this.#reloads;
+    refill.tracker.state = this.#state.name;
+    this.#tracker = refill.tracker;
+    this.#beyond = refill.beyond;
+    const now = this.#clock.now();
+    this.#refillFailures = 0;
+    this.#nextRefillAtMs = now + MIN_REFILL_SPACING_MS;
+    this.#events.emit('refill', {
+      topic: this.topic,
+      partition: this.partition,
+      phase: 'completed',
+      windowEndMs: this.#windowEndMs,
+      records: refill.records,
+      added,
+      durationMs: now - refill.startedMs,
+    });
+    this.#logger.info(
+      { ...this.#where(), records: refill.records, added, windowEndMs: this.#windowEndMs, durationMs: now - refill.startedMs },
+      'background read merged: window moved forward',
+    );
+    this.#enforceCeiling();
+    this.#report(false);
+    this.#kick();
+  }
+
+  #cancelRefill(): void {
+    const refill = this.#refill;
+    if (!refill) return;
+    this.#refill = undefined;
+    this.#acceptEndMs = this.#windowEndMs;
+    const reader = refill.reader;
+    refill.reader = undefined;
+    if (reader) void reader.close().catch(() => {});
+  }
+
+  /**
+   * Keeps the buffer (plus what a running background read found) under `bufferMaxBytes` by
+   * shortening the window: the latest-due schedules leave memory, first those a read found, then
+   * the buffer's, down to 90 % of the ceiling; the window's end becomes the earliest due time that
+   * left, so every schedule due before it is still held. Schedules due within the next minute
+   * never leave: above the ceiling with only those, a warning is logged once.
+   */
+  #enforceCeiling(): void {
+    const limit = this.#options.bufferMaxBytes;
+    const refill = this.#refill;
+    const total = (): number => this.#buffer.bytes + (refill?.foundBytes ?? 0);
+    if (total() <= limit) return;
+    const target = limit * EVICTION_TARGET;
+    const floorMs = this.#clock.now() + Math.min(EVICTION_FLOOR_MS, this.#options.bufferHorizonMs);
+    const previousEndMs = Math.min(this.#acceptEndMs, this.#windowEndMs);
+    let newEndMs = Number.POSITIVE_INFINITY;
+    let evicted = 0;
+    if (refill && refill.found.size > 0) {
+      const found = [...refill.found.values()].sort((a, b) => b.dueMs - a.dueMs || b.offset - a.offset);
+      for (const entry of found) {
+        if (total() <= target && entry.dueMs !== newEndMs) break;
+        if (entry.dueMs < floorMs) break;
+        this.#dropFound(refill, entry.key);
+        bump(refill.beyond, entry.dueMs, 1);
+        newEndMs = entry.dueMs;
+        evicted++;
+      }
+    }
+    if (total() > target) {
+      const out = this.#buffer.evictLatest(Math.max(0, target - (refill?.foundBytes ?? 0)), floorMs);
+      if (out) {
+        evicted += out.removed;
+        newEndMs = Math.min(newEndMs, out.fromMs);
+        for (const entry of out.entries) {
+          bump(this.#beyond, entry.dueMs, 1);
+          if (refill) bump(refill.beyond, entry.dueMs, 1);
+        }
+        for (const [key, entry] of refill?.found ?? []) {
+          if (entry.dueMs < out.fromMs) continue;
+          this.#dropFound(refill!, key);
+          bump(refill!.beyond, entry.dueMs, 1);
+        }
+      }
+    }
+    if (evicted > 0) {
+      this.#windowEndMs = Math.min(this.#windowEndMs, newEndMs);
+      this.#acceptEndMs = Math.min(this.#acceptEndMs, newEndMs);
+      if (refill) refill.toMs = Math.min(refill.toMs, newEndMs);
+      this.#events.emit('horizon', {
+        topic: this.topic,
+        partition: this.partition,
+        reason: 'memory',
+        windowEndMs: newEndMs,
+        previousEndMs,
+        evicted,
+      });
+      this.#logger.warn(
+        { ...this.#where(), windowEndMs: newEndMs, previousEndMs, evicted, bufferedBytes: this.#buffer.bytes, limit },
+        'buffer reached bufferMaxBytes: horizon shortened (the schedules beyond it come back with a later read)',
+      );
+    }
+    if (total() > limit && !this.#ceilingWarned) {
+      this.#ceilingWarned = true;
+      this.#logger.warn(
+        { ...this.#where(), bufferedBytes: this.#buffer.bytes, limit },
+        'schedules due within the next minute alone exceed bufferMaxBytes: they stay in memory',
+      );
     }
   }
 
@@ -442,6 +902,7 @@ export class PartitionEngine {
       return;
     }
     const now = this.#clock.now();
+    this.#maybeRefill(now);
     const next = this.#nextDispatchAt(now);
     if (next === undefined || next > now || now < this.#retryAtMs) {
       this.#arm();
@@ -542,6 +1003,8 @@ export class PartitionEngine {
       entries.forEach((entry, i) => {
         // Keep an update that arrived while this version was being produced.
         if (current) this.#buffer.deleteIfOffset(entry.key, entry.offset);
+        // A background read may have found this very schedule: it must not come back.
+        this.#refill?.touched.add(entry.key);
         const possibleDuplicate = this.#suspects.delete(ids[i]!);
         this.#emitDispatched(entry, done, possibleDuplicate, targetTopics[i]);
       });
@@ -685,27 +1148,21 @@ export class PartitionEngine {
     const now = this.#clock.now();
     let at = now + this.#options.intervalMs;
     if (this.#state.isLoaded()) {
-      at = Math.min(at, this.#today.nextStartMs);
+      if (!this.#refill && !this.#halted) at = Math.min(at, Math.max(now, this.#refillDueAt()));
       const next = this.#nextDispatchAt(now);
       if (next !== undefined) at = Math.min(at, Math.max(next, this.#retryAtMs));
     }
     at = Math.min(at, now + MAX_TIMER_DELAY_MS);
-    if (this.#timer !== undefined && this.#timerAtMs <= at) return;
-    this.#clearTimer();
-    this.#timerAtMs = at;
+    // Always armed afresh (cheap: once per batch or flush): timers count elapsed time, so after
+    // the clock stepped (NTP, a suspended VM) a timer armed before would fire late.
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     const generation = this.#generation;
     this.#timer = this.#clock.setTimeout(() => this.#onTimer(generation), Math.max(0, at - now));
   }
 
   #onTimer(generation: number): void {
     this.#timer = undefined;
-    this.#timerAtMs = Number.POSITIVE_INFINITY;
     if (generation !== this.#generation || this.#state.isStopped()) return;
-    const now = this.#clock.now();
-    if (this.#state.isLoaded() && this.#today.ended(now)) {
-      void this.#reload('day_rollover');
-      return;
-    }
     this.#report(false);
     this.#kick();
   }
@@ -715,7 +1172,6 @@ export class PartitionEngine {
     this.#reloadTimer = undefined;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#timerAtMs = Number.POSITIVE_INFINITY;
   }
 
   // ---- reporting and offsets ------------------------------------------------------------------
@@ -738,7 +1194,13 @@ export class PartitionEngine {
   }
 
   #statesRecord(now: number): ProduceRecord {
-    this.#tracker.setToday(this.#buffer.size);
+    // Today's figure: the buffered schedules due today (exact) plus the records seen due later
+    // today beyond the window (raw, like the later days' estimates: exact while the window covers
+    // the rest of the day, as the reference's "today" always does).
+    const today = Day.containing(now);
+    this.#tracker.dropBefore(today.date);
+    for (const date of [...this.#beyond.keys()]) if (date < today.date) this.#beyond.delete(date);
+    this.#tracker.setCount(today.date, this.#buffer.countOnDay(now) + (this.#beyond.get(today.date) ?? 0));
     this.#tracker.state = this.#state.name;
     this.#tracker.reloads = this.#reloads;
     return statesRecord(this.topic, this.partition, this.#tracker.snapshot(), now, this.#options.statesPostfix);
@@ -768,4 +1230,10 @@ export class PartitionEngine {
   #where(): { topic: string; partition: number } {
     return { topic: this.topic, partition: this.partition };
   }
+}
+
+/** Adds `n` to the count of the UTC date of `dueMs`. */
+function bump(counts: Map<string, number>, dueMs: number, n: number): void {
+  const date = utcDateString(dueMs);
+  counts.set(date, (counts.get(date) ?? 0) + n);
 }

@@ -1,6 +1,6 @@
 import { parseSchedulerOptions, type SchedulerOptions, type SchedulerOptionsInput } from '../contracts/options.js';
 import { StateError } from '../errors.js';
-import type { Clock } from '../ports/clock.js';
+import type { Clock, TimerHandle } from '../ports/clock.js';
 import { noopLogger, type Logger } from '../ports/logger.js';
 import type { GroupListener, PartitionBatch, Subscription, TopicPartition, Transport } from '../ports/transport.js';
 import { SchedulerEvents, type SchedulerEventMap, type SchedulerListener } from './events.js';
@@ -21,9 +21,10 @@ const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 /**
  * One scheduler group member: joins the group on the schedules topics, starts a
- * {@link PartitionEngine} for each assigned partition, stops it on revocation (waiting for an
- * in-flight flush), and on {@link Scheduler.stop} reports `stopped` for every partition and
- * leaves the group.
+ * {@link PartitionEngine} for each assigned partition, parks it on revocation (waiting for an
+ * in-flight flush; dispatch stops) and resumes it from its position when the partition comes back
+ * within `rebalanceRetainMs` (else drops it), and on {@link Scheduler.stop} reports `stopped` for
+ * every partition and leaves the group.
  *
  * @example
  * ```ts
@@ -43,6 +44,8 @@ export class Scheduler {
   readonly #logger: Logger;
   readonly #events: SchedulerEvents;
   readonly #engines = new Map<string, PartitionEngine>();
+  /** Engines of revoked partitions kept for `rebalanceRetainMs`, in case the partition comes back. */
+  readonly #parked = new Map<string, { readonly engine: PartitionEngine; readonly timer: TimerHandle }>();
   #subscription: Subscription | undefined;
   #running = false;
 
@@ -83,7 +86,10 @@ export class Scheduler {
     this.#running = false;
     const engines = [...this.#engines.values()];
     this.#engines.clear();
-    await Promise.all(engines.map((engine) => engine.stop({ report: true })));
+    const parked = [...this.#parked.values()];
+    this.#parked.clear();
+    for (const p of parked) this.#clock.clearTimeout(p.timer);
+    await Promise.all([...engines.map((engine) => engine.stop({ report: true })), ...parked.map((p) => p.engine.stop({ report: false }))]);
     await this.#subscription?.close();
     this.#subscription = undefined;
     await this.#transport.close();
@@ -112,6 +118,18 @@ export class Scheduler {
               `${this.options.transactionalIdPrefix ?? this.options.groupId}-${tp.topic}-${tp.partition}`,
             )
           : undefined;
+        const parked = this.#parked.get(key);
+        if (parked) {
+          this.#parked.delete(key);
+          this.#clock.clearTimeout(parked.timer);
+          if (parked.engine.parked) {
+            // Came back soon: resume from where it stopped (fenced again first in transactional mode).
+            parked.engine.useTransactionalProducer(transactionalProducer);
+            this.#engines.set(key, parked.engine);
+            await this.#start(key, parked.engine, 0);
+            return;
+          }
+        }
         const engine = new PartitionEngine({
           topic: tp.topic,
           partition: tp.partition,
@@ -154,7 +172,22 @@ export class Scheduler {
         const engine = this.#engines.get(key);
         if (!engine) return;
         this.#engines.delete(key);
-        await engine.stop({ report: false });
+        const retainMs = this.options.rebalanceRetainMs;
+        if (retainMs <= 0 || !this.#running) {
+          await engine.stop({ report: false });
+          return;
+        }
+        await engine.park();
+        if (!engine.parked || !this.#running) {
+          await engine.stop({ report: false });
+          return;
+        }
+        const timer = this.#clock.setTimeout(() => {
+          if (this.#parked.get(key)?.engine !== engine) return;
+          this.#parked.delete(key);
+          void engine.stop({ report: false });
+        }, retainMs);
+        this.#parked.set(key, { engine, timer });
       }),
     );
   }

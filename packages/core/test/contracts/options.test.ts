@@ -32,10 +32,21 @@ describe('parseSchedulerOptions', () => {
       statesPostfix: '_states',
       statesReportIntervalMs: 5000,
       loadedGraceMs: 15_000,
+      bufferHorizonMs: 3_600_000,
+      bufferMaxBytes: 268_435_456,
+      rebalanceRetainMs: 60_000,
       transactional: false,
       commitOffsets: true,
       retryBackoffMs: 500,
     });
+  });
+
+  it('refuses a horizon under 10 s, a ceiling under 64 KiB and a retention over 15 min, naming each', () => {
+    expect(() =>
+      parseSchedulerOptions({ topics: TOPICS, bufferHorizonMs: 5000, bufferMaxBytes: 1024, rebalanceRetainMs: 3_600_000 }),
+    ).toThrow(
+      /bufferHorizonMs: needs to be an integer bigger or equal to 10000[\s\S]*bufferMaxBytes[\s\S]*rebalanceRetainMs: needs to be an integer between 0 and 900000/,
+    );
   });
 
   it('keeps given values', () => {

@@ -44,10 +44,21 @@ describe('Tracker', () => {
     expect(tracker.offsets).toEqual({ low: 3, high: 20 });
   });
 
-  it('offsets: decreasing — high follows the last one seen, it is not a maximum', () => {
+  it('offsets: out of order (a background read and the live path) — low is the smallest, high the largest', () => {
     const tracker = new Tracker(STARTED);
-    for (const o of [20, 9, 4]) tracker.offset(o);
-    expect(tracker.offsets).toEqual({ low: 20, high: 4 });
+    for (const o of [20, 9, 4, 12]) tracker.offset(o);
+    expect(tracker.offsets).toEqual({ low: 4, high: 20 });
+  });
+
+  it('setCount, count and dropBefore: today set exactly, ended days forgotten', () => {
+    const tracker = new Tracker(STARTED);
+    tracker.future(Date.UTC(2026, 0, 1, 5));
+    tracker.future(Date.UTC(2026, 0, 2, 5));
+    tracker.setCount('2026-01-02', 7);
+    expect(tracker.count('2026-01-02')).toBe(7);
+    tracker.dropBefore('2026-01-02');
+    expect(tracker.snapshot().daily).toEqual({ '2026-01-02': 7 });
+    expect(tracker.count('2026-01-01')).toBe(0);
   });
 
   it('snapshot() is frozen, with offsets −1/−1, started_at and reloads 0 at first', () => {
