@@ -1,6 +1,6 @@
 /**
- * Loading: "nothing before loaded" (ksched.md §4), the clamped 15 s heuristic (reference §4.5,
- * #3250), never-idle partitions, compacted logs with gaps (design note 3), MaxEpoch (reference
+ * Loading: "nothing before loaded" (ksched.md §4), loaded by position only (the reference's 15 s
+ * CreateTime heuristic, §4.5, is dropped), never-idle partitions, compacted logs with gaps (design note 3), MaxEpoch (reference
  * §4.14) and informational offset commits (reference §4.13).
  */
 import { describe, expect, it } from 'vitest';
@@ -58,11 +58,12 @@ describe('loading', () => {
     expect(batches.filter((b) => b.records.length > 0).length).toBeGreaterThanOrEqual(30);
   });
 
-  it('the clamped heuristic: a never-ending load of future-dated records turns loaded only once our clock passes start + 15 s', async () => {
+  it('loaded by position only: a long load of future-dated records is not loaded before its end offset (no 15 s CreateTime heuristic)', async () => {
     await using env = await createTestEnvironment({ start: false, brokerOptions: { maxBatchSize: 1 } });
     const start = env.clock.now();
     const nowS = seconds(start);
-    // 40 records whose CreateTime is a minute ahead of the scheduler's clock.
+    // 40 records whose CreateTime is a minute ahead of the scheduler's clock: the reference's
+    // heuristic would take the partition as loaded after 15 s, before its end.
     for (let i = 0; i < 40; i++) await env.produce([rawSchedule({ key: `f-${i}`, epoch: nowS + 86_400 * 3, timestamp: start + MINUTE })]);
     const positionsAtLoaded: number[] = [];
     const ref: { member?: Member } = {};
@@ -74,17 +75,15 @@ describe('loading', () => {
             // A slow load: each batch takes one second of the scheduler's clock.
             beforeBatch: () => env.clock.setSystemTime(env.clock.now() + SECOND),
             afterBatch: (batch) => {
-              if (ref.member === undefined && positionsAtLoaded.length === 0 && isLoaded(env)) positionsAtLoaded.push(batch.position);
+              if (positionsAtLoaded.length === 0 && isLoaded(env)) positionsAtLoaded.push(batch.position);
             },
           }),
       },
     ));
     const [loaded] = member.events.loaded;
-    expect(loaded).toMatchObject({ by: 'heuristic' });
-    // Not before the grace period (clamped to our clock), and well before the end offset (40).
-    expect(loaded!.durationMs).toBeGreaterThan(15 * SECOND);
-    expect(loaded!.durationMs).toBeLessThanOrEqual(17 * SECOND);
-    expect(positionsAtLoaded[0]).toBeLessThan(40);
+    expect(loaded).toMatchObject({ by: 'end_offset' });
+    expect(loaded!.durationMs).toBeGreaterThanOrEqual(39 * SECOND);
+    expect(positionsAtLoaded[0]).toBe(40);
   });
 
   it('a never-idle partition (a record arrives with every batch, no EOF ever) still reaches loaded and dispatches', async () => {
