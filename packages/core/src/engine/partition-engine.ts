@@ -776,7 +776,7 @@ export class PartitionEngine {
     if (total() <= limit) return;
     const target = limit * EVICTION_TARGET;
     const floorMs = this.#clock.now() + Math.min(EVICTION_FLOOR_MS, this.#options.bufferHorizonMs);
-    const previousEndMs = Math.min(this.#acceptEndMs, this.#windowEndMs);
+    const previousEndMs = refill ? refill.toMs : this.#windowEndMs;
     let newEndMs = Number.POSITIVE_INFINITY;
     let evicted = 0;
     if (refill && refill.found.size > 0) {
@@ -814,12 +814,19 @@ export class PartitionEngine {
         topic: this.topic,
         partition: this.partition,
         reason: 'memory',
-        windowEndMs: newEndMs,
+        windowEndMs: Math.min(previousEndMs, newEndMs),
         previousEndMs,
         evicted,
       });
       this.#logger.warn(
-        { ...this.#where(), windowEndMs: newEndMs, previousEndMs, evicted, bufferedBytes: this.#buffer.bytes, limit },
+        {
+          ...this.#where(),
+          windowEndMs: Math.min(previousEndMs, newEndMs),
+          previousEndMs,
+          evicted,
+          bufferedBytes: this.#buffer.bytes,
+          limit,
+        },
         'buffer reached bufferMaxBytes: horizon shortened (the schedules beyond it come back with a later read)',
       );
     }
