@@ -160,6 +160,21 @@ export const rdKafkaTransportOptionsSchema = z.strictObject(
     pollIntervalMs: atLeast(1).default(5),
     /** Redeliveries of a batch whose `onBatch` rejected before the partition is stopped until its next seek. */
     maxBatchRetries: atLeast(0).default(3),
+    /**
+     * librdkafka `partition.assignment.strategy` of the group member. Unset: `range,roundrobin`
+     * (the classic *eager* protocol: every rebalance revokes every partition, then assigns the new
+     * set). `cooperative-sticky` selects the *incremental* protocol: a rebalance revokes only the
+     * partitions that move to another member; the others keep delivering without `onRevoked` /
+     * `onAssigned`. Every member of a group must use the same protocol.
+     */
+    partitionAssignmentStrategy: z
+      .enum(['range', 'roundrobin', 'cooperative-sticky'], { error: 'needs to be range, roundrobin or cooperative-sticky' })
+      .optional(),
+    /**
+     * Most records one `read()` of a partition reader (`openReader`) returns: the reader takes
+     * this many records from librdkafka in one `consume` call.
+     */
+    readerBatchSize: atLeast(1).default(10_000),
   },
   { error: unknownKeys('an object') },
 );

@@ -6,6 +6,7 @@
 import { InvalidArgumentError, produceWithoutWaiting, StateError, TransportError } from '@ksched/core';
 import type {
   Logger,
+  PartitionReader,
   ProduceRecord,
   RecordMetadata,
   SubscribeOptions,
@@ -19,6 +20,7 @@ import type {
 import type { Metadata, WatermarkOffsets } from 'node-rdkafka';
 import { createClient, producerConfig } from './internal/config.js';
 import { RdKafkaGroupMember } from './internal/group-member.js';
+import { RdKafkaPartitionReader } from './internal/partition-reader.js';
 import { DeliveringProducer, PartitionCounts, prepareRecords } from './internal/producer.js';
 import { retryTransient } from './internal/retry.js';
 import { RdKafkaTransactionalProducer } from './internal/transactional-producer.js';
@@ -71,6 +73,7 @@ class RdKafkaTransport implements Transport {
   readonly #producer: DeliveringProducer;
   readonly #counts: PartitionCounts;
   readonly #transactional = new Set<RdKafkaTransactionalProducer>();
+  readonly #readers = new Set<RdKafkaPartitionReader>();
   #member: RdKafkaGroupMember | undefined;
   #subscribing = false;
   #state: Lifecycle = 'idle';
@@ -117,6 +120,7 @@ class RdKafkaTransport implements Transport {
       this.#state = 'closing';
       await this.#connecting?.catch(() => {});
       await this.#member?.close();
+      await Promise.all([...this.#readers].map((r) => r.close()));
       await Promise.all([...this.#transactional].map((p) => p.close()));
       await this.#producer.disconnect(this.#options.requestTimeoutMs).catch((error: unknown) => {
         this.#logger.warn({ error }, 'disconnecting the producer failed');
@@ -162,6 +166,44 @@ class RdKafkaTransport implements Transport {
       });
     }
     return member.seekToBeginning(tp);
+  }
+
+  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
+    if (!Number.isSafeInteger(offset)) {
+      throw new InvalidArgumentError([
+        { field: 'offset', rule: 'integer', message: `needs to be an integer offset, got ${String(offset)}` },
+      ]);
+    }
+    const member = this.#member;
+    if (member === undefined) {
+      throw new TransportError(`seek(${tp.topic}/${tp.partition}) needs a subscription that owns the partition`, { retriable: false });
+    }
+    return member.seek(tp, offset);
+  }
+
+  async openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<PartitionReader> {
+    const fromOffset = options?.fromOffset;
+    if (!Number.isSafeInteger(fromOffset)) {
+      throw new InvalidArgumentError([
+        { field: 'fromOffset', rule: 'integer', message: `needs to be an integer offset, got ${String(fromOffset)}` },
+      ]);
+    }
+    await this.#ready();
+    const wm = await this.fetchWatermarks(tp);
+    if (this.#state !== 'connected') throw new StateError('the transport is closed');
+    const reader = await RdKafkaPartitionReader.open({
+      options: this.#options,
+      logger: this.#logger,
+      tp: { topic: tp.topic, partition: tp.partition },
+      start: Math.min(Math.max(fromOffset, wm.low), wm.high),
+      onClosed: (r) => this.#readers.delete(r),
+    });
+    this.#readers.add(reader);
+    if (this.#state !== 'connected') {
+      await reader.close();
+      throw new StateError('the transport is closed');
+    }
+    return reader;
   }
 
   async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {

@@ -92,8 +92,9 @@ export function producerConfig(
 }
 
 /**
- * A consumer-group member: read committed, no auto-commit, EOF events, classic eager group
- * protocol (the adapter's rebalance handling assumes "revoke all, then assign all").
+ * A consumer-group member: read committed, no auto-commit, EOF events, the classic group protocol
+ * with the eager assignors (`range,roundrobin`) unless `partitionAssignmentStrategy` asks for
+ * another one (`cooperative-sticky`: the incremental rebalance protocol).
  */
 export function consumerConfig(
   o: ResolvedRdKafkaTransportOptions,
@@ -104,7 +105,7 @@ export function consumerConfig(
     ...commonConfig(o),
     'group.id': groupId,
     'group.protocol': 'classic',
-    'partition.assignment.strategy': 'range,roundrobin',
+    'partition.assignment.strategy': o.partitionAssignmentStrategy ?? 'range,roundrobin',
     'isolation.level': 'read_committed',
     'enable.auto.commit': false,
     'enable.auto.offset.store': false,
@@ -118,6 +119,32 @@ export function consumerConfig(
     'fetch.max.bytes': o.fetchMaxBytes,
     rebalance_cb: callbacks.rebalance_cb,
     offset_commit_cb: callbacks.offset_commit_cb,
+  };
+}
+
+/** Fetch size per partition of a reader, bytes, unless the transport's settings say more (or less in total). */
+const READER_PARTITION_FETCH_BYTES = 8 * 1_048_576;
+
+/**
+ * A partition reader (`Transport.openReader`): a consumer that is given its partition with
+ * `assign()` only, so it joins no group (librdkafka insists on a `group.id`: `groupId` is one of
+ * its own that is never joined and never committed to), read committed, EOF events, no
+ * auto-commit. Fetches are as large as the transport allows, so that librdkafka prefetches while
+ * the caller handles a batch.
+ */
+export function readerConfig(o: ResolvedRdKafkaTransportOptions, groupId: string): RdKafkaConfig {
+  return {
+    ...commonConfig(o),
+    'group.id': groupId,
+    'isolation.level': 'read_committed',
+    'enable.auto.commit': false,
+    'enable.auto.offset.store': false,
+    'enable.partition.eof': true,
+    'allow.auto.create.topics': false,
+    'fetch.wait.max.ms': o.maxWaitTimeMs,
+    // One partition: let one fetch carry as much as one request may.
+    'max.partition.fetch.bytes': Math.max(o.fetchMaxBytesPerPartition, Math.min(o.fetchMaxBytes, READER_PARTITION_FETCH_BYTES)),
+    'fetch.max.bytes': o.fetchMaxBytes,
   };
 }
 

@@ -87,6 +87,9 @@ interface SeekRequest {
   readonly reject: (error: unknown) => void;
 }
 
+/** What librdkafka's assignment loses once `onRevoked` settled: all of it, or some partitions (cooperative). */
+type Unassign = 'all' | { readonly incremental: readonly TopicPartition[] };
+
 interface PendingCommit {
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -180,19 +183,25 @@ export class RdKafkaGroupMember implements Subscription {
 
   // ---- port operations ------------------------------------------------------------------------
 
-  /** See `Transport.seekToBeginning`. */
-  async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
+  /** See `Transport.seekToBeginning`: a seek to the low watermark. */
+  seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
+    return this.seek(tp, Number.NEGATIVE_INFINITY);
+  }
+
+  /** See `Transport.seek`: `offset` is clamped into the partition's watermarks observed now. */
+  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
     const st = this.#held(tp);
     const wm = await this.#deps.watermarks(tp);
     // Revoked meanwhile (a rebalance is normal): nothing is delivered for it any more, so there is nothing to seek.
     if (this.#states.get(st.key) !== st || st.phase === 'revoked') return wm;
+    const target = Math.min(Math.max(offset, wm.low), wm.high);
     // Nothing of the old position is delivered from now on.
     st.generation++;
     st.seeking++;
     try {
       await new Promise<void>((resolve, reject) => {
         const now = Date.now();
-        this.#seeks.push({ state: st, offset: wm.low, deadline: now + this.#options.requestTimeoutMs, notBefore: now, resolve, reject });
+        this.#seeks.push({ state: st, offset: target, deadline: now + this.#options.requestTimeoutMs, notBefore: now, resolve, reject });
       });
     } finally {
       st.seeking--;
@@ -239,7 +248,7 @@ export class RdKafkaGroupMember implements Subscription {
 
   async #close(): Promise<void> {
     this.#closing = true;
-    this.#revoke(this.#heldStates(), false);
+    this.#revoke(this.#heldStates(), undefined);
     await this.#groupChain;
     // Let pending commits be acknowledged (the loop serves their callbacks), then stop polling.
     await Promise.allSettled([...this.#commitsInFlight]);
@@ -489,19 +498,35 @@ export class RdKafkaGroupMember implements Subscription {
   #onRebalance(err: LibrdKafkaError | undefined, assignment: TopicPartition[]): void {
     const code = rdKafkaCode(err);
     try {
-      if (code === RdKafkaErrorCode.ERR__ASSIGN_PARTITIONS) this.#onAssign(assignment);
-      else if (code === RdKafkaErrorCode.ERR__REVOKE_PARTITIONS) this.#revoke(this.#heldStates(), true);
+      // With the incremental (cooperative) protocol `assignment` is the change, else the whole assignment.
+      const cooperative = this.#consumer.rebalanceProtocol() === 'COOPERATIVE';
+      if (code === RdKafkaErrorCode.ERR__ASSIGN_PARTITIONS) this.#onAssign(assignment, cooperative);
+      else if (code === RdKafkaErrorCode.ERR__REVOKE_PARTITIONS) this.#onRevoke(assignment, cooperative);
       else {
         this.#reportError(toTransportError(err, `rebalancing group ${this.#deps.groupId}`));
-        this.#revoke(this.#heldStates(), true);
+        this.#revoke(this.#heldStates(), cooperative ? { incremental: this.#heldStates().map(plain) } : 'all');
       }
     } catch (error) {
       this.#reportError(toTransportError(error, `rebalancing group ${this.#deps.groupId}`));
     }
   }
 
-  #onAssign(assignment: readonly TopicPartition[]): void {
-    this.#consumer.assign(assignment.map(plain));
+  /** librdkafka revokes `assignment`: every partition (eager), or those moving elsewhere (cooperative). */
+  #onRevoke(assignment: readonly TopicPartition[], cooperative: boolean): void {
+    if (!cooperative) {
+      this.#revoke(this.#heldStates(), 'all');
+      return;
+    }
+    const revoked = new Set(assignment.map((tp) => tpKey(tp.topic, tp.partition)));
+    this.#revoke(
+      this.#heldStates().filter((st) => revoked.has(st.key)),
+      { incremental: assignment.map(plain) },
+    );
+  }
+
+  #onAssign(assignment: readonly TopicPartition[], cooperative: boolean): void {
+    if (cooperative) this.#consumer.incrementalAssign(assignment.map(plain));
+    else this.#consumer.assign(assignment.map(plain));
     if (this.#closing) return;
     const added: PartitionState[] = [];
     for (const tp of assignment) {
@@ -550,18 +575,19 @@ export class RdKafkaGroupMember implements Subscription {
 
   /**
    * Marks `states` revoked now (nothing more is delivered) and queues `onRevoked` for them; with
-   * `unassign`, librdkafka's assignment is given up once `onRevoked` settled.
+   * `unassign`, librdkafka's assignment is given up once `onRevoked` settled: all of it (eager),
+   * or the listed partitions (`incrementalUnassign`, cooperative).
    */
-  #revoke(states: readonly PartitionState[], unassign: boolean): void {
+  #revoke(states: readonly PartitionState[], unassign: Unassign | undefined): void {
     for (const st of states) {
       st.phase = 'revoked';
       st.generation++;
       st.queue = [];
       st.queuedRecords = 0;
     }
-    if (unassign && this.#closing) {
+    if (unassign !== undefined && this.#closing) {
       // librdkafka's close waits for this; the partitions were revoked before close() got here.
-      this.#unassign();
+      this.#unassign(unassign);
       return;
     }
     this.#groupTask(async () => {
@@ -573,14 +599,15 @@ export class RdKafkaGroupMember implements Subscription {
         this.#reportError(error);
       } finally {
         for (const st of states) if (this.#states.get(st.key) === st) this.#states.delete(st.key);
-        if (unassign) this.#unassign();
+        if (unassign !== undefined) this.#unassign(unassign);
       }
     });
   }
 
-  #unassign(): void {
+  #unassign(unassign: Unassign): void {
     try {
-      this.#consumer.unassign();
+      if (unassign === 'all') this.#consumer.unassign();
+      else if (unassign.incremental.length > 0) this.#consumer.incrementalUnassign(unassign.incremental.map(plain));
     } catch (error) {
       if (!this.#closing) this.#reportError(toTransportError(error, `giving up the assignment of group ${this.#deps.groupId}`));
     }

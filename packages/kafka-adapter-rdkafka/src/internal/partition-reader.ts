@@ -1,0 +1,218 @@
+/**
+ * A reader of one partition outside the consumer group (`Transport.openReader`) over its own
+ * node-rdkafka `KafkaConsumer`.
+ *
+ * **No group.** The consumer is given its partition with `assign()` (never `subscribe()`): it joins
+ * no group, commits nothing and cannot disturb any member's assignment (its `group.id`, which
+ * librdkafka requires, is a random one of its own).
+ * It reads with `isolation.level = read_committed` and `enable.partition.eof`.
+ *
+ * **Speed.** Once assigned, librdkafka's fetcher keeps fetching into the consumer's local queue
+ * (up to `queued.max.messages.kbytes`) whether or not JS asks for records. `read()` takes up to
+ * `readerBatchSize` records from that queue in one `consume` call, and as soon as it has a batch
+ * for the caller it starts the next `consume` call, so the thread-pool hop and the message
+ * conversion of batch n + 1 overlap with the caller's handling of batch n (one batch ahead, no
+ * more: the reader stays pull based).
+ *
+ * **Position and EOF.** A batch's `position` is the next offset to read: the last record's offset
+ * + 1, or the offset of an EOF event that came after it (the read-committed end after
+ * transaction markers and compaction gaps). At the end, a `consume` call returns the EOF event
+ * and then waits `READ_WAIT_MS` for new records; without any, `read()` resolves with an empty
+ * batch at the end offset. librdkafka reports EOF once per arrival at the end, so a later `read()`
+ * that gets nothing within the wait repeats the EOF notice at the known end.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { StateError, TransportError } from '@ksched/core';
+import type { Logger, PartitionBatch, PartitionReader, TopicPartition } from '@ksched/core';
+import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdkafka';
+import { fromRdKafkaMessage } from '../map-record.js';
+import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
+import type { ResolvedRdKafkaTransportOptions } from '../options.js';
+import { consumerTopicConfig, createClient, failFastOnAuthentication, forwardEvents, readerConfig } from './config.js';
+import { rdkafka } from './native.js';
+
+/** How long one `consume` call of a reader waits for records (after an EOF event: for new ones), ms. */
+const READ_WAIT_MS = 250;
+/** How long one `read()` waits for records before resolving with none, ms (the port's "a second or so"). */
+const READ_BUDGET_MS = 1000;
+
+/** What one `consume` call returned. */
+interface Fetched {
+  readonly messages: readonly Message[];
+  /** Offset of the last EOF event of the call, -1 without one. */
+  readonly eof: number;
+  readonly error?: unknown;
+}
+
+export interface PartitionReaderDeps {
+  readonly options: ResolvedRdKafkaTransportOptions;
+  readonly logger: Logger;
+  readonly tp: TopicPartition;
+  /** Where reading starts: `fromOffset` clamped into the partition's watermarks. */
+  readonly start: number;
+  /** Called once the reader is closed. */
+  onClosed(reader: RdKafkaPartitionReader): void;
+}
+
+/** See the module comment. */
+export class RdKafkaPartitionReader implements PartitionReader {
+  readonly topic: string;
+  readonly partition: number;
+  readonly #deps: PartitionReaderDeps;
+  readonly #consumer: KafkaConsumer;
+  /** EOF events of the `consume` call in flight. */
+  #eof = -1;
+  /** The `consume` call in flight (read ahead, or the current `read()`'s). */
+  #pending: Promise<Fetched> | undefined;
+  /** The next offset to read. */
+  #position: number;
+  /** The last thing read was an EOF event at `#position` (nothing has arrived since). */
+  #atEnd = false;
+  #reading = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  /** Settles when `close()` is called, so that a pending `read()` rejects at once. */
+  readonly #closedSignal: Promise<Fetched>;
+  #signalClosed!: () => void;
+
+  private constructor(deps: PartitionReaderDeps) {
+    this.#deps = deps;
+    this.topic = deps.tp.topic;
+    this.partition = deps.tp.partition;
+    this.#position = deps.start;
+    this.#closedSignal = new Promise<Fetched>((resolve) => {
+      this.#signalClosed = () => resolve({ messages: [], eof: -1 });
+    });
+    this.#consumer = createClient(
+      'reader',
+      () =>
+        new rdkafka.KafkaConsumer(readerConfig(deps.options, `${deps.options.clientId}-reader-${randomUUID()}`) as never, {
+          ...consumerTopicConfig,
+        }),
+    );
+    this.#consumer.on('partition.eof', (event: EofEvent) => {
+      if (event.offset > this.#eof) this.#eof = event.offset;
+    });
+    this.#consumer.setDefaultConsumeTimeout(READ_WAIT_MS);
+    forwardEvents(this.#consumer, deps.logger, 'reader');
+  }
+
+  /** Connects and assigns the partition at `deps.start`; librdkafka starts fetching at once. */
+  static async open(deps: PartitionReaderDeps): Promise<RdKafkaPartitionReader> {
+    const reader = new RdKafkaPartitionReader(deps);
+    const { topic, partition } = deps.tp;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const unwatch = failFastOnAuthentication(reader.#consumer as never, (error) => {
+          unwatch();
+          reject(error);
+        });
+        reader.#consumer.connect({ timeout: deps.options.connectionTimeoutMs }, (error) => {
+          unwatch();
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+      reader.#consumer.assign([{ topic, partition, offset: deps.start }]);
+    } catch (error) {
+      await reader.close();
+      throw toTransportError(error, `opening a reader of ${topic}/${partition} at ${deps.start}`);
+    }
+    // Start fetching the first batch right away.
+    reader.#pending = reader.#consume();
+    return reader;
+  }
+
+  async read(): Promise<PartitionBatch> {
+    if (this.#closed) throw this.#closedError();
+    if (this.#reading) throw new StateError(`read() calls of the reader of ${this.topic}/${this.partition} must not overlap`);
+    this.#reading = true;
+    try {
+      const deadline = Date.now() + READ_BUDGET_MS;
+      for (;;) {
+        const fetched = await Promise.race([(this.#pending ??= this.#consume()), this.#closedSignal]);
+        if (this.#closed) throw this.#closedError();
+        this.#pending = undefined;
+        if (fetched.error !== undefined) {
+          const code = rdKafkaCode(fetched.error);
+          const transient = isRetriableError(fetched.error) || code === RdKafkaErrorCode.ERR__TIMED_OUT;
+          if (!transient) throw toTransportError(fetched.error, `reading ${this.topic}/${this.partition}`);
+          this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: fetched.error }, 'reader consume failed; retrying');
+          if (Date.now() >= deadline) return this.#batch([], false);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          continue;
+        }
+        const { messages, eof } = fetched;
+        if (messages.length > 0 || eof >= 0) {
+          // Read ahead while the caller handles this batch.
+          this.#pending = this.#consume();
+          const last = messages.length > 0 ? messages[messages.length - 1]!.offset + 1 : -1;
+          // An EOF event after the last record carries the end offset (past trailing markers).
+          this.#position = Math.max(this.#position, last, eof);
+          this.#atEnd = eof >= 0 && eof >= last;
+          return this.#batch(messages, this.#atEnd);
+        }
+        // Nothing within the wait: at the end already (librdkafka does not repeat its EOF event), or slow.
+        if (this.#atEnd || Date.now() >= deadline) return this.#batch([], this.#atEnd);
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  #batch(messages: readonly Message[], atEnd: boolean): PartitionBatch {
+    const records = new Array<PartitionBatch['records'][number]>(messages.length);
+    for (let i = 0; i < messages.length; i++) records[i] = fromRdKafkaMessage(messages[i]!);
+    const batch = { topic: this.topic, partition: this.partition, records, position: this.#position };
+    return atEnd ? { ...batch, highWatermark: this.#position } : batch;
+  }
+
+  #consume(): Promise<Fetched> {
+    return new Promise<Fetched>((resolve) => {
+      this.#eof = -1;
+      try {
+        this.#consumer.consume(this.#deps.options.readerBatchSize, (error: LibrdKafkaError, messages: Message[]) => {
+          const eof = this.#eof;
+          this.#eof = -1;
+          if (error) resolve({ messages: [], eof: -1, error });
+          else resolve({ messages, eof });
+        });
+      } catch (error) {
+        resolve({ messages: [], eof: -1, error });
+      }
+    });
+  }
+
+  #closedError(): TransportError {
+    return new TransportError(`the reader of ${this.topic}/${this.partition} is closed`, { retriable: false });
+  }
+
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    this.#signalClosed();
+    this.#closing = (async () => {
+      // librdkafka must not be closed under a consume call in flight (it ends within READ_WAIT_MS).
+      await this.#pending;
+      this.#pending = undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#deps.options.requestTimeoutMs);
+        timer.unref();
+        try {
+          this.#consumer.disconnect(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        } catch (error) {
+          clearTimeout(timer);
+          this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error }, 'disconnecting a reader failed');
+          resolve();
+        }
+      });
+      this.#deps.onClosed(this);
+    })();
+    return this.#closing;
+  }
+}
