@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HorizonEvent, RefillEvent } from '@ksched/core';
 import { createTestEnvironment } from '@ksched/testkit';
-import { HOUR, MINUTE, SECOND, deliveryCounts, expectExactlyOnce, interceptTransport, prng, rawSchedule, seconds } from './helpers.js';
+import { HOUR, MINUTE, SECOND, expectExactlyOnce, interceptTransport, prng, rawSchedule, seconds } from './helpers.js';
 
 const START = Date.UTC(2026, 0, 1, 12);
 
