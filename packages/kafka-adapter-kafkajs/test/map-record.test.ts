@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaMessage } from 'kafkajs';
-import { fromKafkaHeaders, fromKafkaMessage, toKafkaHeaders, toKafkaMessage } from '../src/map-record.js';
+import { fromFetchedMessage, fromKafkaHeaders, fromKafkaMessage, toKafkaHeaders, toKafkaMessage } from '../src/map-record.js';
 
 function message(fields: Partial<KafkaMessage> & { offset: string }): KafkaMessage {
   return {
@@ -42,6 +42,34 @@ describe('fromKafkaMessage', () => {
     expect(record.key).toBeNull();
     expect(record.value).toBeNull();
     expect(record.headers).toEqual({});
+  });
+});
+
+describe('fromFetchedMessage (the reader: re-labels the fetched Buffers)', () => {
+  it('maps like fromKafkaMessage, its bytes being the same memory as plain Uint8Arrays', () => {
+    const pool = Buffer.from('xxkeyvalueheaderlast');
+    const fetched = (): KafkaMessage =>
+      message({
+        offset: '42',
+        key: pool.subarray(2, 5),
+        value: pool.subarray(5, 10),
+        headers: { h: pool.subarray(10, 16), s: 'text', dup: [pool.subarray(2, 5), pool.subarray(16, 20)], nothing: undefined },
+      });
+    const expected = fromKafkaMessage('t', 3, fetched());
+    const record = fromFetchedMessage('t', 3, fetched());
+    expect(record).toEqual(expected);
+    expect(Object.keys(record)).toEqual(Object.keys(expected));
+    for (const bytes of [record.key!, record.value!, record.headers['h'] as Uint8Array, record.headers['dup'] as Uint8Array]) {
+      expect(Buffer.isBuffer(bytes)).toBe(false);
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(bytes.buffer).toBe(pool.buffer);
+      // A plain Uint8Array's slice copies (a Buffer's would be a view of the fetch response).
+      expect(bytes.slice(0, 1).buffer).not.toBe(pool.buffer);
+    }
+    expect(new TextDecoder().decode(record.headers['dup'] as Uint8Array)).toBe('last');
+    expect(record.headers['s']).toBe('text');
+    expect(record.headers['nothing']).toEqual(new Uint8Array(0));
+    expect(fromFetchedMessage('t', 0, message({ offset: '0' }))).toEqual(fromKafkaMessage('t', 0, message({ offset: '0' })));
   });
 });
 
