@@ -274,7 +274,33 @@ export const SETTINGS: readonly SettingSpec[] = [
     group: 'scheduler',
     type: 'duration',
     defaultText: '15s',
-    description: 'a never-idle partition counts as loaded once it reads records this much newer than the load start',
+    description: 'deprecated and ignored: a partition is loaded only when it reaches the end offset taken when its read started',
+  },
+  {
+    key: 'bufferHorizonMs',
+    env: 'KSCHED_BUFFER_HORIZON',
+    flags: ['--buffer-horizon <duration>'],
+    group: 'scheduler',
+    type: 'duration ≥ 10s',
+    defaultText: '1h',
+    description: 'hold the schedules due within this much time in memory; background reads bring in the rest as time moves',
+  },
+  {
+    key: 'bufferMaxBytes',
+    env: 'KSCHED_BUFFER_MAX_BYTES',
+    flags: ['--buffer-max-bytes <size>'],
+    group: 'scheduler',
+    type: 'size ≥ 64KiB (bytes, or with KiB/MiB/GiB)',
+    defaultText: '256MiB',
+    description: "memory ceiling of one partition's buffer: reaching it shortens the horizon, never drops a schedule",
+  },
+  {
+    key: 'rebalanceRetainMs',
+    env: 'KSCHED_REBALANCE_RETAIN',
+    group: 'scheduler',
+    type: 'duration ≤ 15m',
+    defaultText: '60s',
+    description: 'a partition given back within this time resumes from its position instead of re-reading (0: off)',
   },
   {
     key: 'commitOffsets',
@@ -384,6 +410,25 @@ function toInteger(value: unknown): unknown {
   return /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+};
+
+/** `268435456`, `256MiB`, `1.5GiB`, `500kB` → bytes; anything else is left for the schema to refuse. */
+function toBytes(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  return match && unit !== undefined ? Math.round(Number(match[1]) * unit) : value;
+}
+
 function toMilliseconds(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   return parseDuration(value) ?? value;
@@ -414,6 +459,14 @@ const duration = () =>
     z
       .number({ error: 'needs to be a duration such as 15s, 5m, 1h30m or a number of milliseconds' })
       .int('needs to be a whole number of milliseconds')
+      .min(0, 'must not be negative'),
+  );
+const size = () =>
+  z.preprocess(
+    toBytes,
+    z
+      .number({ error: 'needs to be a size such as 256MiB, 1GiB or a number of bytes' })
+      .int('needs to be a whole number of bytes')
       .min(0, 'must not be negative'),
   );
 const text = () => z.string({ error: 'needs to be a string' }).trim().min(1, 'must not be empty');
@@ -473,6 +526,9 @@ export const configSchema = strictGroup({
   flushBatchSize: integer(1).optional(),
   statesReportIntervalMs: duration().optional(),
   loadedGraceMs: duration().optional(),
+  bufferHorizonMs: duration().optional(),
+  bufferMaxBytes: size().optional(),
+  rebalanceRetainMs: duration().optional(),
   commitOffsets: bool().optional(),
   retryBackoffMs: duration().optional(),
   partitions: integer(1).default(5),
@@ -745,6 +801,9 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       ...(c.flushBatchSize !== undefined ? { flushBatchSize: c.flushBatchSize } : {}),
       ...(c.statesReportIntervalMs !== undefined ? { statesReportIntervalMs: c.statesReportIntervalMs } : {}),
       ...(c.loadedGraceMs !== undefined ? { loadedGraceMs: c.loadedGraceMs } : {}),
+      ...(c.bufferHorizonMs !== undefined ? { bufferHorizonMs: c.bufferHorizonMs } : {}),
+      ...(c.bufferMaxBytes !== undefined ? { bufferMaxBytes: c.bufferMaxBytes } : {}),
+      ...(c.rebalanceRetainMs !== undefined ? { rebalanceRetainMs: c.rebalanceRetainMs } : {}),
       ...(c.transactionalIdPrefix !== undefined ? { transactionalIdPrefix: c.transactionalIdPrefix } : {}),
       ...(c.deadLetterTopic !== undefined ? { deadLetterTopic: c.deadLetterTopic } : {}),
       ...(c.commitOffsets !== undefined ? { commitOffsets: c.commitOffsets } : {}),

@@ -17,6 +17,8 @@ export interface MetricsSource {
 export interface SchedulerMetricsOptions {
   /** Also export Node.js process metrics (`process_*`, `nodejs_*`). Default true. */
   readonly processMetrics?: boolean;
+  /** "Now" for `ksched_window_ahead_seconds`, Unix ms: the scheduler's clock. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** Readiness as `/readyz` computes it. */
@@ -76,18 +78,42 @@ export class SchedulerMetrics {
   readonly flushDuration: Histogram<'topic'>;
   readonly flushErrors: Counter<'topic' | 'partition'>;
   readonly errors: Counter<'topic' | 'partition' | 'phase'>;
+  readonly refills: Counter<'topic' | 'partition' | 'result'>;
+  readonly refillDuration: Histogram<'topic'>;
+  readonly horizonShortened: Counter<'topic' | 'partition'>;
 
   constructor(options: SchedulerMetricsOptions = {}) {
     const registers = [this.registry];
     // Gauges of current state are filled in at scrape time (prom-client calls `collect`).
     const buffered: Gauge<'topic' | 'partition'> = new Gauge({
       name: 'ksched_schedules_buffered',
-      help: "Schedules held in memory (today's and overdue), per assigned partition.",
+      help: 'Schedules held in memory (due before the window end, overdue ones included), per assigned partition.',
       labelNames: ['topic', 'partition'],
       registers,
       collect: () => {
         buffered.reset();
         for (const p of this.#source?.partitions() ?? []) buffered.set(tpLabels(p), p.buffered);
+      },
+    });
+    const bufferedBytes: Gauge<'topic' | 'partition'> = new Gauge({
+      name: 'ksched_buffer_bytes',
+      help: 'Estimated bytes of the schedules held in memory, per assigned partition (bounded by bufferMaxBytes).',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect: () => {
+        bufferedBytes.reset();
+        for (const p of this.#source?.partitions() ?? []) bufferedBytes.set(tpLabels(p), p.bufferedBytes);
+      },
+    });
+    const windowAhead: Gauge<'topic' | 'partition'> = new Gauge({
+      name: 'ksched_window_ahead_seconds',
+      help: 'How far ahead of now every schedule is in memory (window end − now), seconds, per assigned partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect: () => {
+        windowAhead.reset();
+        const now = (options.now ?? Date.now)();
+        for (const p of this.#source?.partitions() ?? []) windowAhead.set(tpLabels(p), (p.windowEndMs - now) / 1000);
       },
     });
     const partitionState: Gauge<'topic' | 'partition' | 'state'> = new Gauge({
@@ -152,7 +178,7 @@ export class SchedulerMetrics {
     });
     this.reloads = new Counter({
       name: 'ksched_reloads_total',
-      help: 'Partition (re)loads started, by reason (assigned, day_rollover).',
+      help: 'Partition loads started, by reason (assigned: from the beginning; resumed: from its position after coming back).',
       labelNames: ['topic', 'partition', 'reason'],
       registers,
     });
@@ -177,8 +203,27 @@ export class SchedulerMetrics {
     });
     this.errors = new Counter({
       name: 'ksched_errors_total',
-      help: 'Errors by phase (flush, load, incompatible, transactions, states, dead_letter).',
+      help: 'Errors by phase (flush, load, incompatible, transactions, states, dead_letter, refill).',
       labelNames: ['topic', 'partition', 'phase'],
+      registers,
+    });
+    this.refills = new Counter({
+      name: 'ksched_refills_total',
+      help: 'Background reads of a partition that move its window forward, by result (completed, failed).',
+      labelNames: ['topic', 'partition', 'result'],
+      registers,
+    });
+    this.refillDuration = new Histogram({
+      name: 'ksched_refill_duration_seconds',
+      help: 'Time from the start of a background read to its merge, seconds.',
+      labelNames: ['topic'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    this.horizonShortened = new Counter({
+      name: 'ksched_horizon_shortened_total',
+      help: 'Times a partition reached bufferMaxBytes and its window was shortened (no schedule is dropped).',
+      labelNames: ['topic', 'partition'],
       registers,
     });
     const ready: Gauge = new Gauge({
@@ -211,6 +256,12 @@ export class SchedulerMetrics {
       }),
       source.on('loaded', (e) => this.loadDuration.observe({ topic: e.topic }, e.durationMs / 1000)),
       source.on('reload', (e) => this.reloads.inc({ ...tpLabels(e), reason: e.reason })),
+      source.on('refill', (e) => {
+        if (e.phase === 'started') return;
+        this.refills.inc({ ...tpLabels(e), result: e.phase });
+        if (e.phase === 'completed' && e.durationMs !== undefined) this.refillDuration.observe({ topic: e.topic }, e.durationMs / 1000);
+      }),
+      source.on('horizon', (e) => this.horizonShortened.inc(tpLabels(e))),
       source.on('flush', (e) => {
         this.flushes.inc(tpLabels(e));
         this.flushDuration.observe({ topic: e.topic }, e.durationMs / 1000);

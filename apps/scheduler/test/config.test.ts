@@ -308,6 +308,9 @@ describe('SETTINGS', () => {
       flushBatchSize: '10',
       statesReportIntervalMs: '2s',
       loadedGraceMs: '1s',
+      bufferHorizonMs: '30m',
+      bufferMaxBytes: '64MiB',
+      rebalanceRetainMs: '2m',
       commitOffsets: 'false',
       retryBackoffMs: '1s',
       partitions: '3',
@@ -329,6 +332,21 @@ describe('SETTINGS', () => {
       deadLetterTopic: 'dlq',
       statesReportIntervalMs: 2000,
       loadedGraceMs: 1000,
+      bufferHorizonMs: 1_800_000,
+      bufferMaxBytes: 64 * 1024 * 1024,
+      rebalanceRetainMs: 120_000,
     });
+  });
+
+  it('reads sizes with binary and decimal units, and refuses other words naming the setting', () => {
+    expect(load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: '1.5GiB' } }).scheduler.bufferMaxBytes).toBe(1.5 * 1024 ** 3);
+    expect(load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: '500kB' } }).scheduler.bufferMaxBytes).toBe(500_000);
+    expect(load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: '70000' } }).scheduler.bufferMaxBytes).toBe(70_000);
+    expect(() => load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: 'lots' } })).toThrow(
+      /bufferMaxBytes.*needs to be a size such as 256MiB/,
+    );
+    expect(() => load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: '1KiB' } })).toThrow(
+      /bufferMaxBytes: needs to be an integer bigger or equal to 65536/,
+    );
   });
 });

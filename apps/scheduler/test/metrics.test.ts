@@ -14,6 +14,9 @@ function status(partition: number, overrides: Partial<PartitionStatus> = {}): Pa
     position: 0,
     invalid: 0,
     dispatched: 0,
+    windowEndMs: 0,
+    bufferedBytes: 0,
+    refilling: false,
     ...overrides,
   };
 }
@@ -71,6 +74,12 @@ describe('SchedulerMetrics', () => {
     fake.setPartitions([status(1, { buffered: 5 })]);
     const after = await samples(metrics);
     expect(after).toContain('ksched_schedules_buffered{topic="sm",partition="1"} 5');
+    fake.setPartitions([status(1, { bufferedBytes: 4096, windowEndMs: Date.now() + 3_600_000 })]);
+    const window = await samples(metrics);
+    expect(window).toContain('ksched_buffer_bytes{topic="sm",partition="1"} 4096');
+    const ahead = Number(window.find((l) => l.startsWith('ksched_window_ahead_seconds{topic="sm",partition="1"}'))!.split(' ')[1]);
+    expect(ahead).toBeGreaterThan(3590);
+    expect(ahead).toBeLessThanOrEqual(3600);
     expect(after.some((l) => l.startsWith('ksched_schedules_buffered{topic="sm",partition="0"}'))).toBe(false);
   });
 
@@ -110,14 +119,26 @@ describe('SchedulerMetrics', () => {
 
   it('observes load durations and counts reloads by reason', async () => {
     fake.events.emit('reload', { topic: 'sm', partition: 0, reason: 'assigned', reloads: 1 });
-    fake.events.emit('reload', { topic: 'sm', partition: 0, reason: 'day_rollover', reloads: 2 });
+    fake.events.emit('reload', { topic: 'sm', partition: 0, reason: 'resumed', reloads: 2 });
     fake.events.emit('loaded', { topic: 'sm', partition: 0, durationMs: 1500, buffered: 3, reloads: 2, by: 'end_offset' });
     const lines = await samples(metrics);
     expect(lines).toContain('ksched_reloads_total{topic="sm",partition="0",reason="assigned"} 1');
-    expect(lines).toContain('ksched_reloads_total{topic="sm",partition="0",reason="day_rollover"} 1');
+    expect(lines).toContain('ksched_reloads_total{topic="sm",partition="0",reason="resumed"} 1');
     expect(lines).toContain('ksched_load_duration_seconds_bucket{le="1",topic="sm"} 0');
     expect(lines).toContain('ksched_load_duration_seconds_bucket{le="2.5",topic="sm"} 1');
     expect(lines).toContain('ksched_load_duration_seconds_sum{topic="sm"} 1.5');
+  });
+
+  it('counts background reads by result with their duration, and each shortened horizon', async () => {
+    fake.events.emit('refill', { topic: 'sm', partition: 0, phase: 'started', windowEndMs: 10 });
+    fake.events.emit('refill', { topic: 'sm', partition: 0, phase: 'completed', windowEndMs: 10, records: 5, added: 2, durationMs: 700 });
+    fake.events.emit('refill', { topic: 'sm', partition: 0, phase: 'failed', windowEndMs: 10, durationMs: 30 });
+    fake.events.emit('horizon', { topic: 'sm', partition: 1, reason: 'memory', windowEndMs: 5, previousEndMs: 9, evicted: 3 });
+    const lines = await samples(metrics);
+    expect(lines).toContain('ksched_refills_total{topic="sm",partition="0",result="completed"} 1');
+    expect(lines).toContain('ksched_refills_total{topic="sm",partition="0",result="failed"} 1');
+    expect(lines).toContain('ksched_refill_duration_seconds_sum{topic="sm"} 0.7');
+    expect(lines).toContain('ksched_horizon_shortened_total{topic="sm",partition="1"} 1');
   });
 
   it('shows the state of every partition it has seen, including stopped ones', async () => {
