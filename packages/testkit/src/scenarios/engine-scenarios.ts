@@ -33,6 +33,8 @@ import type {
   PartitionBatch,
   ProduceRecord,
   RecordHeaders,
+  RefillEvent,
+  ReloadEvent,
   RecordMetadata,
   SchedulerOptionsInput,
   StatesReport,
@@ -197,6 +199,8 @@ export interface RunningScheduler {
   readonly loaded: LoadedEvent[];
   readonly errors: ErrorEvent[];
   readonly flushes: FlushEvent[];
+  readonly reloads: ReloadEvent[];
+  readonly refills: RefillEvent[];
   /** Stops it (graceful: the `stopped` reports are written); idempotent. */
   stop(): Promise<void>;
 }
@@ -243,8 +247,11 @@ interface Scenario {
   readonly partitions: number;
   readonly producer: Transport;
   readonly reader: Reader;
-  /** Starts a scheduler on a new transport; by default waits until it is ready (every assigned partition loaded or halted). */
-  start(options?: Partial<SchedulerOptionsInput>, wait?: 'ready' | 'joined'): Promise<RunningScheduler>;
+  /**
+   * Starts a scheduler on a new transport; by default waits until it is ready (every assigned
+   * partition loaded or halted). `clockOffsetMs` shifts its clock (real timers, `Date.now() + offset`).
+   */
+  start(options?: Partial<SchedulerOptionsInput>, wait?: 'ready' | 'joined', clockOffsetMs?: number): Promise<RunningScheduler>;
   produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
   raw(input: RawInput): ProduceRecord;
   built(input: BuiltInput): ProduceRecord;
@@ -274,7 +281,9 @@ interface Scenario {
  * update to tomorrow; fast close of past schedules; invalid records skipped and counted; a newer
  * schema halting one partition of two; never early; transactional exactly-once; restart without
  * re-dispatch; two schedulers splitting a group; the engine's own tombstones; a restart after the
- * head of the partition was removed (needs `deleteRecords` or `compact`). Scenarios that need
+ * head of the partition was removed (needs `deleteRecords` or `compact`); the day change on a
+ * clock shifted to just before UTC midnight (no reload); background reads racing live updates
+ * and cancels of the same keys; a partition returning to its member. Scenarios that need
  * "later today" are skipped within two minutes of UTC midnight.
  *
  * @example
@@ -365,11 +374,12 @@ export function describeEngineScenarios(
         reader,
         unique,
         waitUntil,
-        async start(overrides = {}, wait = 'ready') {
+        async start(overrides = {}, wait = 'ready', clockOffsetMs = 0) {
           const t = await hk.createTransport();
+          const clock = clockOffsetMs === 0 ? systemClock : { ...systemClock, now: () => systemClock.now() + clockOffsetMs };
           const scheduler = new Scheduler({
             transport: t,
-            clock: systemClock,
+            clock,
             options: { topics: [schedules], groupId: unique('group'), intervalMs: 1000, statesReportIntervalMs: 1000, ...overrides },
           });
           const running: RunningScheduler = {
@@ -379,6 +389,8 @@ export function describeEngineScenarios(
             loaded: [],
             errors: [],
             flushes: [],
+            reloads: [],
+            refills: [],
             stop: (() => {
               let stopped: Promise<void> | undefined;
               return () => (stopped ??= scheduler.stop().catch(() => t.close()));
@@ -389,6 +401,8 @@ export function describeEngineScenarios(
           scheduler.on('loaded', (e) => running.loaded.push(e));
           scheduler.on('error', (e) => running.errors.push(e));
           scheduler.on('flush', (e) => running.flushes.push(e));
+          scheduler.on('reload', (e) => running.reloads.push(e));
+          scheduler.on('refill', (e) => running.refills.push(e));
           dispose.push(() => running.stop());
           await scheduler.start();
           if (wait === 'ready') {
@@ -1020,5 +1034,123 @@ export function describeEngineScenarios(
         expect([...a.errors, ...b.errors]).toEqual([]);
       },
     );
+
+    scenario(
+      'the day change: a scheduler whose clock stands 4 s before UTC midnight dispatches across it without a reload, once each, never early',
+      { laterToday: false },
+      async (s) => {
+        const now = realDateNow();
+        const midnight = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+        // The scheduler's clock: 4 s before the next midnight (a few seconds more once loaded).
+        const offset = midnight - 4000 - now;
+        const filler = Array.from({ length: 2000 }, (_, i) => s.built({ key: `later-${i}`, at: midnight + 3 * DAY_MS + i }));
+        for (let i = 0; i < filler.length; i += 500) await s.produce(filler.slice(i, i + 500));
+        const before = Array.from({ length: 5 }, (_, i) => s.built({ key: `before-${i}`, at: midnight - 2500 + i * 100 }));
+        const after = Array.from({ length: 20 }, (_, i) => s.built({ key: `after-${i}`, at: midnight + 500 + i * 100 }));
+        await s.produce([...before, ...after]);
+        const sched = await s.start({}, 'ready', offset);
+        const keys = [...before, ...after].map((r) => text(r.key as string)!);
+        await s.waitUntil(
+          () => sched.dispatched.length >= keys.length,
+          () => `${keys.length} dispatches across midnight (got ${sched.dispatched.length})`,
+        );
+        await sleep(500);
+        await s.caughtUp(s.target);
+        const delivered = s.targets().map((r) => text(r.key));
+        expect([...counts(delivered)].filter(([, n]) => n > 1)).toEqual([]);
+        expect([...delivered].sort()).toEqual([...keys].sort());
+        for (const e of sched.dispatched) expect(e.dispatchedAtMs, e.key).toBeGreaterThanOrEqual(e.dueMs);
+        expect(sched.dispatched.filter((e) => e.dueMs >= midnight)).toHaveLength(after.length);
+        // No reload at the day change: the only read from the beginning is the first one.
+        expect(sched.reloads.map((r) => r.reason)).toEqual(['assigned']);
+        expect(sched.scheduler.partitions()[0]!.state).toBe('loaded');
+        expect(sched.errors).toEqual([]);
+      },
+    );
+
+    scenario(
+      'background reads racing live updates and cancels of the same keys: the latest version of each key is dispatched once, cancelled and superseded ones never',
+      {},
+      async (s) => {
+        // A 10 s horizon: a background read every ~5 s, each reading the 3,000 filler records.
+        const filler = Array.from({ length: 3000 }, (_, i) => s.built({ key: `later-${i}`, at: realDateNow() + 3 * DAY_MS + i }));
+        for (let i = 0; i < filler.length; i += 500) await s.produce(filler.slice(i, i + 500));
+        const start = realDateNow();
+        const sched = await s.start({ bufferHorizonMs: 10_000 });
+        // Every version is due after the mutation phase ends, most of them beyond the window at
+        // the time they are written: they reach the buffer through the live path or a read.
+        const dueFrom = start + 14_000;
+        const latest = new Map<string, string | null>();
+        let version = 0;
+        let seed = 7;
+        const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+        while (realDateNow() < start + 11_000) {
+          const key = `k-${Math.floor(random() * 25)}`;
+          if (latest.get(key) && random() < 0.25) {
+            await s.produce([s.cancel(key)]);
+            latest.set(key, null);
+          } else {
+            const payload = `${key}-v${++version}`;
+            await s.produce([s.built({ key, payload, at: dueFrom + Math.floor(random() * 6000) })]);
+            latest.set(key, payload);
+          }
+          await sleep(40 + Math.floor(random() * 80));
+        }
+        const expected = [...latest.values()].filter((p): p is string => p !== null).sort();
+        await s.waitUntil(
+          () => sched.dispatched.length >= expected.length && realDateNow() > dueFrom + 6500,
+          () => `${expected.length} dispatches (got ${sched.dispatched.length})`,
+        );
+        await sleep(1000);
+        await s.caughtUp(s.target);
+        const payloads = s.targets().map((r) => text(r.value));
+        expect([...payloads].sort()).toEqual(expected);
+        expect(sched.refills.filter((r) => r.phase === 'completed').length).toBeGreaterThanOrEqual(2);
+        expect(sched.refills.filter((r) => r.phase === 'failed')).toEqual([]);
+        expect(sched.reloads.map((r) => r.reason)).toEqual(['assigned']);
+        for (const e of sched.dispatched) expect(e.dispatchedAtMs, e.key).toBeGreaterThanOrEqual(e.dueMs);
+        expect(sched.errors).toEqual([]);
+      },
+    );
+
+    for (const transactional of [false, true]) {
+      scenario(
+        `a partition returning to its member resumes from its position instead of re-reading (transactional: ${transactional})`,
+        { partitions: 4 },
+        async (s) => {
+          const groupId = s.unique('group');
+          const start = realDateNow();
+          const scheduled = Array.from({ length: 40 }, (_, i) => s.built({ key: `s-${i}`, at: start + 2000 + i * 250, partition: i % 4 }));
+          await s.produce(scheduled);
+          const a = await s.start({ groupId, transactional });
+          const b = await s.start({ groupId, transactional }, 'joined');
+          const owned = (x: RunningScheduler): number => x.scheduler.partitions().length;
+          await s.waitUntil(
+            () => owned(a) > 0 && owned(b) > 0 && owned(a) + owned(b) === 4 && a.scheduler.isReady() && b.scheduler.isReady(),
+            () => `a split of the 4 partitions (A: ${JSON.stringify(a.scheduler.partitions())})`,
+          );
+          await b.stop();
+          await s.waitUntil(
+            () => owned(a) === 4 && a.scheduler.isReady(),
+            () => `A owning all 4 partitions again (${JSON.stringify(a.scheduler.partitions())})`,
+          );
+          // Each partition was read from its beginning once; every later assignment resumed.
+          expect(a.reloads.filter((r) => r.reason === 'assigned')).toHaveLength(4);
+          // At least the partitions B gave back (A owned them until B joined, well within 60 s).
+          expect(a.reloads.filter((r) => r.reason === 'resumed').length).toBeGreaterThanOrEqual(2);
+          const keys = scheduled.map((r) => text(r.key as string)!);
+          await s.waitUntil(
+            () => new Set(s.targets().map((r) => text(r.key))).size >= keys.length,
+            () => `${keys.length} deliveries (got ${s.targets().length})`,
+          );
+          await sleep(1000);
+          await s.caughtUp(s.target);
+          const delivered = s.targets().map((r) => text(r.key));
+          expect([...new Set(delivered)].sort()).toEqual([...keys].sort());
+          if (transactional) expect([...counts(delivered)].filter(([, n]) => n > 1)).toEqual([]);
+          expect([...a.errors, ...b.errors].filter((e) => e.phase !== 'flush')).toEqual([]);
+        },
+      );
+    }
   });
 }
