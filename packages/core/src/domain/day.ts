@@ -23,6 +23,20 @@ export function utcDateString(ms: number): string {
   return `${yyyy}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
+/** The last day asked for, remembered: a partition's records mostly fall on few days in a row. */
+let lastDay = Number.NaN;
+let lastDate = '';
+
+/** {@link utcDateString} of `ms`, computed once per run of the same day (hot paths: counting per record). */
+export function utcDateOf(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDate = utcDateString(ms);
+  }
+  return lastDate;
+}
+
 /**
  * The UTC calendar day in which something happened; "today" for a partition is the `Day` its
  * current load started in.

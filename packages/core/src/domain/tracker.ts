@@ -1,4 +1,4 @@
-import { utcDateString } from './day.js';
+import { utcDateOf, utcDateString } from './day.js';
 import type { StateName } from './state.js';
 
 /** The statistics part of a states report, in the v1.0.0 key order. */
@@ -42,7 +42,7 @@ export class Tracker {
 
   /** Counts a schedule under the UTC date it is due (`dueMs`, Unix milliseconds). */
   future(dueMs: number): void {
-    const date = utcDateString(dueMs);
+    const date = utcDateOf(dueMs);
     this.#daily.set(date, (this.#daily.get(date) ?? 0) + 1);
   }
 

@@ -1,7 +1,7 @@
 import { Header, SCHEMA_VERSION } from '../contracts/headers.js';
 import type { SchedulerOptions } from '../contracts/options.js';
 import { DailyBuffer, type BufferEntry } from '../domain/daily-buffer.js';
-import { Day, utcDateString } from '../domain/day.js';
+import { DAY_MS, Day, utcDateOf } from '../domain/day.js';
 import { MaxEpoch } from '../domain/max-epoch.js';
 import { State } from '../domain/state.js';
 import { Tracker } from '../domain/tracker.js';
@@ -551,8 +551,8 @@ export class PartitionEngine {
 
   /** Counts a schedule record in the daily figures (reference semantics: every record due today or later). */
   #count(dueMs: number, offset: number): void {
-    const todayStartMs = Day.containing(this.#clock.now()).startMs;
-    if (dueMs < todayStartMs) return;
+    const now = this.#clock.now();
+    if (dueMs < now - (now % DAY_MS)) return; // due before today
     this.#tracker.future(dueMs);
     if (dueMs >= this.#acceptEndMs) bump(this.#beyond, dueMs, 1);
     const refill = this.#refill;
@@ -672,7 +672,7 @@ export class PartitionEngine {
     switch (decoded.kind) {
       case 'schedule': {
         key = decoded.key;
-        if (decoded.dueMs >= Day.containing(refill.startedMs).startMs) {
+        if (decoded.dueMs >= refill.startedMs - (refill.startedMs % DAY_MS)) {
           refill.tracker.future(decoded.dueMs);
           if (decoded.dueMs >= refill.toMs) bump(refill.beyond, decoded.dueMs, 1);
         }
@@ -1241,6 +1241,6 @@ export class PartitionEngine {
 
 /** Adds `n` to the count of the UTC date of `dueMs`. */
 function bump(counts: Map<string, number>, dueMs: number, n: number): void {
-  const date = utcDateString(dueMs);
+  const date = utcDateOf(dueMs);
   counts.set(date, (counts.get(date) ?? 0) + n);
 }

@@ -6,7 +6,23 @@ export function toBytes(value: string | Uint8Array): Uint8Array {
   return typeof value === 'string' ? encoder.encode(value) : value;
 }
 
-/** Text of a header or key value (UTF-8, invalid sequences replaced). */
+/** Values up to this length are decoded by hand when they are ASCII (cheaper than a TextDecoder call). */
+const SHORT_TEXT = 64;
+
+/**
+ * Text of a header or key value (UTF-8, invalid sequences replaced). Short ASCII values (every
+ * header of the wire format: types, versions, epochs, topic names) skip the TextDecoder call,
+ * which dominated decoding a schedules record.
+ */
 export function toText(value: string | Uint8Array): string {
-  return typeof value === 'string' ? value : decoder.decode(value);
+  if (typeof value === 'string') return value;
+  const n = value.length;
+  if (n > SHORT_TEXT) return decoder.decode(value);
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const c = value[i]!;
+    if (c > 0x7f) return decoder.decode(value);
+    out += String.fromCharCode(c);
+  }
+  return out;
 }

@@ -114,8 +114,6 @@ export function decodeDueTime(
   return { ok: true, dueMs: ms, epoch };
 }
 
-const keyDecoder = new TextDecoder('utf-8');
-
 /** One remembered comparison: nearly every record of a log carries the same version string. */
 let lastVersion: { version: string; current: string; verdict: 'ok' | 'newer' | 'bad' } | undefined;
 
@@ -150,7 +148,7 @@ export function decodeRecord(record: Pick<ConsumedRecord, 'key' | 'headers'>, cu
     return invalid('bad_schema_version', `${Header.schemaVersion} is not a dotted version: ${JSON.stringify(version.slice(0, 64))}`);
   if (verdict === 'newer') return { kind: 'incompatible', schemaVersion: version };
   if (record.key === null) return invalid('null_key', 'the record has no key (schedules, cancels and tombstones are matched by key)');
-  const key = keyDecoder.decode(record.key);
+  const key = toText(record.key);
 
   switch (type) {
     case SourceType.schedule: {
@@ -174,19 +172,12 @@ export function decodeRecord(record: Pick<ConsumedRecord, 'key' | 'headers'>, cu
       }
       const targetKey = headerText(headers, Header.targetKey);
       const partitionKey = headerText(headers, Header.targetPartitionKey);
-      return {
-        kind: 'schedule',
-        key,
-        dueMs: due.dueMs,
-        epoch: due.epoch,
-        schemaVersion: version,
-        target: {
-          topic,
-          ...(partition !== undefined ? { partition } : {}),
-          ...(targetKey !== undefined ? { key: targetKey } : {}),
-          ...(partitionKey !== undefined ? { partitionKey } : {}),
-        },
-      };
+      // Built by assignment, not spreads: this runs once per record of every partition read.
+      const target: { topic: string; partition?: number; key?: string; partitionKey?: string } = { topic };
+      if (partition !== undefined) target.partition = partition;
+      if (targetKey !== undefined) target.key = targetKey;
+      if (partitionKey !== undefined) target.partitionKey = partitionKey;
+      return { kind: 'schedule', key, dueMs: due.dueMs, epoch: due.epoch, schemaVersion: version, target };
     }
     case SourceType.cancel:
       return { kind: 'cancel', key, schemaVersion: version };

@@ -349,3 +349,44 @@ describe('DailyBuffer (property: agrees with a map + sort model)', () => {
     );
   });
 });
+
+describe('DailyBuffer (window: bytes, days, eviction)', () => {
+  const DAY = 86_400_000;
+  const sized = () => new DailyBuffer<string>({ sizeOf: (e) => e.value.length });
+  const put = (b: DailyBuffer<string>, key: string, dueMs: number, bytes = 10, offset = 0) =>
+    b.add({ key, dueMs, offset, value: 'x'.repeat(bytes) });
+
+  it('keeps the estimated bytes and the count per UTC day through add, replace, delete and clear', () => {
+    const b = sized();
+    put(b, 'a', 5, 10);
+    put(b, 'b', DAY + 5, 20);
+    put(b, 'a', DAY + 6, 30); // replaced: moves day and size
+    expect(b.bytes).toBe(50);
+    expect([b.countOnDay(0), b.countOnDay(DAY)]).toEqual([0, 2]);
+    b.delete('b');
+    expect(b.bytes).toBe(30);
+    expect(b.deleteIfOffset('a', 1)).toBe(false);
+    expect(b.bytes).toBe(30);
+    b.clear();
+    expect([b.bytes, b.countOnDay(DAY)]).toEqual([0, 0]);
+  });
+
+  it('evictLatest removes from the latest due time down to the target, whole due times at once, never below the floor', () => {
+    const b = sized();
+    for (let i = 0; i < 10; i++) put(b, `k${i}`, 1000 + i * 100, 10, i);
+    put(b, 'tie', 1800, 10, 99); // shares k8's due time
+    expect(b.bytes).toBe(110);
+    const out = b.evictLatest(75, 0)!;
+    // 110 → k9 (100) → k8 and its tie (80) → k7 (70): the bound is k7's due time.
+    expect(out.fromMs).toBe(1700);
+    expect(out.entries.map((e) => e.key).sort()).toEqual(['k7', 'k8', 'k9', 'tie']);
+    expect(b.bytes).toBe(70);
+    // Everything due before the bound is still there.
+    expect(b.toArray().map((e) => e.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
+    expect(b.evictLatest(100, 0)).toBeUndefined();
+    // The floor wins over the target.
+    const floor = b.evictLatest(0, 1500)!;
+    expect(floor.fromMs).toBe(1500);
+    expect(b.toArray().map((e) => e.dueMs)).toEqual([1000, 1100, 1200, 1300, 1400]);
+  });
+});
