@@ -890,6 +890,7 @@ export class PartitionEngine {
     this.#halted = true;
     this.#generation++;
     this.#clearTimer();
+    this.#cancelRefill();
     const error = new IncompatibleSchemaError(version, SCHEMA_VERSION);
     this.#logger.error(
       { ...this.#where(), offset: record.offset, schemaVersion: version },
@@ -964,6 +965,7 @@ export class PartitionEngine {
           this.#emitError('flush', error);
           this.#generation++;
           this.#clearTimer();
+          this.#cancelRefill();
           this.#setState('stopped');
           return;
         }
