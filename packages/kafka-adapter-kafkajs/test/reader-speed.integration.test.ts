@@ -15,7 +15,13 @@ const BENCH = process.env['KSCHED_READER_BENCH_RECORDS'];
 const COUNT = Number(BENCH ?? 100_000);
 const MIN_RATIO = BENCH === undefined ? 0.5 : 0.8;
 
-async function rawRead(topic: string, end: number): Promise<{ ms: number; records: number }> {
+/** CPU time of this process (user + system), ms. */
+const cpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+async function rawRead(topic: string, end: number): Promise<{ ms: number; cpu: number; records: number }> {
   const consumer = new Kafka({ brokers, clientId: 'ksched-raw-bench', logLevel: logLevel.NOTHING }).consumer({
     groupId: `raw-${topic}-${Date.now()}`,
     readUncommitted: false,
@@ -24,21 +30,26 @@ async function rawRead(topic: string, end: number): Promise<{ ms: number; record
     maxBytes: 10_485_760,
   });
   const t0 = performance.now();
+  const c0 = cpuMs();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let records = 0;
+  let cpu = 0;
   const ms = await new Promise<number>((resolve) => {
     void consumer.run({
       autoCommit: false,
       eachBatch: ({ batch }) => {
         records += batch.messages.length;
-        if (Number(batch.lastOffset()) + 1 >= end) resolve(performance.now() - t0);
+        if (Number(batch.lastOffset()) + 1 >= end) {
+          cpu = cpuMs() - c0;
+          resolve(performance.now() - t0);
+        }
         return Promise.resolve();
       },
     });
   });
   await consumer.disconnect();
-  return { ms, records };
+  return { ms, cpu, records };
 }
 
 describe('kafkajs transport: openReader speed', () => {
@@ -55,11 +66,12 @@ describe('kafkajs transport: openReader speed', () => {
     const { high } = await t.fetchWatermarks({ topic, partition: 0 });
     expect(high).toBe(COUNT);
     const runs: string[] = [];
-    let best = { raw: Infinity, reader: Infinity, open: Infinity };
+    let best = { raw: Infinity, reader: Infinity, open: Infinity, rawCpu: Infinity, readerCpu: Infinity };
     for (let round = 0; round < 5; round++) {
       const raw = await rawRead(topic, high);
       expect(raw.records).toBe(COUNT);
       const t0 = performance.now();
+      const c0 = cpuMs();
       const reader = await t.openReader({ topic, partition: 0 }, { fromOffset: 0 });
       const open = performance.now() - t0;
       let records = 0;
@@ -71,16 +83,26 @@ describe('kafkajs transport: openReader speed', () => {
         if (b.position >= high) break;
       }
       const ms = performance.now() - t0;
+      const cpu = cpuMs() - c0;
       await reader.close();
       expect(records).toBe(COUNT);
       expect(bytes).toBe(COUNT * 250);
-      runs.push(`raw ${raw.ms.toFixed(0)} ms, reader ${ms.toFixed(0)} ms (open ${open.toFixed(0)} ms)`);
-      best = { raw: Math.min(best.raw, raw.ms), reader: Math.min(best.reader, ms), open: Math.min(best.open, open) };
+      runs.push(
+        `raw ${raw.ms.toFixed(0)} ms (cpu ${raw.cpu.toFixed(0)}), reader ${ms.toFixed(0)} ms (cpu ${cpu.toFixed(0)}, open ${open.toFixed(0)} ms)`,
+      );
+      best = {
+        raw: Math.min(best.raw, raw.ms),
+        reader: Math.min(best.reader, ms),
+        open: Math.min(best.open, open),
+        rawCpu: Math.min(best.rawCpu, raw.cpu),
+        readerCpu: Math.min(best.readerCpu, cpu),
+      };
     }
     const ratio = best.raw / best.reader;
     console.info(
       `openReader speed, ${COUNT} records: ${runs.join('; ')}; best raw ${((COUNT / best.raw) * 1000).toFixed(0)} rec/s, ` +
-        `reader ${((COUNT / best.reader) * 1000).toFixed(0)} rec/s: ${ratio.toFixed(2)}x`,
+        `reader ${((COUNT / best.reader) * 1000).toFixed(0)} rec/s: ${ratio.toFixed(2)}x; ` +
+        `client CPU per record: raw ${((best.rawCpu / COUNT) * 1000).toFixed(2)} µs, reader ${((best.readerCpu / COUNT) * 1000).toFixed(2)} µs`,
     );
     expect(ratio).toBeGreaterThanOrEqual(MIN_RATIO);
   });

@@ -15,9 +15,9 @@
  * from the `GROUP_JOIN` event, i.e. before the first fetch (and again after a rejoin of the
  * throwaway group, to where the reader had fetched).
  *
- * **Fetching ahead.** `eachBatch` queues the kafkajs batch and returns at once, so kafkajs fetches
- * the next one while the caller handles the previous; only when {@link READ_AHEAD_BATCHES} batches
- * wait does `eachBatch` hold the fetch loop (heartbeating the throwaway group meanwhile). Records
+ * **Fetching ahead.** `eachBatch` queues the kafkajs batch and, once {@link READ_AHEAD_BATCHES}
+ * wait, holds kafkajs's fetch loop (heartbeating the throwaway group meanwhile) until `read()`
+ * takes one: kafkajs then fetches the next batch while the caller handles the one it got. Records
  * are mapped when `read()` hands the batch out, with `fromFetchedMessage`: `fromKafkaMessage`'s
  * mapping, but kafkajs's Buffers are re-labelled as plain `Uint8Array`s rather than wrapped in new
  * views (no copies either way; half the mapping cost, which is most of the reader's own cost).
@@ -47,8 +47,13 @@ import { kafkaRetry } from './kafka.js';
 
 const { AssignerProtocol } = kafkajs;
 
-/** Batches (one fetch response each, up to `fetchMaxBytesPerPartition`) fetched ahead of `read()`. */
-export const READ_AHEAD_BATCHES = 4;
+/**
+ * Batches (one fetch response each, up to `fetchMaxBytesPerPartition`) fetched ahead of `read()`.
+ * One is enough to overlap the next fetch with the caller's work; deeper read-ahead measured
+ * slower (4 batches: ~5.1 µs of client CPU per record against ~4.2 µs), as the batches held live
+ * long enough to be promoted out of V8's young generation.
+ */
+export const READ_AHEAD_BATCHES = 1;
 /** Longest `read()` waits for new records at the end before it answers with an empty batch, ms. */
 const END_WAIT_MAX_MS = 1000;
 const ASSIGNER_NAME = 'KschedPartitionReader';
