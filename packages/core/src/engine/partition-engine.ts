@@ -261,10 +261,6 @@ export class PartitionEngine {
    */
   async start(): Promise<void> {
     if (this.#closed) return;
-    if (this.#parked) {
-      await this.#resume();
-      return;
-    }
     if (this.#tx && !this.#txReady) {
       try {
         await this.#tx.init();
@@ -274,7 +270,8 @@ export class PartitionEngine {
         throw error;
       }
     }
-    await this.#reload('assigned');
+    if (this.#parked) await this.#resume();
+    else await this.#reload('assigned');
   }
 
   /**
@@ -397,14 +394,8 @@ export class PartitionEngine {
     try {
       ({ low, high } = await this.#transport.seekToBeginning({ topic: this.topic, partition: this.partition }));
     } catch (error) {
-      if (generation !== this.#generation) return;
-      const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** attempt);
-      this.#logger.error({ ...this.#where(), error, retryInMs: delayMs }, 'seeking to the beginning failed; retrying');
-      this.#emitError('load', error);
-      this.#reloadTimer = this.#clock.setTimeout(() => {
-        this.#reloadTimer = undefined;
-        if (generation === this.#generation && !this.#closed) void this.#reload(reason, attempt + 1);
-      }, delayMs);
+      if (generation === this.#generation)
+        this.#retrySeek('seeking to the beginning failed; retrying', error, attempt, () => this.#reload(reason, attempt + 1));
       return;
     }
     if (generation !== this.#generation) return;
@@ -426,15 +417,6 @@ export class PartitionEngine {
    * back to a full read when the log no longer holds that position.
    */
   async #resume(attempt = 0): Promise<void> {
-    if (this.#tx && !this.#txReady) {
-      try {
-        await this.#tx.init();
-        this.#txReady = true;
-      } catch (error) {
-        this.#emitError('transactions', error);
-        throw error;
-      }
-    }
     const generation = ++this.#generation;
     this.#clearTimer();
     this.#seeking = true;
@@ -450,14 +432,8 @@ export class PartitionEngine {
     try {
       ({ low, high } = await this.#transport.seek({ topic: this.topic, partition: this.partition }, this.#position));
     } catch (error) {
-      if (generation !== this.#generation) return;
-      const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** attempt);
-      this.#logger.error({ ...this.#where(), error, retryInMs: delayMs }, 'seeking to the resume position failed; retrying');
-      this.#emitError('load', error);
-      this.#reloadTimer = this.#clock.setTimeout(() => {
-        this.#reloadTimer = undefined;
-        if (generation === this.#generation && !this.#closed) void this.#resume(attempt + 1).catch(() => {});
-      }, delayMs);
+      if (generation === this.#generation)
+        this.#retrySeek('seeking to the resume position failed; retrying', error, attempt, () => this.#resume(attempt + 1));
       return;
     }
     if (generation !== this.#generation) return;
@@ -479,6 +455,21 @@ export class PartitionEngine {
       this.#report(false);
       this.#arm();
     }
+  }
+
+  /**
+   * A failed seek (the broker did not answer) is retried after a growing back-off for as long as
+   * the engine runs; meanwhile batches are ignored, so nothing counts as loaded from the wrong offset.
+   */
+  #retrySeek(message: string, error: unknown, attempt: number, retry: () => Promise<void>): void {
+    const generation = this.#generation;
+    const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** attempt);
+    this.#logger.error({ ...this.#where(), error, retryInMs: delayMs }, message);
+    this.#emitError('load', error);
+    this.#reloadTimer = this.#clock.setTimeout(() => {
+      this.#reloadTimer = undefined;
+      if (generation === this.#generation && !this.#closed) void retry().catch(() => {});
+    }, delayMs);
   }
 
   #markLoaded(by: 'end_offset'): void {
