@@ -114,8 +114,11 @@ export function toRdKafkaBytes(value: string | Uint8Array | null | undefined): B
 export function fromRdKafkaHeaders(headers: readonly MessageHeader[] | undefined): RecordHeaders {
   const out: Record<string, HeaderValue> = {};
   if (headers === undefined) return out;
-  for (const header of headers) {
-    for (const [name, value] of Object.entries(header)) {
+  // Indexed loops and `for…in` (node-rdkafka's header objects are plain): this runs for every consumed record.
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i]!;
+    for (const name in header) {
+      const value = header[name];
       out[name] = typeof value === 'string' ? value : value === null || value === undefined ? new Uint8Array(0) : asBytes(value);
     }
   }

@@ -172,9 +172,12 @@ export const rdKafkaTransportOptionsSchema = z.strictObject(
       .optional(),
     /**
      * Most records one `read()` of a partition reader (`openReader`) returns: the reader takes
-     * this many records from librdkafka in one `consume` call.
+     * this many records from librdkafka in one `consume` call (and the next while the caller
+     * handles them). Measured: 500 reads as fast as a raw node-rdkafka consumer; 2,000 and
+     * 10,000 cost 30–70 % more CPU (node-rdkafka converts a whole batch at once, so its records
+     * outlive V8's young generation).
      */
-    readerBatchSize: atLeast(1).default(10_000),
+    readerBatchSize: atLeast(1).default(500),
   },
   { error: unknownKeys('an object') },
 );

@@ -73,18 +73,18 @@ export class RdKafkaPartitionReader implements PartitionReader {
   #reading = false;
   #closed = false;
   #closing: Promise<void> | undefined;
-  /** Settles when `close()` is called, so that a pending `read()` rejects at once. */
-  readonly #closedSignal: Promise<Fetched>;
-  #signalClosed!: () => void;
+  /**
+   * Rejects the `read()` waiting for a `consume` call, so that `close()` settles it at once. (Not a
+   * race with one long-lived "closed" promise: every race would leave a reaction on it holding its
+   * batch until the reader closes.)
+   */
+  #abortWait: ((error: unknown) => void) | undefined;
 
   private constructor(deps: PartitionReaderDeps) {
     this.#deps = deps;
     this.topic = deps.tp.topic;
     this.partition = deps.tp.partition;
     this.#position = deps.start;
-    this.#closedSignal = new Promise<Fetched>((resolve) => {
-      this.#signalClosed = () => resolve({ messages: [], eof: -1 });
-    });
     this.#consumer = createClient(
       'reader',
       () =>
@@ -132,7 +132,7 @@ export class RdKafkaPartitionReader implements PartitionReader {
     try {
       const deadline = Date.now() + READ_BUDGET_MS;
       for (;;) {
-        const fetched = await Promise.race([(this.#pending ??= this.#consume()), this.#closedSignal]);
+        const fetched = await this.#wait((this.#pending ??= this.#consume()));
         if (this.#closed) throw this.#closedError();
         this.#pending = undefined;
         if (fetched.error !== undefined) {
@@ -160,6 +160,16 @@ export class RdKafkaPartitionReader implements PartitionReader {
     } finally {
       this.#reading = false;
     }
+  }
+
+  /** `fetching`, or a rejection as soon as the reader is closed. */
+  #wait(fetching: Promise<Fetched>): Promise<Fetched> {
+    return new Promise<Fetched>((resolve, reject) => {
+      this.#abortWait = reject;
+      void fetching.then(resolve);
+    }).finally(() => {
+      this.#abortWait = undefined;
+    });
   }
 
   #batch(messages: readonly Message[], atEnd: boolean): PartitionBatch {
@@ -192,7 +202,7 @@ export class RdKafkaPartitionReader implements PartitionReader {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
-    this.#signalClosed();
+    this.#abortWait?.(this.#closedError());
     this.#closing = (async () => {
       // librdkafka must not be closed under a consume call in flight (it ends within READ_WAIT_MS).
       await this.#pending;
