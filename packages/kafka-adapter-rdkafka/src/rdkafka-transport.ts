@@ -38,10 +38,14 @@ const PARTITION_COUNT_TTL_MS = 30_000;
  * - Partitioning: explicit `partition` > Java-compatible murmur2 of `partitionKey` (core's
  *   `partitionForKey` over the topic's cached partition count) > librdkafka's `murmur2_random` of
  *   `key` (the same hash) > random (keyless).
- * - Group callbacks: classic eager protocol; `onRevoked` is awaited before librdkafka gives the
- *   partitions up; new partitions are paused until `onAssigned` settled.
+ * - Group callbacks: the classic eager protocol by default, or the incremental one with
+ *   `partitionAssignmentStrategy: 'cooperative-sticky'` (only moved partitions are revoked);
+ *   `onRevoked` is awaited before librdkafka gives the partitions up; new partitions are paused
+ *   until `onAssigned` settled.
  * - EOF: an empty batch whenever librdkafka reports the end of a partition (also for an empty
  *   partition and a log ending in a transaction marker), with `position` = the end offset.
+ * - `openReader`: a consumer of its own per reader, `assign()`ed only (no group join), read
+ *   committed, large batches read one ahead.
  *
  * @throws ConfigError (`KSM_CONFIG`) for invalid options, naming each setting.
  *

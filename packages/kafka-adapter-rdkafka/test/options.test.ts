@@ -34,10 +34,12 @@ describe('rdkafka transport options', () => {
       lingerMs: 1,
       pollIntervalMs: 5,
       maxBatchRetries: 3,
+      readerBatchSize: 500,
       logLevel: 'warn',
       librdkafka: {},
     });
     expect(o.logger).toBe(noopLogger);
+    expect(o.partitionAssignmentStrategy).toBeUndefined();
     expect(o.ssl).toBeUndefined();
     expect(o.sasl).toBeUndefined();
   });
@@ -72,6 +74,12 @@ describe('rdkafka transport options', () => {
         .map((v) => v.field)
         .sort(),
     ).toEqual(['brokers.0', 'connectionTimeoutMs', 'consumeBatchSize', 'lingerMs', 'logLevel', 'sasl.mechanism']);
+    expect(violations(() => parseRdKafkaTransportOptions({ brokers: 'a:1', partitionAssignmentStrategy: 'sticky' as never }))).toEqual([
+      { field: 'partitionAssignmentStrategy', message: 'needs to be range, roundrobin or cooperative-sticky' },
+    ]);
+    expect(
+      parseRdKafkaTransportOptions({ brokers: 'a:1', partitionAssignmentStrategy: 'cooperative-sticky' }).partitionAssignmentStrategy,
+    ).toBe('cooperative-sticky');
     expect(violations(() => parseRdKafkaTransportOptions({ brokers: [] }))).toEqual([
       { field: 'brokers', message: 'needs at least one broker (host:port)' },
     ]);

@@ -11,12 +11,18 @@
  * once the queue is drained: librdkafka restarts its fetch at the last record it handed out, so
  * nothing is skipped.
  *
- * **Assignment and revocation.** The classic eager protocol: a rebalance revokes every partition,
- * then assigns the new set. `rebalance_cb` revokes at once (nothing more is delivered), then on
- * the group chain waits for in-flight `onBatch` calls, awaits `onRevoked` and only then calls
- * `unassign()`, and librdkafka rejoins the group only after that, so no other member can be given
- * the partitions before `onRevoked` settled. New partitions are `assign()`ed and paused at once;
- * `onAssigned` is awaited, and then the partition is resumed and delivers what it queued meanwhile.
+ * **Assignment and revocation.** With the eager assignors (the default, `range,roundrobin`) a
+ * rebalance revokes every partition, then assigns the new set; with `cooperative-sticky`
+ * (librdkafka's incremental protocol, `rebalanceProtocol() === 'COOPERATIVE'`) `rebalance_cb` gets
+ * only the change: the partitions that move away, then those newly given, and the partitions a
+ * member keeps are never revoked (they keep delivering, without `onRevoked` / `onAssigned`).
+ * Either way `rebalance_cb` marks the revoked partitions at once (nothing more is delivered), then
+ * on the group chain waits for their in-flight `onBatch` calls, awaits `onRevoked` and only then
+ * calls `unassign()` (eager) or `incrementalUnassign(revoked)` (cooperative), and librdkafka
+ * goes on with the rebalance only after that, so no other member can be given the partitions
+ * before `onRevoked` settled. New partitions are `assign()`ed (eager: the whole new assignment) or
+ * `incrementalAssign()`ed (cooperative) and paused at once; `onAssigned` is awaited, and then the
+ * partition is resumed and delivers what it queued meanwhile.
  *
  * **Position and EOF.** `enable.partition.eof` makes librdkafka emit an EOF event whenever its
  * fetch position reaches the partition's end offset (the last stable offset under read
@@ -25,10 +31,10 @@
  * offset, i.e. the next offset librdkafka fetches. A batch of records has position = last
  * offset + 1.
  *
- * **Seeks.** `seekToBeginning` reads the watermarks, then asks the loop to seek to `low` between
- * two `consume` calls, so no call is in flight while librdkafka moves the position: everything
- * queued before (fetched before the seek) is dropped, everything consumed after belongs to the new
- * position. A batch being delivered when the seek happens does not move the position afterwards.
+ * **Seeks.** `seek` (and `seekToBeginning`, a seek to `low`) reads the watermarks, clamps the
+ * offset into them, then asks the loop to seek there between two `consume` calls, so no call is
+ * in flight while librdkafka moves the position: everything queued before (fetched before the
+ * seek) is dropped, everything consumed after belongs to the new position. A batch being delivered when the seek happens does not move the position afterwards.
  * Right after an assignment librdkafka may still be starting the partition's fetcher
  * (`ERR__STATE`); the seek is then retried.
  *

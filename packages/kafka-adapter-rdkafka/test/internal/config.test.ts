@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@ksched/core';
-import { commonConfig, consumerConfig, consumerTopicConfig, createClient, producerConfig } from '../../src/internal/config.js';
+import {
+  commonConfig,
+  consumerConfig,
+  consumerTopicConfig,
+  createClient,
+  producerConfig,
+  readerConfig,
+} from '../../src/internal/config.js';
 import { parseRdKafkaTransportOptions } from '../../src/options.js';
 
 const options = parseRdKafkaTransportOptions({
@@ -30,6 +37,47 @@ describe('librdkafka configuration', () => {
     });
     expect(config['rebalance_cb']).toBe(callbacks.rebalance_cb);
     expect(consumerTopicConfig).toEqual({ 'auto.offset.reset': 'earliest' });
+  });
+
+  it('consumer: partitionAssignmentStrategy selects the assignor (cooperative-sticky: the incremental protocol)', () => {
+    const cooperative = parseRdKafkaTransportOptions({ brokers: ['a:1'], partitionAssignmentStrategy: 'cooperative-sticky' });
+    expect(consumerConfig(cooperative, 'g', callbacks)).toMatchObject({
+      'group.protocol': 'classic',
+      'partition.assignment.strategy': 'cooperative-sticky',
+    });
+    const range = parseRdKafkaTransportOptions({ brokers: ['a:1'], partitionAssignmentStrategy: 'range' });
+    expect(consumerConfig(range, 'g', callbacks)['partition.assignment.strategy']).toBe('range');
+  });
+
+  it('reader: its own never-joined group id, read committed, EOF events, no commits; same security settings as the member', () => {
+    const secured = parseRdKafkaTransportOptions({
+      brokers: ['a:1'],
+      clientId: 'c',
+      ssl: { ca: 'CA', rejectUnauthorized: true },
+      sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
+      librdkafka: { 'isolation.level': 'read_uncommitted', 'enable.partition.eof': false },
+    });
+    const config = readerConfig(secured, 'reader-group');
+    expect(config).toMatchObject({
+      'bootstrap.servers': 'a:1',
+      'client.id': 'c',
+      'group.id': 'reader-group',
+      'isolation.level': 'read_committed',
+      'enable.auto.commit': false,
+      'enable.partition.eof': true,
+      'allow.auto.create.topics': false,
+      'security.protocol': 'sasl_ssl',
+      'sasl.mechanisms': 'SCRAM-SHA-512',
+      'sasl.username': 'u',
+      'sasl.password': 'p',
+      'ssl.ca.pem': 'CA',
+    });
+    const member = consumerConfig(secured, 'g', callbacks);
+    for (const k of Object.keys(member).filter((k) => k.startsWith('ssl.') || k.startsWith('sasl.') || k === 'security.protocol')) {
+      expect(config[k], k).toEqual(member[k]);
+    }
+    expect(config['rebalance_cb']).toBeUndefined();
+    expect(config['max.partition.fetch.bytes']).toBeGreaterThanOrEqual(secured.fetchMaxBytesPerPartition);
   });
 
   it('producer: idempotent, acks all, murmur2 partitioner in the topic configuration', () => {
