@@ -42,6 +42,20 @@ export function chartSvg(s: Summary): string {
       score: (a) => 256 / s.memory.adapters[a].overheadBytes,
       value: (a) => `${Math.round(s.memory.adapters[a].overheadBytes)} B`,
     },
+    ...(s.midnight
+      ? [
+          {
+            label: 'midnight p99 ≤ 20 ms',
+            score: (a: string) => 20 / Math.max(1, s.midnight.adapters[a].after.lateness.p99),
+            value: (a: string) => `${s.midnight.adapters[a].after.lateness.p99} ms`,
+          },
+          {
+            label: '1 h window ≤ 1/10 heap',
+            score: (a: string) => 0.1 / s.memory.adapters[a].day.share,
+            value: (a: string) => s.memory.adapters[a].day.share.toFixed(3),
+          },
+        ]
+      : []),
     { label: 'take vs scan ≥ 1000×', score: () => s.core.takeVsScan / 1000, value: () => `${Math.round(s.core.takeVsScan)}×` },
   ];
   const x0 = 200;

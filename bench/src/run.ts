@@ -8,7 +8,8 @@
  *
  * KSCHED_BROKERS: use that cluster; unset: start the local broker (scripts/kafka/kafka.sh, port
  * KSCHED_KAFKA_PORT) and stop it at the end if this run started it.
- * KSCHED_BENCH_ONLY=core,memory,precision,reload,dispatch: run a subset (the rest is read from results/).
+ * KSCHED_BENCH_ONLY=core,memory,precision,reload,dispatch,midnight,rebalance: run a subset (the rest is
+ * read from results/).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,10 @@ import { writeChart } from './chart.js';
 
 const src = fileURLToPath(new URL('./', import.meta.url));
 const mode = quick ? 'quick' : 'full';
-const only = process.env.KSCHED_BENCH_ONLY?.split(',');
+const measures = ['core', 'memory', 'precision', 'reload', 'dispatch', 'midnight', 'rebalance'];
+const only = process.env.KSCHED_BENCH_ONLY?.split(',').map((m) => m.trim());
+const unknown = only?.filter((m) => !measures.includes(m)) ?? [];
+if (unknown.length > 0) throw new Error(`KSCHED_BENCH_ONLY: unknown measure(s) ${unknown.join(', ')} (known: ${measures.join(', ')})`);
 const kafkaSh = `${repoRoot}scripts/kafka/kafka.sh`;
 
 const external = Boolean(process.env.KSCHED_BROKERS);
@@ -47,6 +51,8 @@ try {
   run('precision', q);
   run('reload', q, ['--max-old-space-size=4096']);
   run('dispatch', q, ['--max-old-space-size=4096']);
+  run('midnight', q, ['--max-old-space-size=4096']);
+  run('rebalance', q);
 } finally {
   if (startedBroker) execFileSync(kafkaSh, ['stop'], { stdio: ['ignore', 2, 2] });
 }
@@ -57,6 +63,8 @@ const memory = read('memory');
 const precision = read('precision');
 const reload = read('reload');
 const dispatch = read('dispatch');
+const midnight = read('midnight');
+const rebalance = read('rebalance');
 
 const kafkaVersion = external
   ? (process.env.KSCHED_KAFKA_VERSION ?? 'external broker (version not checked)')
@@ -80,6 +88,8 @@ const summary = {
   precision,
   reload,
   dispatch,
+  midnight,
+  rebalance,
 };
 writeResult('summary', summary);
 writeChart(summary);
@@ -88,8 +98,27 @@ const f = (n: number, d = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a';
 const ad = ['kafkajs', 'rdkafka'] as const;
 const cell = (fn: (a: (typeof ad)[number]) => string) =>
-  ad.map((a) => (precision.adapters[a] && reload.adapters[a] ? fn(a) : 'n/a')).join(' | ');
+  ad.map((a) => {
+    try {
+      return fn(a);
+    } catch {
+      return 'n/a';
+    }
+  }).join(' | ');
 const p = (a: string) => precision.adapters[a];
+const mid = (a: string) => midnight.adapters[a];
+const reb = (id: string) => {
+  const r = rebalance.runs[id];
+  return r ? `**${f(r.pauseMs)}** (${f(r.baselinePauseMs)}; ${f(r.rebalanceMs)})` : 'n/a';
+};
+const rr = (id: string) => {
+  const r = rebalance.runs[id];
+  return r ? `${r.reReadPartitions} / ${r.resumedPartitions}; ${r.missing} / ${r.duplicates}` : 'n/a';
+};
+const dayCell = (a: string) => {
+  const d = memory.adapters[a].day;
+  return `${f(d.hour.growthBytes / 2 ** 20, 1)} (${f(d.hour.perScheduleBytes, 1)}) vs ${f(d.unbounded.growthBytes / 2 ** 20, 1)} (${f(d.unbounded.perScheduleBytes)})`;
+};
 const rows = [
   `| measure (${mode}) | kafkajs | rdkafka | target |`,
   '| --- | --- | --- | --- |',
@@ -102,6 +131,15 @@ const rows = [
   `| dispatch ratio (raw / ksched), no transactions | ${cell((a) => `**${f(dispatch.runs[`${a}_plain`].ratio, 2)}**`)} | ≥ 0.6 |`,
   `| dispatch burst: raw / ksched, ms (transactions) | ${cell((a) => `${f(dispatch.runs[`${a}_tx`].rawMs)} / ${f(dispatch.runs[`${a}_tx`].kschedMs)}`)} | — |`,
   `| dispatch ratio (raw / ksched), transactions | ${cell((a) => `**${f(dispatch.runs[`${a}_tx`].ratio, 2)}**`)} | ≥ 0.6 |`,
+  `| reload, default 1 h window (buffers none): raw / ksched, ms; ratio | ${cell((a) => `${f(reload.adapters[a].rawMs)} / ${f(reload.adapters[a].defaultHorizonMs)}; ${f(reload.adapters[a].ratioDefaultHorizon, 2)}`)} | — |`,
+  `| background read (refill) of the same partition: ksched ms; refill ratio (raw / refill) | ${cell((a) => `${f(reload.adapters[a].refillMs)}; **${f(reload.adapters[a].refillRatio, 2)}**`)} | — |`,
+  `| midnight: lateness p50 / p99 / max of ${f(midnight.after)} due in the first ${midnight.afterSpanMs / 1000} s after 00:00 UTC (partition of ${f(midnight.filler)}), ms | ${cell((a) => `${mid(a).after.lateness.p50} / **${mid(a).after.lateness.p99}** / **${mid(a).after.lateness.max}**`)} | p99 ≤ 20, max ≤ 100 |`,
+  `| midnight: early / missing / duplicates; reloads after start | ${cell((a) => `${mid(a).after.early} / ${mid(a).after.missing} / ${mid(a).duplicates}; ${mid(a).reloads.length - 1}`)} | 0 / 0 / 0; 0 |`,
+  `| rebalance (6 partitions, ${rebalance.rate}/s): longest pause on kept partitions, eager, ms (baseline; group rebalance) | ${cell((a) => reb(`${a}_eager`))} | ≤ rebalance |`,
+  `| rebalance: longest pause, cooperative-sticky, ms (baseline; group rebalance) | n/a | ${rebalance.runs.rdkafka_cooperative ? reb('rdkafka_cooperative') : 'n/a'} | ≤ 50 |`,
+  `| rebalance: partitions re-read / resumed on the first member; missing / duplicates (eager${rebalance.runs.rdkafka_cooperative ? '; cooperative' : ''}) | ${cell((a) => rr(`${a}_eager`) + (a === 'rdkafka' && rebalance.runs.rdkafka_cooperative ? `; ${rr('rdkafka_cooperative')}` : ''))} | 0 re-read |`,
+  `| memory: a day of ${f(memory.daySchedules)} schedules, 1 h window vs unbounded: MiB (B per schedule) | ${cell((a) => dayCell(a))} | — |`,
+  `| memory: 1 h window / unbounded heap | ${cell((a) => `**${f(memory.adapters[a].day.share, 3)}**`)} | ≤ 0.1 |`,
   `| memory: bytes per buffered schedule (${f(memory.schedules)}; data ${memory.adapters.kafkajs.dataBytes} B) | ${cell((a) => f(memory.adapters[a].perScheduleBytes))} | — |`,
   `| memory overhead per schedule (minus key, headers, payload), B | ${cell((a) => `**${f(memory.adapters[a].overheadBytes)}**`)} | ≤ 256 |`,
   `| memory: of which the engine (vs the same records in a Map), B | ${cell((a) => f(memory.adapters[a].overheadVsRawMapBytes))} | — |`,
@@ -115,5 +153,5 @@ console.log(rows.join('\n'));
 console.log('');
 const k = 'kafkajs';
 console.log(
-  `bench: p99_lateness_ms=${p(k).lateness.p99} early=${p(k).early} reload_ratio=${reload.adapters[k].ratio.toFixed(2)} dispatch_ratio=${dispatch.runs[`${k}_plain`].ratio.toFixed(2)} mem_overhead_bytes=${Math.round(memory.adapters[k].overheadBytes)} take_vs_scan=${Math.round(core.takeVsScan)}`,
+  `bench: p99_lateness_ms=${p(k).lateness.p99} early=${p(k).early} reload_ratio=${reload.adapters[k].ratio.toFixed(2)} dispatch_ratio=${dispatch.runs[`${k}_plain`].ratio.toFixed(2)} mem_overhead_bytes=${Math.round(memory.adapters[k].overheadBytes)} take_vs_scan=${Math.round(core.takeVsScan)} midnight_p99_ms=${mid(k).after.lateness.p99} midnight_max_ms=${mid(k).after.lateness.max}`,
 );
