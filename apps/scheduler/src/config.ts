@@ -110,6 +110,15 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'consumer group session timeout: how long a crashed scheduler keeps its partitions before another member takes them over',
   },
   {
+    key: 'partitionAssignmentStrategy',
+    env: 'KSCHED_PARTITION_ASSIGNMENT_STRATEGY',
+    flags: ['--assignment-strategy <name>'],
+    group: 'connection',
+    type: 'range | roundrobin | cooperative-sticky (rdkafka only)',
+    defaultText: "librdkafka's (range,roundrobin)",
+    description: 'group assignor; cooperative-sticky revokes only the partitions that move, so the ones a member keeps never pause',
+  },
+  {
     key: 'ssl.enabled',
     env: 'KSCHED_SSL',
     flags: ['--ssl'],
@@ -501,6 +510,7 @@ export const configSchema = strictGroup({
   connectionTimeoutMs: duration().optional(),
   requestTimeoutMs: duration().optional(),
   sessionTimeoutMs: duration().optional(),
+  partitionAssignmentStrategy: oneOf(['range', 'roundrobin', 'cooperative-sticky'] as const).optional(),
   ssl: strictGroup({
     enabled: bool().optional(),
     caFile: text().optional(),
@@ -574,6 +584,8 @@ export interface ConnectionConfig {
   readonly requestTimeoutMs?: number;
   /** Consumer group session timeout (transport only). */
   readonly sessionTimeoutMs?: number;
+  /** Group assignor (rdkafka transport only). */
+  readonly partitionAssignmentStrategy?: 'range' | 'roundrobin' | 'cooperative-sticky';
   /** `true` (system CAs), TLS settings, or absent (plain TCP). */
   readonly ssl?: true | TlsSettings;
   readonly sasl?: SaslSettings;
@@ -776,6 +788,14 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       message: 'needs at least one broker (host:port): set KSCHED_BROKERS, --brokers or "brokers" in the config file',
     });
   }
+  if (c.partitionAssignmentStrategy !== undefined && c.adapter !== 'rdkafka') {
+    problems.push({
+      field: 'partitionAssignmentStrategy',
+      rule: 'adapter',
+      message:
+        'is a node-rdkafka setting: use it with adapter rdkafka (kafkajs has one eager assignor; ksched resumes its partitions instead)',
+    });
+  }
   const saslGiven = Object.values(c.sasl).some((v) => v !== undefined);
   if (saslGiven) {
     if (c.sasl.mechanism === undefined)
@@ -839,6 +859,7 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       ...(c.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: c.connectionTimeoutMs } : {}),
       ...(c.requestTimeoutMs !== undefined ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
       ...(c.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: c.sessionTimeoutMs } : {}),
+      ...(c.partitionAssignmentStrategy !== undefined ? { partitionAssignmentStrategy: c.partitionAssignmentStrategy } : {}),
       ...(ssl !== undefined ? { ssl } : {}),
       ...(saslGiven ? { sasl: c.sasl as SaslSettings } : {}),
     },

@@ -78,6 +78,9 @@ export async function runService(config: AppConfig, logger: PinoLogger, options:
   const transport = adapter.createTransport({
     ...connection,
     ...(config.connection.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: config.connection.sessionTimeoutMs } : {}),
+    ...(config.connection.partitionAssignmentStrategy !== undefined
+      ? { partitionAssignmentStrategy: config.connection.partitionAssignmentStrategy }
+      : {}),
   });
   const scheduler = new Scheduler({ transport, clock: systemClock, options: s, logger: portLogger(logger, { component: 'scheduler' }) });
   const metrics = new SchedulerMetrics();

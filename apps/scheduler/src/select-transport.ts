@@ -34,7 +34,12 @@ export interface TopicsSettings {
 /** What the app uses from an adapter package (both export these names). */
 export interface KafkaAdapter {
   readonly name: AdapterName;
-  createTransport(options: AdapterConnectionOptions & { readonly sessionTimeoutMs?: number }): Transport;
+  createTransport(
+    options: AdapterConnectionOptions & {
+      readonly sessionTimeoutMs?: number;
+      readonly partitionAssignmentStrategy?: 'range' | 'roundrobin' | 'cooperative-sticky';
+    },
+  ): Transport;
   ensureSchedulesTopics(
     options: AdapterConnectionOptions & TopicsSettings,
   ): Promise<{ readonly created: readonly string[]; readonly existing: readonly string[] }>;

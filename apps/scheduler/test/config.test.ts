@@ -282,13 +282,14 @@ describe('SETTINGS', () => {
 
   it('every setting can be set from its environment variable', () => {
     const sample: Record<string, string> = {
-      adapter: 'kafkajs',
+      adapter: 'rdkafka',
       brokers: 'h:1',
       clientId: 'c',
       clientLogLevel: 'info',
       connectionTimeoutMs: '5s',
       requestTimeoutMs: '10s',
       sessionTimeoutMs: '12s',
+      partitionAssignmentStrategy: 'cooperative-sticky',
       'ssl.enabled': 'false',
       'ssl.caFile': 'f',
       'ssl.certFile': 'f',
@@ -348,5 +349,18 @@ describe('SETTINGS', () => {
     expect(() => load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: '1KiB' } })).toThrow(
       /bufferMaxBytes: needs to be an integer bigger or equal to 65536/,
     );
+  });
+
+  it('takes the assignment strategy with the rdkafka adapter only, naming the setting otherwise', () => {
+    const rd = load({
+      env: { KSCHED_BROKERS: 'b:1', KSCHED_ADAPTER: 'rdkafka', KSCHED_PARTITION_ASSIGNMENT_STRATEGY: 'Cooperative-Sticky' },
+    });
+    expect(rd.connection.partitionAssignmentStrategy).toBe('cooperative-sticky');
+    expect(() => load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_PARTITION_ASSIGNMENT_STRATEGY: 'cooperative-sticky' } })).toThrow(
+      /partitionAssignmentStrategy: is a node-rdkafka setting/,
+    );
+    expect(() =>
+      load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_ADAPTER: 'rdkafka', KSCHED_PARTITION_ASSIGNMENT_STRATEGY: 'sticky' } }),
+    ).toThrow(/partitionAssignmentStrategy: needs to be one of range, roundrobin, cooperative-sticky/);
   });
 });
