@@ -131,7 +131,8 @@ for (const run of runs) {
 
   const lateAfter = summarize(aBefore.filter((e) => kept.includes(e.partition) && e.dueMs >= join).map((e) => e.atMs - e.dueMs));
   const lateBefore = summarize(aBefore.filter((e) => e.dueMs < join - 1000).map((e) => e.atMs - e.dueMs));
-  const reloadsAfter = reloads.filter((r) => r.atMs >= join);
+  // Up to B's stop (which starts another rebalance: A gets B's partitions back, resumed when within rebalanceRetainMs).
+  const reloadsAfter = reloads.filter((r) => r.atMs >= join && r.atMs < b.stopAtMs);
   const reRead = reloadsAfter.filter((r) => r.reason === 'assigned').length;
   const resumed = reloadsAfter.filter((r) => r.reason === 'resumed').length;
   const lastLoaded = Math.max(...loaded.filter((l) => l.atMs >= join && l.atMs < b.stopAtMs).map((l) => l.atMs), ...b.loaded.map((l) => l.atMs));
@@ -181,6 +182,7 @@ for (const run of runs) {
     missing,
     duplicates,
     measuredUntilMs: aEnd - join,
+    bStoppedAtMs: b.stopAtMs - join,
   };
 }
 writeResult('rebalance', { partitions: PARTITIONS, rate, seconds, joinAtMs, leadMs, runs: results });
