@@ -144,7 +144,7 @@ const results: Record<string, unknown> = {};
 for (const name of adapters) {
   const data = dataBytes(record(name, 0));
   // Baseline: the records held in a Map by key (what keeping them costs without ksched).
-  let base = used();
+  const base = used();
   let map: Map<string, ConsumedRecord> | undefined = new Map();
   for (let i = 0; i < N; i++) {
     const r = record(name, i);

@@ -22,7 +22,19 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Scheduler, systemClock } from '@ksched/core';
-import { adapters, arg, brokers, deleteTopics, log, quick, recreateTopics, sleep, summarize, transportFor, writeResult } from './lib/common.js';
+import {
+  adapters,
+  arg,
+  brokers,
+  deleteTopics,
+  log,
+  quick,
+  recreateTopics,
+  sleep,
+  summarize,
+  transportFor,
+  writeResult,
+} from './lib/common.js';
 
 const PARTITIONS = 6;
 const rate = arg('rate', 200);
@@ -54,7 +66,12 @@ interface Done {
 }
 
 /** Longest (Δdispatch − Δdue) between consecutive schedules of each partition, over pairs whose later due time is in [fromMs, toMs). */
-function longestPause(events: Dispatch[], partitions: number[], fromMs: number, toMs: number): { ms: number; partition?: number; dueMs?: number } {
+function longestPause(
+  events: Dispatch[],
+  partitions: number[],
+  fromMs: number,
+  toMs: number,
+): { ms: number; partition?: number; dueMs?: number } {
   let best: { ms: number; partition?: number; dueMs?: number } = { ms: 0 };
   for (const p of partitions) {
     const list = events.filter((e) => e.partition === p).sort((a, b) => a.dueMs - b.dueMs);
@@ -112,7 +129,19 @@ for (const run of runs) {
       await Promise.race([new Promise<void>((r) => (wake = r)), exited]);
     }
   };
-  child.send({ brokers: list, topic, target, groupId, adapter: run.adapter, transportOptions: run.transportOptions, partitions: PARTITIONS, rate, total, leadMs, joinAtMs });
+  child.send({
+    brokers: list,
+    topic,
+    target,
+    groupId,
+    adapter: run.adapter,
+    transportOptions: run.transportOptions,
+    partitions: PARTITIONS,
+    rate,
+    total,
+    leadMs,
+    joinAtMs,
+  });
   const fed = (await next('fed')) as unknown as { startMs: number; lastDueMs: number };
   const kept = a
     .partitions()
@@ -135,7 +164,10 @@ for (const run of runs) {
   const reloadsAfter = reloads.filter((r) => r.atMs >= join && r.atMs < b.stopAtMs);
   const reRead = reloadsAfter.filter((r) => r.reason === 'assigned').length;
   const resumed = reloadsAfter.filter((r) => r.reason === 'resumed').length;
-  const lastLoaded = Math.max(...loaded.filter((l) => l.atMs >= join && l.atMs < b.stopAtMs).map((l) => l.atMs), ...b.loaded.map((l) => l.atMs));
+  const lastLoaded = Math.max(
+    ...loaded.filter((l) => l.atMs >= join && l.atMs < b.stopAtMs).map((l) => l.atMs),
+    ...b.loaded.map((l) => l.atMs),
+  );
   const rebalanceMs = lastLoaded - join;
   // The rebalance's window: from 1 s before the join to 2 s after the last partition loaded; the
   // baseline is the same measure outside it (the machine's own jitter: it is shared).

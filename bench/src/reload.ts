@@ -115,7 +115,9 @@ for (const name of adapters) {
     await plain.stop();
     if (r.records < records) throw new Error(`background read saw ${r.records} < ${records} records`);
     refills.push(r);
-    log(`${name} ksched default window loaded: ${d.ms.toFixed(0)} ms (buffered ${d.buffered}); background read: ${r.durationMs} ms (${r.records} records, added ${r.added})`);
+    log(
+      `${name} ksched default window loaded: ${d.ms.toFixed(0)} ms (buffered ${d.buffered}); background read: ${r.durationMs} ms (${r.records} records, added ${r.added})`,
+    );
   }
   const rawMs = Math.min(...raws);
   const best = kscheds.reduce((a, b) => (b.ms < a.ms ? b : a));

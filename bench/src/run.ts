@@ -98,13 +98,15 @@ const f = (n: number, d = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a';
 const ad = ['kafkajs', 'rdkafka'] as const;
 const cell = (fn: (a: (typeof ad)[number]) => string) =>
-  ad.map((a) => {
-    try {
-      return fn(a);
-    } catch {
-      return 'n/a';
-    }
-  }).join(' | ');
+  ad
+    .map((a) => {
+      try {
+        return fn(a);
+      } catch {
+        return 'n/a';
+      }
+    })
+    .join(' | ');
 const p = (a: string) => precision.adapters[a];
 const mid = (a: string) => midnight.adapters[a];
 const reb = (id: string) => {
