@@ -163,6 +163,31 @@ export function createClient<T>(what: string, create: () => T): T {
   }
 }
 
+/**
+ * Disconnects a librdkafka client, resolving when it is done or after `timeoutMs` at the latest,
+ * never rejecting: a failure is passed to `onError` (closing must go on whatever happens).
+ */
+export function disconnectWithin(
+  client: { disconnect(cb: () => void): unknown },
+  timeoutMs: number,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    try {
+      client.disconnect(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    } catch (error) {
+      clearTimeout(timer);
+      onError(error);
+      resolve();
+    }
+  });
+}
+
 interface LogEvent {
   readonly severity?: number;
   readonly fac?: string;

@@ -46,7 +46,7 @@ import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdk
 import { fromRdKafkaMessage } from '../map-record.js';
 import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
-import { consumerConfig, consumerTopicConfig, createClient, failFastOnAuthentication, forwardEvents } from './config.js';
+import { consumerConfig, consumerTopicConfig, createClient, disconnectWithin, failFastOnAuthentication, forwardEvents } from './config.js';
 import { rdkafka } from './native.js';
 
 /** Longest backoff before a batch whose `onBatch` rejected is delivered again, ms. */
@@ -268,20 +268,9 @@ export class RdKafkaGroupMember implements Subscription {
 
   async #disconnect(): Promise<void> {
     // librdkafka's close revokes the assignment (the rebalance callback unassigns at once) and leaves the group.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.#options.sessionTimeoutMs + this.#options.requestTimeoutMs);
-      timer.unref();
-      try {
-        this.#consumer.disconnect(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      } catch (error) {
-        clearTimeout(timer);
-        this.#deps.logger.warn({ groupId: this.#deps.groupId, error }, 'disconnecting the consumer failed');
-        resolve();
-      }
-    });
+    await disconnectWithin(this.#consumer, this.#options.sessionTimeoutMs + this.#options.requestTimeoutMs, (error) =>
+      this.#deps.logger.warn({ groupId: this.#deps.groupId, error }, 'disconnecting the consumer failed'),
+    );
   }
 
   // ---- poll loop ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdk
 import { fromRdKafkaMessage } from '../map-record.js';
 import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
-import { consumerTopicConfig, createClient, failFastOnAuthentication, forwardEvents, readerConfig } from './config.js';
+import { consumerTopicConfig, createClient, disconnectWithin, failFastOnAuthentication, forwardEvents, readerConfig } from './config.js';
 import { rdkafka } from './native.js';
 
 /** How long one `consume` call of a reader waits for records (after an EOF event: for new ones), ms. */
@@ -207,20 +207,9 @@ export class RdKafkaPartitionReader implements PartitionReader {
       // librdkafka must not be closed under a consume call in flight (it ends within READ_WAIT_MS).
       await this.#pending;
       this.#pending = undefined;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#deps.options.requestTimeoutMs);
-        timer.unref();
-        try {
-          this.#consumer.disconnect(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        } catch (error) {
-          clearTimeout(timer);
-          this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error }, 'disconnecting a reader failed');
-          resolve();
-        }
-      });
+      await disconnectWithin(this.#consumer, this.#deps.options.requestTimeoutMs, (error) =>
+        this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error }, 'disconnecting a reader failed'),
+      );
       this.#deps.onClosed(this);
     })();
     return this.#closing;

@@ -413,6 +413,31 @@ export function describeTransportConformance(
     }
 
     /** Writes `records` in a transaction that is aborted (or fails mid-way, without `openTransaction`). */
+    /**
+     * A one-partition topic holding committed c1, c2, an aborted transaction (x1, x2) and committed
+     * c3, with its settled watermarks: what a read-committed reader must see as c1, c2, c3.
+     */
+    async function committedAroundAborted(
+      ctx: TestContext,
+      label: string,
+    ): Promise<{ readonly t: Transport; readonly tp: TopicPartition; readonly wm: { low: number; high: number } }> {
+      const t1 = await topic(label, 1);
+      const t = await transport();
+      const tp = { topic: t1, partition: 0 };
+      const committer = await transactional(ctx, t, unique('txn'));
+      await committer.init();
+      await committer.sendInTransaction([
+        { topic: t1, partition: 0, key: 'k', value: 'c1' },
+        { topic: t1, partition: 0, key: 'k', value: 'c2' },
+      ]);
+      await abortedTransaction(ctx, t, [
+        { topic: t1, partition: 0, key: 'x', value: 'x1' },
+        { topic: t1, partition: 0, key: 'x', value: 'x2' },
+      ]);
+      const [c3] = await committer.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'c3' }]);
+      return { t, tp, wm: await settledEnd(t, tp, c3!.offset + 2) };
+    }
+
     async function abortedTransaction(ctx: TestContext, t: Transport, records: readonly ProduceRecord[]): Promise<void> {
       const open = h().openTransaction;
       if (open) {
@@ -795,21 +820,7 @@ export function describeTransportConformance(
       });
 
       test('skips the records of an aborted transaction and its markers', async (ctx) => {
-        const t1 = await topic('reader-aborted', 1);
-        const t = await transport();
-        const tp = { topic: t1, partition: 0 };
-        const committer = await transactional(ctx, t, unique('txn'));
-        await committer.init();
-        await committer.sendInTransaction([
-          { topic: t1, partition: 0, key: 'k', value: 'c1' },
-          { topic: t1, partition: 0, key: 'k', value: 'c2' },
-        ]);
-        await abortedTransaction(ctx, t, [
-          { topic: t1, partition: 0, key: 'x', value: 'x1' },
-          { topic: t1, partition: 0, key: 'x', value: 'x2' },
-        ]);
-        const [c3] = await committer.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'c3' }]);
-        const wm = await settledEnd(t, tp, c3!.offset + 2);
+        const { t, tp, wm } = await committedAroundAborted(ctx, 'reader-aborted');
         const reader = await openReader(t, tp, wm.low);
         const { records } = await readUntil(reader, wm.high);
         expect(records.map((r) => text(r.value))).toEqual(['c1', 'c2', 'c3']);
@@ -981,22 +992,8 @@ export function describeTransportConformance(
     });
 
     test('read committed: records of an aborted transaction are never delivered, committed ones are', async (ctx) => {
-      const t1 = await topic('aborted', 1);
-      const t = await transport();
-      const tp = { topic: t1, partition: 0 };
-      const committer = await transactional(ctx, t, unique('txn'));
-      await committer.init();
-      await committer.sendInTransaction([
-        { topic: t1, partition: 0, key: 'k', value: 'c1' },
-        { topic: t1, partition: 0, key: 'k', value: 'c2' },
-      ]);
-      await abortedTransaction(ctx, t, [
-        { topic: t1, partition: 0, key: 'x', value: 'x1' },
-        { topic: t1, partition: 0, key: 'x', value: 'x2' },
-      ]);
-      const [c3] = await committer.sendInTransaction([{ topic: t1, partition: 0, key: 'k', value: 'c3' }]);
-      const wm = await settledEnd(t, tp, c3!.offset + 2);
-      const { collector } = await consume(t1);
+      const { tp, wm } = await committedAroundAborted(ctx, 'aborted');
+      const { collector } = await consume(tp.topic);
       await waitForEof(collector, tp, wm.high);
       expect(collector.values(tp)).toEqual(['c1', 'c2', 'c3']);
       expectNoViolations(collector);
