@@ -28,8 +28,9 @@ function before<T>(a: Slot<T>, b: Slot<T>): boolean {
 }
 
 /**
- * Today's and overdue schedules of one partition, keyed by schedule key and ordered by
- * (due time, offset).
+ * The schedules of one partition due before its window's end (overdue ones included), keyed by
+ * schedule key and ordered by (due time, offset). The name is the reference's, whose buffer held
+ * one day.
  *
  * A hash map from key to entry plus an indexed binary min-heap: `add` (insert or update by key)
  * and `delete` cost O(log n), `size` and `peek` O(1), and listing the k earliest due entries
