@@ -39,6 +39,11 @@ const sizeOfEntry = (entry: BufferEntry<Pending>): number => entry.value.length 
 const EVICTION_FLOOR_MS = 60_000;
 /** After the ceiling is reached, memory is brought down to this share of it (hysteresis). */
 const EVICTION_TARGET = 0.9;
+/**
+ * Schedules a background read merges into the buffer per turn of the event loop: a large window
+ * (hundreds of thousands of entries) must not hold dispatch up for the whole merge.
+ */
+const MERGE_CHUNK = 2000;
 /** Least time between the end of one background read and the start of the next, ms. */
 const MIN_REFILL_SPACING_MS = 5_000;
 
@@ -67,6 +72,10 @@ interface Refill {
   records: number;
   /** The read reached `endOffset`; the merge waits for the live position to reach it too. */
   read: boolean;
+  /** The merge into the buffer runs, in chunks; the timer of its next chunk. */
+  merging: boolean;
+  mergeTimer: TimerHandle | undefined;
+  added: number;
 }
 
 /** Dependencies of one partition's engine. */
@@ -603,6 +612,9 @@ export class PartitionEngine {
       reader: undefined,
       records: 0,
       read: false,
+      merging: false,
+      mergeTimer: undefined,
+      added: 0,
     };
     this.#refill = refill;
     this.#acceptEndMs = refill.toMs;
@@ -705,16 +717,35 @@ export class PartitionEngine {
   /** Merges a finished background read once the live position has reached its end offset too. */
   #mergeRefill(): void {
     const refill = this.#refill;
-    if (!refill || !refill.read || this.#position < refill.endOffset || this.#seeking || !this.#state.isLoaded()) return;
-    this.#refill = undefined;
-    let added = 0;
+    if (!refill || !refill.read || refill.merging || this.#position < refill.endOffset || this.#seeking || !this.#state.isLoaded()) return;
+    refill.merging = true;
+    this.#mergeChunk(refill);
+  }
+
+  /**
+   * Merges up to {@link MERGE_CHUNK} found schedules, then yields (a zero-delay timer) so dispatch
+   * and the live path run between chunks. The refill stays current until the last chunk, so keys
+   * the live path touches or dispatches meanwhile still keep their live state.
+   */
+  #mergeChunk(refill: Refill): void {
+    refill.mergeTimer = undefined;
+    if (this.#refill !== refill) return;
+    let n = 0;
     for (const [key, entry] of refill.found) {
+      if (n++ >= MERGE_CHUNK) {
+        refill.mergeTimer = this.#clock.setTimeout(() => this.#mergeChunk(refill), 0);
+        this.#kick();
+        return;
+      }
+      this.#dropFound(refill, key);
       if (refill.touched.has(key)) continue;
       const existing = this.#buffer.get(key);
       if (existing && existing.offset >= entry.offset) continue;
       this.#buffer.add(entry);
-      added++;
+      refill.added++;
     }
+    this.#refill = undefined;
+    const added = refill.added;
     this.#windowEndMs = Math.max(this.#windowEndMs, refill.toMs);
     this.#acceptEndMs = this.#windowEndMs;
     this.#reloads++;
@@ -747,6 +778,7 @@ export class PartitionEngine {
     const refill = this.#refill;
     if (!refill) return;
     this.#refill = undefined;
+    if (refill.mergeTimer !== undefined) this.#clock.clearTimeout(refill.mergeTimer);
     this.#acceptEndMs = this.#windowEndMs;
     const reader = refill.reader;
     refill.reader = undefined;

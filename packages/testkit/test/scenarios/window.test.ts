@@ -97,6 +97,27 @@ describe('background reads', () => {
   });
 });
 
+describe('a large background read', () => {
+  it('merges thousands of schedules in chunks, dispatch going on between them: each once, on time', { timeout: 30_000 }, async () => {
+    await using env = await createTestEnvironment({ startAt: START, start: false, scheduler: { bufferHorizonMs: 10 * MINUTE } });
+    // 5,000 due in the stretch the first background read brings in (beyond the first 10 min),
+    // more than two merge chunks; and one due now-ish that the live path holds all along.
+    const band = START + 12 * MINUTE;
+    const records = Array.from({ length: 5000 }, (_, i) => rawSchedule({ key: `band-${i}`, epoch: seconds(band) + (i % 60) }));
+    for (let i = 0; i < records.length; i += 1000) await env.produce(records.slice(i, i + 1000));
+    await env.addMember();
+    const refills: RefillEvent[] = [];
+    env.scheduler.on('refill', (e) => refills.push(e));
+    expect(env.scheduler.partitions()[0]!.buffered).toBe(0);
+    await env.advanceTo(band + 2 * MINUTE);
+    expect(refills.find((e) => e.phase === 'completed')).toMatchObject({ added: 5000 });
+    const delivered = env.dispatched();
+    expect(new Set(delivered.map((m) => m.scheduleKey)).size).toBe(5000);
+    expect(delivered).toHaveLength(5000);
+    expect(env.events.dispatched.every((e) => e.lateMs === 0)).toBe(true);
+  });
+});
+
 describe('memory ceiling', () => {
   it(
     'shortens the horizon instead of dropping schedules: every one dispatched on time, once; a metric-ready event says so',
