@@ -414,6 +414,30 @@ export function describeTransportConformance(
 
     /** Writes `records` in a transaction that is aborted (or fails mid-way, without `openTransaction`). */
     /**
+     * A one-partition topic of `key=value` records read to its end by a consumer, then its head
+     * removed: DeleteRecords below `deleteBefore` (an index into the records) or, without it, a
+     * compaction (which removes the superseded head). `undefined` (the case is skipped) when the
+     * harness can do neither.
+     */
+    async function withHeadRemoved(ctx: TestContext, label: string, values: readonly string[], deleteBefore: number) {
+      const hk = h();
+      const removal = hk.deleteRecords ? 'deleteRecords' : hk.compact ? 'compact' : undefined;
+      if (removal === undefined) {
+        ctx.skip(`the ${name} harness has neither deleteRecords() nor compact()`);
+        return undefined;
+      }
+      const t1 = await topic(label, 1, removal === 'compact');
+      const t = await transport();
+      const tp = { topic: t1, partition: 0 };
+      const metas = await t.produce(values.map((kv) => ({ topic: t1, partition: 0, key: kv.split('=')[0]!, value: kv })));
+      const consumer = await consume(t1);
+      await waitForEof(consumer.collector, tp, (await settledEnd(t, tp, metas[metas.length - 1]!.offset + 1)).high);
+      if (removal === 'deleteRecords') await hk.deleteRecords!(tp, metas[deleteBefore]!.offset);
+      else await hk.compact!(t1);
+      return { removal, t, tp, metas, consumer };
+    }
+
+    /**
      * A one-partition topic holding committed c1, c2, an aborted transaction (x1, x2) and committed
      * c3, with its settled watermarks: what a read-committed reader must see as c1, c2, c3.
      */
@@ -663,20 +687,10 @@ export function describeTransportConformance(
     });
 
     test('seekToBeginning after the head of the log was removed returns low > 0 and redelivers from low', async (ctx) => {
-      const hk = h();
-      const removal = hk.deleteRecords ? 'deleteRecords' : hk.compact ? 'compact' : undefined;
-      if (removal === undefined) return ctx.skip(`the ${name} harness has neither deleteRecords() nor compact()`);
-      const t1 = await topic('seek-low', 1, removal === 'compact');
-      const t = await transport();
-      const tp = { topic: t1, partition: 0 };
       // With compaction, the head (a=1) is superseded; with delete-records, the first 3 go.
-      const metas = await t.produce(
-        ['a=1', 'a=2', 'b=1', 'c=1', 'b=2'].map((kv) => ({ topic: t1, partition: 0, key: kv.split('=')[0]!, value: kv })),
-      );
-      const consumer = await consume(t1);
-      await waitForEof(consumer.collector, tp, (await t.fetchWatermarks(tp)).high);
-      if (removal === 'deleteRecords') await hk.deleteRecords!(tp, metas[3]!.offset);
-      else await hk.compact!(t1);
+      const setup = await withHeadRemoved(ctx, 'seek-low', ['a=1', 'a=2', 'b=1', 'c=1', 'b=2'], 3);
+      if (setup === undefined) return;
+      const { removal, tp, consumer } = setup;
       const mark = consumer.collector.batches.length;
       const seek = await consumer.transport.seekToBeginning(tp);
       expect(seek.low).toBeGreaterThan(0);
@@ -717,20 +731,10 @@ export function describeTransportConformance(
       });
 
       test('seek below the low watermark starts at low and returns the watermarks', async (ctx) => {
-        const hk = h();
-        const removal = hk.deleteRecords ? 'deleteRecords' : hk.compact ? 'compact' : undefined;
-        if (removal === undefined) return ctx.skip(`the ${name} harness has neither deleteRecords() nor compact()`);
-        const t1 = await topic('seek-below-low', 1, removal === 'compact');
-        const t = await transport();
-        const tp = { topic: t1, partition: 0 };
         // With compaction, the head (a=1) is superseded; with delete-records, the first 2 go.
-        const metas = await t.produce(
-          ['a=1', 'a=2', 'b=1', 'c=1'].map((kv) => ({ topic: t1, partition: 0, key: kv.split('=')[0]!, value: kv })),
-        );
-        const consumer = await consume(t1);
-        await waitForEof(consumer.collector, tp, (await settledEnd(t, tp, metas[3]!.offset + 1)).high);
-        if (removal === 'deleteRecords') await hk.deleteRecords!(tp, metas[2]!.offset);
-        else await hk.compact!(t1);
+        const setup = await withHeadRemoved(ctx, 'seek-below-low', ['a=1', 'a=2', 'b=1', 'c=1'], 2);
+        if (setup === undefined) return;
+        const { removal, t, tp, metas, consumer } = setup;
         const wm = await t.fetchWatermarks(tp);
         expect(wm.low).toBeGreaterThan(metas[0]!.offset);
         const mark = consumer.collector.batches.length;
