@@ -84,60 +84,7 @@ export class SchedulerMetrics {
 
   constructor(options: SchedulerMetricsOptions = {}) {
     const registers = [this.registry];
-    // Gauges of current state are filled in at scrape time (prom-client calls `collect`).
-    const buffered: Gauge<'topic' | 'partition'> = new Gauge({
-      name: 'ksched_schedules_buffered',
-      help: 'Schedules held in memory (due before the window end, overdue ones included), per assigned partition.',
-      labelNames: ['topic', 'partition'],
-      registers,
-      collect: () => {
-        buffered.reset();
-        for (const p of this.#source?.partitions() ?? []) buffered.set(tpLabels(p), p.buffered);
-      },
-    });
-    const bufferedBytes: Gauge<'topic' | 'partition'> = new Gauge({
-      name: 'ksched_buffer_bytes',
-      help: 'Estimated bytes of the schedules held in memory, per assigned partition (bounded by bufferMaxBytes).',
-      labelNames: ['topic', 'partition'],
-      registers,
-      collect: () => {
-        bufferedBytes.reset();
-        for (const p of this.#source?.partitions() ?? []) bufferedBytes.set(tpLabels(p), p.bufferedBytes);
-      },
-    });
-    const windowAhead: Gauge<'topic' | 'partition'> = new Gauge({
-      name: 'ksched_window_ahead_seconds',
-      help: 'How far ahead of now every schedule is in memory (window end − now), seconds, per assigned partition.',
-      labelNames: ['topic', 'partition'],
-      registers,
-      collect: () => {
-        windowAhead.reset();
-        const now = (options.now ?? Date.now)();
-        for (const p of this.#source?.partitions() ?? []) windowAhead.set(tpLabels(p), (p.windowEndMs - now) / 1000);
-      },
-    });
-    const partitionState: Gauge<'topic' | 'partition' | 'state'> = new Gauge({
-      name: 'ksched_partition_state',
-      help: 'State of each partition this process has owned: 1 for its current state (fresh, loading, loaded, stopped), 0 otherwise.',
-      labelNames: ['topic', 'partition', 'state'],
-      registers,
-      collect: () => {
-        partitionState.reset();
-        for (const s of this.#states.values()) {
-          for (const state of STATES) partitionState.set({ ...tpLabels(s), state }, s.state === state ? 1 : 0);
-        }
-      },
-    });
-    const halted: Gauge<'topic' | 'partition'> = new Gauge({
-      name: 'ksched_partition_halted',
-      help: 'Whether the partition is halted by a record of a newer schema version (1) or not (0).',
-      labelNames: ['topic', 'partition'],
-      registers,
-      collect: () => {
-        halted.reset();
-        for (const s of this.#states.values()) halted.set(tpLabels(s), s.halted ? 1 : 0);
-      },
-    });
+    this.#partitionGauges(registers, options.now ?? Date.now);
     this.dispatched = new Counter({
       name: 'ksched_dispatched_total',
       help: 'Schedules dispatched (target and tombstone produced).',
@@ -226,6 +173,69 @@ export class SchedulerMetrics {
       labelNames: ['topic', 'partition'],
       registers,
     });
+    this.#readinessGauges(registers);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Gauges of each partition's current state, filled in at scrape time (prom-client calls `collect`). */
+  #partitionGauges(registers: Registry[], now: () => number): void {
+    const buffered: Gauge<'topic' | 'partition'> = new Gauge({
+      name: 'ksched_schedules_buffered',
+      help: 'Schedules held in memory (due before the window end, overdue ones included), per assigned partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect: () => {
+        buffered.reset();
+        for (const p of this.#source?.partitions() ?? []) buffered.set(tpLabels(p), p.buffered);
+      },
+    });
+    const bufferedBytes: Gauge<'topic' | 'partition'> = new Gauge({
+      name: 'ksched_buffer_bytes',
+      help: 'Estimated bytes of the schedules held in memory, per assigned partition (bounded by bufferMaxBytes).',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect: () => {
+        bufferedBytes.reset();
+        for (const p of this.#source?.partitions() ?? []) bufferedBytes.set(tpLabels(p), p.bufferedBytes);
+      },
+    });
+    const windowAhead: Gauge<'topic' | 'partition'> = new Gauge({
+      name: 'ksched_window_ahead_seconds',
+      help: 'How far ahead of now every schedule is in memory (window end − now), seconds, per assigned partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect: () => {
+        windowAhead.reset();
+        const nowMs = now();
+        for (const p of this.#source?.partitions() ?? []) windowAhead.set(tpLabels(p), (p.windowEndMs - nowMs) / 1000);
+      },
+    });
+    const partitionState: Gauge<'topic' | 'partition' | 'state'> = new Gauge({
+      name: 'ksched_partition_state',
+      help: 'State of each partition this process has owned: 1 for its current state (fresh, loading, loaded, stopped), 0 otherwise.',
+      labelNames: ['topic', 'partition', 'state'],
+      registers,
+      collect: () => {
+        partitionState.reset();
+        for (const s of this.#states.values()) {
+          for (const state of STATES) partitionState.set({ ...tpLabels(s), state }, s.state === state ? 1 : 0);
+        }
+      },
+    });
+    const halted: Gauge<'topic' | 'partition'> = new Gauge({
+      name: 'ksched_partition_halted',
+      help: 'Whether the partition is halted by a record of a newer schema version (1) or not (0).',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect: () => {
+        halted.reset();
+        for (const s of this.#states.values()) halted.set(tpLabels(s), s.halted ? 1 : 0);
+      },
+    });
+  }
+
+  /** Gauges of what `/readyz` answers, filled in at scrape time. */
+  #readinessGauges(registers: Registry[]): void {
     const ready: Gauge = new Gauge({
       name: 'ksched_ready',
       help: 'Whether every assigned partition is loaded and the broker is reachable (what /readyz answers).',
@@ -238,7 +248,6 @@ export class SchedulerMetrics {
       registers,
       collect: () => reachable.set(this.#readiness?.().brokerReachable === true ? 1 : 0),
     });
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
   /** Subscribes to a scheduler's events; returns the function that detaches. */
