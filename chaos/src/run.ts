@@ -306,34 +306,16 @@ function badRecords(target: string, base: string, n: number, dueAt: () => number
   return out;
 }
 
-async function badInputTrial(): Promise<Row> {
-  const base = `chaos_${RUN_ID}_bad`;
-  const topic = base;
-  const target = `${base}_target`;
-  const dlq = `${base}_dlq`;
-  const parts = 4; // partitions 0..2: valid + malformed; partition 3: one newer-schema record
-  await createTopics([
-    // Not compacted: a compacted topic rejects null-key records at the broker
-    // (INVALID_RECORD), so null keys can only reach a scheduler through a delete-policy topic.
-    { topic, partitions: parts, compact: false },
-    { topic: `${topic}_states`, partitions: parts, compact: true },
-    { topic: target, partitions: 3 },
-    { topic: dlq, partitions: 1 },
-  ]);
-  const notes: string[] = [];
-  const p = spawnSched('bad', topic, `${base}_g`, false, dlq);
-  if (!(await waitReady(p, 90_000))) throw new Error(`scheduler ${p.name} not ready in 90 s (log ${p.logFile})`);
-  const rss0 = rssMiB(p.child.pid) ?? 0;
-  let rssMax = rss0;
-  const sampler = setInterval(() => {
-    rssMax = Math.max(rssMax, rssMiB(p.child.pid) ?? 0);
-  }, 250);
-  const checker = new Checker(brokers, [target], `chaos-check-${base}`);
-  const dlqChecker = new Checker(brokers, [dlq], `chaos-dlq-${base}`);
-  await Promise.all([checker.start(), dlqChecker.start()]);
+/** What the bad-input trial produced: the valid schedules (id → due) and the invalid ones by reason. */
+interface BadInputPlan {
+  readonly expected: Map<string, number>;
+  readonly expectedReasons: Map<string, number>;
+  readonly newerId: string;
+  readonly heldId: string;
+}
 
-  const t0 = Date.now() + 8000;
-  const spread = 8000;
+/** Produces invalid records mixed with valid schedules on partitions 0..2, and a newer-schema record on 3. */
+async function produceBadInput(topic: string, target: string, base: string, t0: number, spread: number): Promise<BadInputPlan> {
   let k = 0;
   const dueAt = () => t0 + Math.floor(((k++ % 1000) * spread) / 1000);
   const bad = badRecords(target, base, BAD_RECORDS, dueAt);
@@ -375,18 +357,13 @@ async function badInputTrial(): Promise<Row> {
     await sendAll(topic, small, 500);
     for (const m of big) await producer.send({ topic, messages: [m], acks: -1 });
   }
-  const producedAt = Date.now();
-  if (producedAt > t0) notes.push(`produce ended ${producedAt - t0}ms after first due`);
-  const lastDue = t0 + spread;
-  await checker.waitFor(() => [...expected.keys()].every((id) => checker.seen.has(id)), lastDue + 15_000);
-  await dlqChecker.waitFor(() => dlqChecker.total >= BAD_RECORDS, Date.now() + 10_000);
-  await sleep(2500); // let the metrics catch up
-  clearInterval(sampler);
-  rssMax = Math.max(rssMax, rssMiB(p.child.pid) ?? 0);
+  return { expected, expectedReasons, newerId, heldId };
+}
 
+/** What the scheduler reports after the bad-input trial: its metrics, /readyz and its halt log line. */
+async function observeBadInput(p: SchedulerProc, topic: string) {
   const metrics = (await httpGet(p.port, '/metrics'))?.body ?? '';
   const readyz = (await httpGet(p.port, '/readyz'))?.body ?? '';
-  const alive = p.child.exitCode === null && p.child.signalCode === null;
   const byReason = new Map<string, number>();
   for (const s of metricSamples(metrics, 'ksched_invalid_records_total')) {
     if (!s.labels['topic'] || s.labels['topic'] === topic)
@@ -400,11 +377,28 @@ async function badInputTrial(): Promise<Row> {
   const logText = readFileSync(p.logFile, 'utf8');
   const haltLog = logText.split('\n').find((l) => /halt/i.test(l) && /"level":(50|40)/.test(l));
 
-  const v = checker.verdict(expected, 15_000, ON_TIME_MS);
-  const heldDispatched = checker.seen.has(heldId) || checker.seen.has(newerId);
-  await Promise.all([checker.stop(), dlqChecker.stop()]);
-  const code = await stopScheduler(p);
+  return { byReason, invalidCounted, deadLettered, halted, readyz, haltLog };
+}
 
+/** The bad-input trial's pass/fail checks, each named with what was seen. */
+function badInputChecks(o: {
+  readonly v: ReturnType<Checker['verdict']>;
+  readonly alive: boolean;
+  readonly expectedReasons: Map<string, number>;
+  readonly byReason: Map<string, number>;
+  readonly invalidCounted: number;
+  readonly deadLettered: number;
+  readonly dlqTotal: number;
+  readonly rss0: number;
+  readonly rssMax: number;
+  readonly halted: number[];
+  readonly haltLog: string | undefined;
+  readonly readyz: string;
+  readonly heldDispatched: boolean;
+  readonly code: number | null;
+}): { checks: [string, boolean][]; reasonDiffs: string[] } {
+  const { v, alive, expectedReasons, byReason, invalidCounted, deadLettered, rss0, rssMax, halted, haltLog, readyz, heldDispatched, code } =
+    o;
   const reasonDiffs: string[] = [];
   for (const r of new Set([...expectedReasons.keys(), ...byReason.keys()])) {
     const e = expectedReasons.get(r) ?? 0;
@@ -419,8 +413,8 @@ async function badInputTrial(): Promise<Row> {
     [`no duplicates (${v.dup})`, v.dup === 0],
     [`invalid counted by reason = expected (${invalidCounted}/${BAD_RECORDS})`, reasonDiffs.length === 0],
     [
-      `dead-lettered: metric ${deadLettered}, on DLQ topic ${dlqChecker.total}, expected ${BAD_RECORDS}`,
-      deadLettered === BAD_RECORDS && dlqChecker.total === BAD_RECORDS,
+      `dead-lettered: metric ${deadLettered}, on DLQ topic ${o.dlqTotal}, expected ${BAD_RECORDS}`,
+      deadLettered === BAD_RECORDS && o.dlqTotal === BAD_RECORDS,
     ],
     [`RSS bounded: ${rss0.toFixed(0)} → max ${rssMax.toFixed(0)} MiB (bound ${RSS_BOUND_MIB})`, rssMax < RSS_BOUND_MIB],
     [`only partition 3 halted (halted: [${halted.join(',')}])`, halted.length === 1 && halted[0] === 3],
@@ -432,6 +426,66 @@ async function badInputTrial(): Promise<Row> {
     ['records after the newer-schema record held (not dispatched)', !heldDispatched],
     [`graceful stop exit 0 (got ${code})`, code === 0],
   ];
+  return { checks, reasonDiffs };
+}
+
+async function badInputTrial(): Promise<Row> {
+  const base = `chaos_${RUN_ID}_bad`;
+  const topic = base;
+  const target = `${base}_target`;
+  const dlq = `${base}_dlq`;
+  const parts = 4; // partitions 0..2: valid + malformed; partition 3: one newer-schema record
+  await createTopics([
+    // Not compacted: a compacted topic rejects null-key records at the broker
+    // (INVALID_RECORD), so null keys can only reach a scheduler through a delete-policy topic.
+    { topic, partitions: parts, compact: false },
+    { topic: `${topic}_states`, partitions: parts, compact: true },
+    { topic: target, partitions: 3 },
+    { topic: dlq, partitions: 1 },
+  ]);
+  const notes: string[] = [];
+  const p = spawnSched('bad', topic, `${base}_g`, false, dlq);
+  if (!(await waitReady(p, 90_000))) throw new Error(`scheduler ${p.name} not ready in 90 s (log ${p.logFile})`);
+  const rss0 = rssMiB(p.child.pid) ?? 0;
+  let rssMax = rss0;
+  const sampler = setInterval(() => {
+    rssMax = Math.max(rssMax, rssMiB(p.child.pid) ?? 0);
+  }, 250);
+  const checker = new Checker(brokers, [target], `chaos-check-${base}`);
+  const dlqChecker = new Checker(brokers, [dlq], `chaos-dlq-${base}`);
+  await Promise.all([checker.start(), dlqChecker.start()]);
+
+  const t0 = Date.now() + 8000;
+  const spread = 8000;
+  const plan = await produceBadInput(topic, target, base, t0, spread);
+  const producedAt = Date.now();
+  if (producedAt > t0) notes.push(`produce ended ${producedAt - t0}ms after first due`);
+  const lastDue = t0 + spread;
+  await checker.waitFor(() => [...plan.expected.keys()].every((id) => checker.seen.has(id)), lastDue + 15_000);
+  await dlqChecker.waitFor(() => dlqChecker.total >= BAD_RECORDS, Date.now() + 10_000);
+  await sleep(2500); // let the metrics catch up
+  clearInterval(sampler);
+  rssMax = Math.max(rssMax, rssMiB(p.child.pid) ?? 0);
+
+  const seen = await observeBadInput(p, topic);
+  const { byReason, invalidCounted, deadLettered, halted, readyz, haltLog } = seen;
+  const alive = p.child.exitCode === null && p.child.signalCode === null;
+  const v = checker.verdict(plan.expected, 15_000, ON_TIME_MS);
+  const heldDispatched = checker.seen.has(plan.heldId) || checker.seen.has(plan.newerId);
+  await Promise.all([checker.stop(), dlqChecker.stop()]);
+  const code = await stopScheduler(p);
+
+  const { checks, reasonDiffs } = badInputChecks({
+    ...seen,
+    v,
+    alive,
+    expectedReasons: plan.expectedReasons,
+    dlqTotal: dlqChecker.total,
+    rss0,
+    rssMax,
+    heldDispatched,
+    code,
+  });
   for (const [name, ok] of checks) log(`bad-input: ${ok ? 'PASS' : 'FAIL'} ${name}`);
   for (const d of reasonDiffs) log(`bad-input: reason mismatch ${d}`);
   log(`bad-input: invalid by reason (metrics): ${[...byReason].map(([r, c]) => `${r}=${c}`).join(' ')}`);
@@ -449,7 +503,7 @@ async function badInputTrial(): Promise<Row> {
     join(RUN_DIR, 'bad-input.json'),
     JSON.stringify(
       {
-        expectedReasons: Object.fromEntries(expectedReasons),
+        expectedReasons: Object.fromEntries(plan.expectedReasons),
         byReason: Object.fromEntries(byReason),
         deadLettered,
         dlq: dlqChecker.total,
