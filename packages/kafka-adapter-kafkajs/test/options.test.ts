@@ -1,8 +1,10 @@
+// The shared connection settings (brokers, clientId, logLevel, logger, unknown keys) are tested
+// once in core (`packages/core/test/adapter/connection.test.ts`); here only what kafkajs adds.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, noopLogger } from '@ksched/core';
+import { ConfigError } from '@ksched/core';
 import { createKafkaJsTransport, parseKafkaJsConnectionOptions, parseKafkaJsTransportOptions } from '../src/index.js';
 
-function violations(run: () => unknown): { field: string; message: string }[] {
+function fields(run: () => unknown): { field: string; message: string }[] {
   try {
     run();
   } catch (error) {
@@ -13,15 +15,12 @@ function violations(run: () => unknown): { field: string; message: string }[] {
 }
 
 describe('kafkajs transport options', () => {
-  it('fills in defaults', () => {
-    const o = parseKafkaJsTransportOptions({ brokers: ['127.0.0.1:19092'] });
-    expect(o).toMatchObject({
-      brokers: ['127.0.0.1:19092'],
-      clientId: 'ksched',
+  it('fills in the kafkajs defaults', () => {
+    expect(parseKafkaJsTransportOptions({ brokers: ['127.0.0.1:19092'] })).toMatchObject({
       connectionTimeoutMs: 3000,
-      requestTimeoutMs: 30_000,
       sessionTimeoutMs: 30_000,
       rebalanceTimeoutMs: 60_000,
+      consumerRetry: { retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 },
       heartbeatIntervalMs: 3000,
       maxWaitTimeMs: 500,
       fetchMaxBytesPerPartition: 1_048_576,
@@ -30,57 +29,38 @@ describe('kafkajs transport options', () => {
       maxBatchRetries: 3,
       transactionTimeoutMs: 60_000,
       eofCheckDelayMs: 200,
-      logLevel: 'warn',
     });
-    expect(o.logger).toBe(noopLogger);
-    expect(o.ssl).toBeUndefined();
-    expect(o.sasl).toBeUndefined();
   });
 
-  it('accepts a comma-separated broker list, ssl/sasl pass-through and a logger', () => {
-    const logger = { debug() {}, info() {}, warn() {}, error() {} };
-    const sasl = { mechanism: 'plain' as const, username: 'u', password: 'p' };
-    const o = parseKafkaJsTransportOptions({
-      brokers: ' a:9092, b:9093 ',
-      ssl: { rejectUnauthorized: false },
-      sasl,
-      logger,
-      logLevel: 'debug',
-    });
-    expect(o.brokers).toEqual(['a:9092', 'b:9093']);
-    expect(o.ssl).toEqual({ rejectUnauthorized: false });
+  it('passes TLS options and any kafkajs SASL mechanism through as given', () => {
+    const sasl = { mechanism: 'oauthbearer' as const, oauthBearerProvider: async () => ({ value: 't' }) };
+    const o = parseKafkaJsConnectionOptions({ brokers: 'a:1', ssl: { servername: 'kafka.local', rejectUnauthorized: false }, sasl });
+    expect(o.ssl).toEqual({ servername: 'kafka.local', rejectUnauthorized: false });
     expect(o.sasl).toBe(sasl);
-    expect(o.logger).toBe(logger);
-    expect(parseKafkaJsConnectionOptions({ brokers: 'a:1', ssl: true }).ssl).toBe(true);
+    expect(o.retry).toBeUndefined();
   });
 
-  it('names every bad setting in one ConfigError', () => {
+  it('names every bad kafkajs setting in one ConfigError', () => {
     expect(
-      violations(() =>
+      fields(() =>
         parseKafkaJsTransportOptions({
-          brokers: ['no-port'],
+          brokers: 'a:1',
+          sasl: { username: 'u' } as never,
+          connectionTimeoutMs: 0,
+          retry: { retries: -1 },
           sessionTimeoutMs: 0,
           maxWaitTimeMs: 1.5,
-          logLevel: 'loud' as never,
-          logger: { info() {} } as never,
-          sasl: { username: 'u' } as never,
-          typo: 1,
-        } as never),
+        }),
       ),
     ).toEqual([
-      { field: 'brokers.0', message: 'each broker needs to be host:port' },
       { field: 'sasl', message: expect.stringContaining('mechanism') },
-      { field: 'logLevel', message: 'needs to be nothing, error, warn, info or debug' },
-      { field: 'logger', message: 'needs to be a logger with debug, info, warn and error methods' },
+      { field: 'connectionTimeoutMs', message: 'needs to be an integer ≥ 1' },
+      { field: 'retry.retries', message: 'needs to be an integer ≥ 0' },
       { field: 'sessionTimeoutMs', message: 'needs to be an integer ≥ 1' },
       { field: 'maxWaitTimeMs', message: 'needs to be an integer ≥ 0' },
-      { field: '(options)', message: 'unknown setting(s): typo' },
     ]);
-    expect(violations(() => parseKafkaJsTransportOptions({ brokers: [] }))).toEqual([
-      { field: 'brokers', message: 'needs at least one broker (host:port)' },
-    ]);
-    expect(violations(() => parseKafkaJsTransportOptions(undefined as never))).toEqual([
-      { field: '(options)', message: 'needs to be an object' },
+    expect(fields(() => parseKafkaJsConnectionOptions({ brokers: 'a:1', sessionTimeoutMs: 5 } as never))).toEqual([
+      { field: '(options)', message: 'unknown setting(s): sessionTimeoutMs' },
     ]);
   });
 

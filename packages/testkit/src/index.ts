@@ -42,3 +42,6 @@ export { createTestEnvironment, TestEnvironment } from './test-environment.js';
 export type { AddMemberOptions, DispatchedMessage, Member, RecordedEvents, TestEnvironmentOptions } from './test-environment.js';
 
 export { RecordingListener, waitForEndOffset, waitUntil } from './recording-listener.js';
+
+export { describeTopicAdminConformance } from './conformance/topic-admin.js';
+export type { TopicAdminConformanceConnection, TopicAdminConformanceSubject } from './conformance/topic-admin.js';

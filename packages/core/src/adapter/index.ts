@@ -7,4 +7,41 @@
  * @packageDocumentation
  */
 
-export {};
+// Connection settings (H2's connection.ts).
+export {
+  CLIENT_LOG_LEVELS,
+  SASL_MECHANISMS,
+  brokersSchema,
+  connectionOptionsSchema,
+  integerAtLeast,
+  isPlainObject,
+  loggerSchema,
+  optionViolations,
+  parseConnectionOptions,
+  parseOptions,
+  saslOptionsSchema,
+  schemaDefault,
+  schemaDescription,
+  tlsOptionsSchema,
+  unknownSettings,
+} from './connection.js';
+export type { ConnectionOptions, ResolvedConnectionOptions, SaslOptions, TlsOptions } from './connection.js';
+// Topic administration (H2's topic-admin.ts).
+export {
+  newTopicSchema,
+  schedulesTopicsSettingsSchema,
+  splitTopicAdminOptions,
+  topicAdminClient,
+  topicAdminKit,
+} from './topic-admin.js';
+export type {
+  EnsureSchedulesTopicsResult,
+  NewTopic,
+  ResolvedNewTopic,
+  SchedulesTopicsSettings,
+  TopicAdmin,
+  TopicAdminClient,
+  TopicAdminDriver,
+  TopicAdminKit,
+  VerifySchedulesTopicsSettings,
+} from './topic-admin.js';
