@@ -1,94 +1,54 @@
 /**
- * Helpers of the broker tests: unique names, polling waits, a recording listener, and a resource
- * registry that closes everything after each test.
+ * The kafkajs adapter in the testkit's broker harness: the broker tests' names, resources and
+ * suite harnesses (see `createBrokerHarness`), plus a raw kafkajs client for what the port cannot do.
  */
-import { afterAll, afterEach } from 'vitest';
-import type { Subscription, TopicPartition, TransactionalProducer, Transport } from '@ksched/core';
-import { createKafkaJsTransport, createTopicAdmin } from '../src/index.js';
+import type { ProduceRecord } from '@ksched/core';
+import { createBrokerHarness, kafkaBrokers } from '@ksched/testkit';
+import type { OpenTransaction } from '@ksched/testkit';
+import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaJsTransport, createTopicAdmin, ensureSchedulesTopics } from '../src/index.js';
 import type { KafkaJsTransportOptions, TopicAdmin } from '../src/index.js';
 
-export const brokers = (process.env['KSCHED_BROKERS'] ?? '127.0.0.1:19092').split(',');
+export { RecordingListener as Recorder, sleep, text, tpKey, waitUntil } from '@ksched/testkit';
 
-const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
-let counter = 0;
+export const brokers = kafkaBrokers();
 
-/** A name unique to this test run. */
-export function unique(label: string): string {
-  return `ksched-kjs-${label}-${run}-${++counter}`;
-}
+/** A raw kafkajs client (for what the transport port does not do, e.g. leaving a transaction open). */
+export const rawKafka = (clientId = 'ksched-kafkajs-test-raw'): Kafka => new Kafka({ brokers, clientId, logLevel: logLevel.NOTHING });
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const asText = (bytes: string | Uint8Array | null): string | null =>
+  bytes === null ? null : typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString();
 
-export const text = (bytes: Uint8Array | null): string | null => (bytes === null ? null : new TextDecoder().decode(bytes));
-
-export const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
-
-// The recording listener and the polling wait live in the testkit (shared by both adapters' tests).
-import { RecordingListener as Recorder, waitUntil } from '@ksched/testkit';
-export { Recorder, waitUntil };
-
-/** Resources opened by a test file, closed after each test (transports) or after the file (admin). */
-export function useResources(): {
-  transport(options?: Partial<KafkaJsTransportOptions>): Promise<Transport>;
-  producer(p: TransactionalProducer): TransactionalProducer;
-  admin(): Promise<TopicAdmin>;
-  topic(label: string, partitions?: number, configs?: Record<string, string>): Promise<string>;
-  consume(
-    topics: string[],
-    recorder?: Recorder,
-    groupId?: string,
-    t?: Transport,
-  ): Promise<{ transport: Transport; recorder: Recorder; subscription: Subscription }>;
-} {
-  const transports: Transport[] = [];
-  const producers: TransactionalProducer[] = [];
-  const topics: string[] = [];
-  let admin: TopicAdmin | undefined;
-
-  afterEach(async () => {
-    for (const p of producers.splice(0)) await p.close().catch(() => {});
-    for (const t of transports.splice(0).reverse()) await t.close().catch(() => {});
-  });
-  afterAll(async () => {
-    if (admin) {
-      await admin.deleteTopics(topics.splice(0)).catch(() => {});
-      await admin.close();
+/** Writes `records` in a transaction of a raw kafkajs producer and leaves it open until the handle says. */
+async function openTransaction(transactionalId: string, records: readonly ProduceRecord[]): Promise<OpenTransaction> {
+  const producer = rawKafka('ksched-kafkajs-test-txn').producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const txn = await producer.transaction();
+  const byTopic = new Map<string, { key: string | null; value: string | null; partition?: number }[]>();
+  for (const r of records) {
+    const messages = byTopic.get(r.topic) ?? [];
+    messages.push({ key: asText(r.key), value: asText(r.value), ...(r.partition !== undefined ? { partition: r.partition } : {}) });
+    byTopic.set(r.topic, messages);
+  }
+  await txn.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+  const end = async (how: 'commit' | 'abort'): Promise<void> => {
+    try {
+      if (txn.isActive()) await txn[how]();
+    } finally {
+      await producer.disconnect();
     }
-  });
-
-  const getAdmin = async (): Promise<TopicAdmin> => (admin ??= await createTopicAdmin({ brokers }));
-
-  const api = {
-    async transport(options: Partial<KafkaJsTransportOptions> = {}): Promise<Transport> {
-      const t = createKafkaJsTransport({ brokers, clientId: 'ksched-kafkajs-test', ...options });
-      transports.push(t);
-      await t.connect();
-      return t;
-    },
-    producer(p: TransactionalProducer): TransactionalProducer {
-      producers.push(p);
-      return p;
-    },
-    admin: getAdmin,
-    async topic(label: string, partitions = 1, configs: Record<string, string> = {}): Promise<string> {
-      const name = unique(label);
-      await (await getAdmin()).createTopic({ topic: name, partitions, configs });
-      topics.push(name);
-      return name;
-    },
-    async consume(names: string[], recorder = new Recorder(), groupId = unique('group'), t?: Transport) {
-      const transport = t ?? (await api.transport());
-      const subscription = await transport.subscribe({ groupId, topics: names, listener: recorder });
-      let total = 0;
-      for (const n of names) total += await transport.partitionCount(n);
-      await waitUntil(
-        () => recorder.owned.size === total,
-        () => `assignment of ${total} partitions (owns ${recorder.owned.size})`,
-      );
-      return { transport, recorder, subscription };
-    },
   };
-  return api;
+  return { commit: () => end('commit'), abort: () => end('abort') };
 }
+
+export const harness = createBrokerHarness<Partial<KafkaJsTransportOptions>, TopicAdmin>({
+  name: 'kafkajs',
+  namePrefix: 'ksched-kjs',
+  createTransport: (clientId, options = {}) => createKafkaJsTransport({ brokers, clientId, ...options }),
+  createAdmin: () => createTopicAdmin({ brokers }),
+  ensureSchedulesTopics: (topics, partitions) => ensureSchedulesTopics({ brokers, topics, partitions }),
+  openTransaction,
+});
+
+export const unique = harness.unique;
+export const useResources = harness.useResources;

@@ -3,32 +3,11 @@
  * transport on the real broker. node-rdkafka has no DeleteRecords: the harness runs Kafka's own
  * `DeleteRecordsCommand` (see helpers.ts).
  */
-import { describeEngineScenarios } from '@ksched/testkit';
-import type { EngineScenarioHarness } from '@ksched/testkit';
-import { createRdKafkaTransport, createTopicAdmin, SCHEDULES_TOPIC_CONFIGS } from '../src/index.js';
-import { brokers, deleteRecords } from './helpers.js';
+import { describeEngineScenarios, engineScenarioHarness } from '@ksched/testkit';
+import { harness } from './helpers.js';
 
-describeEngineScenarios(
-  'rdkafka',
-  async (): Promise<EngineScenarioHarness> => {
-    const admin = await createTopicAdmin({ brokers });
-    const topics: string[] = [];
-    return {
-      timeoutMs: 30_000,
-      namePrefix: 'ksched-rdk-eng',
-      createTransport: async () => createRdKafkaTransport({ brokers, clientId: 'ksched-rdk-engine-scenarios' }),
-      createTopic: async (name, partitions, options = {}) => {
-        topics.push(name);
-        // The production settings: compaction does not run within a scenario's few seconds.
-        await admin.createTopic({ topic: name, partitions, configs: options.compacted ? { ...SCHEDULES_TOPIC_CONFIGS } : {} });
-      },
-      deleteRecords: (tp, beforeOffset) => deleteRecords(tp.topic, tp.partition, beforeOffset),
-      cleanup: async () => {
-        await admin.deleteTopics(topics).catch(() => {});
-        await admin.close();
-      },
-    };
-  },
-  // KSCHED_ENGINE_SCENARIOS_CONCURRENT=1 runs the scenarios side by side (a stress run: busier machine, later dispatches).
-  { testTimeoutMs: 60_000, concurrent: process.env['KSCHED_ENGINE_SCENARIOS_CONCURRENT'] === '1' },
-);
+// KSCHED_ENGINE_SCENARIOS_CONCURRENT=1 runs the scenarios side by side (a stress run: busier machine, later dispatches).
+describeEngineScenarios('rdkafka', engineScenarioHarness(harness), {
+  testTimeoutMs: 60_000,
+  concurrent: process.env['KSCHED_ENGINE_SCENARIOS_CONCURRENT'] === '1',
+});

@@ -1,7 +1,7 @@
 /**
- * Helpers of the broker tests: unique names, polling waits, a recording listener, a raw
- * node-rdkafka transaction left open, and a resource registry that closes everything after each
- * test.
+ * The rdkafka adapter in the testkit's broker harness (see `createBrokerHarness`), plus what
+ * node-rdkafka cannot do through the port: DeleteRecords (through the broker's own tool) and a
+ * raw transaction left open.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,34 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, afterEach } from 'vitest';
-import type { ProduceRecord, Subscription, TopicPartition, TransactionalProducer, Transport } from '@ksched/core';
+import type { ProduceRecord } from '@ksched/core';
+import { createBrokerHarness, kafkaBrokers, waitUntil } from '@ksched/testkit';
+import type { OpenTransaction } from '@ksched/testkit';
 import RdKafka from 'node-rdkafka';
-import { createRdKafkaTransport, createTopicAdmin, toRdKafkaBytes, toRdKafkaHeaders } from '../src/index.js';
+import { createRdKafkaTransport, createTopicAdmin, ensureSchedulesTopics, toRdKafkaBytes, toRdKafkaHeaders } from '../src/index.js';
 import type { RdKafkaTransportOptions, TopicAdmin } from '../src/index.js';
 
-export const brokers = (process.env['KSCHED_BROKERS'] ?? '127.0.0.1:19092').split(',');
+export { RecordingListener as Recorder, sleep, text, tpKey, waitUntil } from '@ksched/testkit';
 
-const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
-let counter = 0;
-
-/** A name unique to this test run. */
-export function unique(label: string): string {
-  return `ksched-rdk-${label}-${run}-${++counter}`;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export const text = (bytes: Uint8Array | string | null | undefined): string | null =>
-  bytes === null || bytes === undefined ? null : typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
-
-export const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
-
-// The recording listener and the polling wait live in the testkit (shared by both adapters' tests).
-import { RecordingListener as Recorder, waitUntil } from '@ksched/testkit';
-export { Recorder, waitUntil };
+export const brokers = kafkaBrokers();
 
 const KAFKA_SH = fileURLToPath(new URL('../../../scripts/kafka/kafka.sh', import.meta.url));
 
@@ -60,12 +42,6 @@ export async function deleteRecords(topic: string, partition: number, beforeOffs
   }
 }
 
-/** A transaction handle left open by {@link openTransaction}. */
-export interface OpenTxn {
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-}
-
 const cb = (run: (done: (error: unknown) => void) => void): Promise<void> =>
   new Promise((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
 
@@ -73,7 +49,7 @@ const cb = (run: (done: (error: unknown) => void) => void): Promise<void> =>
  * Writes `records` (explicit partitions) in a transaction of a raw node-rdkafka producer and
  * leaves it open until the handle commits or aborts it; the producer is disconnected then.
  */
-export async function openTransaction(transactionalId: string, records: readonly ProduceRecord[]): Promise<OpenTxn> {
+export async function openTransaction(transactionalId: string, records: readonly ProduceRecord[]): Promise<OpenTransaction> {
   const producer = new RdKafka.Producer({
     'bootstrap.servers': brokers.join(','),
     'transactional.id': transactionalId,
@@ -132,66 +108,15 @@ export async function openTransaction(transactionalId: string, records: readonly
   return { commit: () => finish('commit'), abort: () => finish('abort') };
 }
 
-/** Resources opened by a test file, closed after each test (transports) or after the file (admin, topics). */
-export function useResources(): {
-  transport(options?: Partial<RdKafkaTransportOptions>): Promise<Transport>;
-  producer(p: TransactionalProducer): TransactionalProducer;
-  admin(): Promise<TopicAdmin>;
-  topic(label: string, partitions?: number, configs?: Record<string, string>): Promise<string>;
-  consume(
-    topics: string[],
-    recorder?: Recorder,
-    groupId?: string,
-    t?: Transport,
-  ): Promise<{ transport: Transport; recorder: Recorder; subscription: Subscription }>;
-} {
-  const transports: Transport[] = [];
-  const producers: TransactionalProducer[] = [];
-  const topics: string[] = [];
-  let admin: TopicAdmin | undefined;
+export const harness = createBrokerHarness<Partial<RdKafkaTransportOptions>, TopicAdmin>({
+  name: 'rdkafka',
+  namePrefix: 'ksched-rdk',
+  createTransport: (clientId, options = {}) => createRdKafkaTransport({ brokers, clientId, ...options }),
+  createAdmin: () => createTopicAdmin({ brokers }),
+  ensureSchedulesTopics: (topics, partitions) => ensureSchedulesTopics({ brokers, topics, partitions }),
+  deleteRecords: (tp, beforeOffset) => deleteRecords(tp.topic, tp.partition, beforeOffset),
+  openTransaction,
+});
 
-  afterEach(async () => {
-    for (const p of producers.splice(0)) await p.close().catch(() => {});
-    for (const t of transports.splice(0).reverse()) await t.close().catch(() => {});
-  });
-  afterAll(async () => {
-    if (admin) {
-      await admin.deleteTopics(topics.splice(0)).catch(() => {});
-      await admin.close();
-    }
-  });
-
-  const getAdmin = async (): Promise<TopicAdmin> => (admin ??= await createTopicAdmin({ brokers }));
-
-  const api = {
-    async transport(options: Partial<RdKafkaTransportOptions> = {}): Promise<Transport> {
-      const t = createRdKafkaTransport({ brokers, clientId: 'ksched-rdkafka-test', ...options });
-      transports.push(t);
-      await t.connect();
-      return t;
-    },
-    producer(p: TransactionalProducer): TransactionalProducer {
-      producers.push(p);
-      return p;
-    },
-    admin: getAdmin,
-    async topic(label: string, partitions = 1, configs: Record<string, string> = {}): Promise<string> {
-      const name = unique(label);
-      await (await getAdmin()).createTopic({ topic: name, partitions, configs });
-      topics.push(name);
-      return name;
-    },
-    async consume(names: string[], recorder = new Recorder(), groupId = unique('group'), t?: Transport) {
-      const transport = t ?? (await api.transport());
-      const subscription = await transport.subscribe({ groupId, topics: names, listener: recorder });
-      let total = 0;
-      for (const n of names) total += await transport.partitionCount(n);
-      await waitUntil(
-        () => recorder.owned.size === total,
-        () => `assignment of ${total} partitions (owns ${recorder.owned.size})`,
-      );
-      return { transport, recorder, subscription };
-    },
-  };
-  return api;
-}
+export const unique = harness.unique;
+export const useResources = harness.useResources;
