@@ -6,13 +6,13 @@
  * @module
  */
 import { ConfigError } from '@ksched/core';
-import type { Logger, Transport } from '@ksched/core';
-import type { ScheduleClient, ScheduleClientOptions } from '@ksched/kafka-adapter-kafkajs';
+import type { Logger } from '@ksched/core';
+import type { KafkaAdapter as AdapterKit } from '@ksched/core/adapter';
 import type { AdapterName, AppConfig, ConnectionConfig } from './config.js';
 
 /** Connection settings as both adapters take them. */
 export interface AdapterConnectionOptions {
-  readonly brokers: readonly string[];
+  readonly brokers: string[];
   readonly clientId: string;
   readonly logLevel: ConnectionConfig['clientLogLevel'];
   readonly logger: Logger;
@@ -31,94 +31,46 @@ export interface TopicsSettings {
   readonly checkConfigs?: boolean;
 }
 
-/** What the app uses from an adapter package (both export these names). */
-export interface KafkaAdapter {
-  readonly name: AdapterName;
-  createTransport(
-    options: AdapterConnectionOptions & {
-      readonly sessionTimeoutMs?: number;
-      readonly partitionAssignmentStrategy?: 'range' | 'roundrobin' | 'cooperative-sticky';
-    },
-  ): Transport;
-  ensureSchedulesTopics(
-    options: AdapterConnectionOptions & TopicsSettings,
-  ): Promise<{ readonly created: readonly string[]; readonly existing: readonly string[] }>;
-  verifySchedulesTopics(options: AdapterConnectionOptions & TopicsSettings): Promise<string[]>;
-  createTopic(
-    options: AdapterConnectionOptions & { readonly topic: string; readonly partitions?: number; readonly replicationFactor?: number },
-  ): Promise<boolean>;
-  createScheduleClient(options: ScheduleClientOptions): ScheduleClient;
-}
+/** Transport options the app gives an adapter. */
+export type AdapterTransportOptions = AdapterConnectionOptions & {
+  readonly sessionTimeoutMs?: number;
+  readonly partitionAssignmentStrategy?: 'range' | 'roundrobin' | 'cooperative-sticky';
+};
 
-type AnyFunction = (...args: never[]) => unknown;
+/** What the app uses from an adapter package: its `adapter` export, seen through the app's option types. */
+export type KafkaAdapter = AdapterKit<AdapterTransportOptions, AdapterConnectionOptions>;
 
 // A variable specifier keeps TypeScript (and bundlers) from resolving the optional adapter statically.
 const RDKAFKA_PACKAGE: string = '@ksched/kafka-adapter-rdkafka';
+
+function unavailable(message: string): ConfigError {
+  return new ConfigError([{ field: 'adapter', rule: 'unavailable', message }]);
+}
 
 /**
  * Imports the adapter package for `name`.
  *
  * @throws ConfigError (`KSM_CONFIG`, field `adapter`) when the package cannot be loaded (for
- *   rdkafka: node-rdkafka not built) or lacks a function the app needs.
+ *   rdkafka: node-rdkafka not built) or does not export an `adapter`.
  */
 export async function loadAdapter(name: AdapterName): Promise<KafkaAdapter> {
-  if (name === 'kafkajs') {
-    const m = await import('@ksched/kafka-adapter-kafkajs');
-    return {
-      name,
-      createTransport: (options) => m.createKafkaJsTransport(options as Parameters<typeof m.createKafkaJsTransport>[0]),
-      ensureSchedulesTopics: (options) => m.ensureSchedulesTopics(options as Parameters<typeof m.ensureSchedulesTopics>[0]),
-      verifySchedulesTopics: (options) => m.verifySchedulesTopics(options as Parameters<typeof m.verifySchedulesTopics>[0]),
-      createTopic: (options) => m.createTopic(options as Parameters<typeof m.createTopic>[0]),
-      createScheduleClient: (options) => m.createScheduleClient(options),
-    };
-  }
-  let m: Record<string, unknown>;
+  if (name === 'kafkajs') return (await import('@ksched/kafka-adapter-kafkajs')).adapter;
+  let m: { readonly adapter?: KafkaAdapter };
   try {
-    m = (await import(RDKAFKA_PACKAGE)) as Record<string, unknown>;
+    m = await import(RDKAFKA_PACKAGE);
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ConfigError([
-      {
-        field: 'adapter',
-        rule: 'unavailable',
-        message: `the rdkafka adapter cannot be loaded (${reason}); is node-rdkafka built? Use --adapter kafkajs meanwhile`,
-      },
-    ]);
+    throw unavailable(`the rdkafka adapter cannot be loaded (${reason}); is node-rdkafka built? Use --adapter kafkajs meanwhile`);
   }
-  const wanted = ['createRdKafkaTransport', 'ensureSchedulesTopics', 'verifySchedulesTopics', 'createTopic'] as const;
-  const missing = wanted.filter((n) => typeof m[n] !== 'function');
-  if (missing.length > 0) {
-    throw new ConfigError([
-      {
-        field: 'adapter',
-        rule: 'unavailable',
-        message: `the rdkafka adapter does not export ${missing.join(', ')} yet; use --adapter kafkajs`,
-      },
-    ]);
-  }
-  const fn = <T extends AnyFunction>(n: string) => m[n] as T;
-  // The producer-side client only needs a Transport: fall back to the kafkajs package's, which
-  // partitions with the same murmur2 through whatever transport it is given.
-  const clientFactory =
-    typeof m['createScheduleClient'] === 'function'
-      ? fn<KafkaAdapter['createScheduleClient']>('createScheduleClient')
-      : (await import('@ksched/kafka-adapter-kafkajs')).createScheduleClient;
-  return {
-    name,
-    createTransport: (options) => fn<KafkaAdapter['createTransport']>('createRdKafkaTransport')(options),
-    ensureSchedulesTopics: fn<KafkaAdapter['ensureSchedulesTopics']>('ensureSchedulesTopics'),
-    verifySchedulesTopics: fn<KafkaAdapter['verifySchedulesTopics']>('verifySchedulesTopics'),
-    createTopic: fn<KafkaAdapter['createTopic']>('createTopic'),
-    createScheduleClient: (options) => clientFactory(options),
-  };
+  if (m.adapter === undefined) throw unavailable('the rdkafka adapter does not export an adapter; use --adapter kafkajs');
+  return m.adapter;
 }
 
 /** The adapter connection options for a configuration. */
 export function connectionOptions(config: Pick<AppConfig, 'connection'>, logger: Logger): AdapterConnectionOptions {
   const c = config.connection;
   return {
-    brokers: c.brokers,
+    brokers: [...c.brokers],
     clientId: c.clientId,
     logLevel: c.clientLogLevel,
     logger,

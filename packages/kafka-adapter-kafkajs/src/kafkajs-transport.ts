@@ -3,20 +3,18 @@
  *
  * @module
  */
-import { InvalidArgumentError, produceWithoutWaiting, StateError, TransportError } from '@ksched/core';
+import { TransportError } from '@ksched/core';
 import type {
-  Logger,
-  PartitionReader,
   ProduceRecord,
   RecordMetadata,
   SubscribeOptions,
-  Subscription,
   TopicPartition,
-  TopicPartitionOffset,
   TransactionalProducer,
   Transport,
   Watermarks,
 } from '@ksched/core';
+import { createTransport } from '@ksched/core/adapter';
+import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { GroupMember } from './internal/group-member.js';
 import { createKafka, kafkaRetry } from './internal/kafka.js';
@@ -53,30 +51,24 @@ import type { KafkaJsTransportOptions, ResolvedKafkaJsTransportOptions } from '.
  * gets the client's clock (kafkajs sets CreateTime).
  */
 export function createKafkaJsTransport(options: KafkaJsTransportOptions): Transport {
-  return new KafkaJsTransport(parseKafkaJsTransportOptions(options));
+  const resolved = parseKafkaJsTransportOptions(options);
+  return createTransport(new KafkaJsDriver(resolved), {
+    logger: resolved.logger,
+    connectError: (error) => toTransportError(error, `connecting to ${resolved.brokers.join(',')}`),
+  });
 }
 
-type Lifecycle = 'idle' | 'connecting' | 'connected' | 'closing' | 'closed';
-
-class KafkaJsTransport implements Transport {
-  readonly specificationVersion = 'v1' as const;
+/** The kafkajs clients of one transport: a producer and an admin client (a consumer per member and per reader). */
+class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
   readonly #options: ResolvedKafkaJsTransportOptions;
-  readonly #logger: Logger;
   readonly #kafka: Kafka;
   readonly #producer: Producer;
   readonly #admin: Admin;
   readonly #partitioner = new RecordingPartitioner();
-  readonly #transactional = new Set<KafkaJsTransactionalProducer>();
-  readonly #readers = new Set<KafkaJsPartitionReader>();
-  #member: GroupMember | undefined;
-  #subscribing = false;
-  #state: Lifecycle = 'idle';
-  #connecting: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  #ready: () => Promise<void> = async () => {};
 
   constructor(options: ResolvedKafkaJsTransportOptions) {
     this.#options = options;
-    this.#logger = options.logger;
     this.#kafka = createKafka(options);
     const retry = kafkaRetry(options.retry);
     this.#producer = this.#kafka.producer({
@@ -88,138 +80,60 @@ class KafkaJsTransport implements Transport {
     this.#admin = this.#kafka.admin(retry !== undefined ? { retry } : {});
   }
 
-  // ---- lifecycle ------------------------------------------------------------------------------
-
-  connect(): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new StateError('the transport is closed'));
-    this.#connecting ??= (async () => {
-      this.#state = 'connecting';
-      try {
-        await Promise.all([this.#producer.connect(), this.#admin.connect()]);
-        if (this.#state === 'connecting') this.#state = 'connected';
-      } catch (error) {
-        this.#connecting = undefined;
-        if (this.#state === 'connecting') this.#state = 'idle';
-        throw toTransportError(error, `connecting to ${this.#options.brokers.join(',')}`);
-      }
-    })();
-    return this.#connecting;
+  attach(shell: { ready(): Promise<void> }): void {
+    this.#ready = () => shell.ready();
   }
 
-  /** Connects on first use, so every operation works without an explicit `connect()`. */
-  async #ready(): Promise<void> {
-    if (this.#state === 'connected') return;
-    await this.connect();
+  async connect(): Promise<void> {
+    await Promise.all([this.#producer.connect(), this.#admin.connect()]);
   }
 
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#state = 'closing';
-      await this.#connecting?.catch(() => {});
-      const member = this.#member;
-      if (member !== undefined) await member.close();
-      await Promise.all([...this.#readers].map((r) => r.close()));
-      await Promise.all([...this.#transactional].map((p) => p.close()));
-      const results = await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
-      this.#state = 'closed';
-      for (const r of results) {
-        if (r.status === 'rejected') this.#logger.warn({ error: r.reason }, 'disconnecting a kafkajs client failed');
-      }
-    })();
-    return this.#closing;
-  }
-
-  // ---- consuming ------------------------------------------------------------------------------
-
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    if (this.#member !== undefined || this.#subscribing) {
-      throw new StateError('this transport already has a subscription: one transport is one group member');
-    }
-    if (options.topics.length === 0) throw new StateError('subscribe needs at least one topic');
-    this.#subscribing = true;
-    try {
-      await this.#ready();
-      const member = GroupMember.create({
-        kafka: this.#kafka,
-        options: this.#options,
-        logger: this.#logger,
-        groupId: options.groupId,
-        topics: options.topics,
-        listener: options.listener,
-        watermarks: (topic) => this.#watermarks(topic),
-        committedOffsets: (groupId, topic) => this.#committedOffsets(groupId, topic),
-        onClosed: (m) => {
-          if (this.#member === m) this.#member = undefined;
-        },
-      });
-      // Registered before joining: the first onAssigned (during the join) may already seek.
-      this.#member = member;
-      await member.start();
-      return member;
-    } finally {
-      this.#subscribing = false;
+  async disconnect(): Promise<void> {
+    const results = await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
+    for (const r of results) {
+      if (r.status === 'rejected') this.#options.logger.warn({ error: r.reason }, 'disconnecting a kafkajs client failed');
     }
   }
 
-  async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
-    const member = this.#member;
-    if (member === undefined) {
-      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member (no subscription)`, {
-        retriable: false,
-      });
-    }
-    return member.seekToBeginning(tp);
-  }
-
-  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
-    if (typeof offset !== 'number' || Number.isNaN(offset)) {
-      throw new InvalidArgumentError([{ field: 'offset', rule: 'number', message: 'must be a number (an offset)' }]);
-    }
-    const member = this.#member;
-    if (member === undefined) {
-      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member (no subscription)`, {
-        retriable: false,
-      });
-    }
-    return member.seek(tp, offset);
+  async join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
+    const member = GroupMember.create({
+      kafka: this.#kafka,
+      options: this.#options,
+      logger: this.#options.logger,
+      groupId: options.groupId,
+      topics: options.topics,
+      listener: options.listener,
+      watermarks: (topic) => this.#watermarks(topic),
+      committedOffsets: (groupId, topic) => this.#committedOffsets(groupId, topic),
+      onClosed: (m) => members.delete(m),
+    });
+    members.add(member);
+    await member.start();
+    return member;
   }
 
   /**
    * A reader of `tp` in a throwaway consumer group of its own (kafkajs cannot fetch without a
    * group): see `internal/partition-reader.ts`.
    */
-  async openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<PartitionReader> {
-    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('the transport is closed');
-    const fromOffset = options?.fromOffset;
-    if (typeof fromOffset !== 'number' || Number.isNaN(fromOffset)) {
-      throw new InvalidArgumentError([{ field: 'fromOffset', rule: 'number', message: 'must be a number (an offset)' }]);
-    }
-    await this.#ready();
+  async openReader(tp: TopicPartition, fromOffset: number, readers: Tracker<KafkaJsPartitionReader>): Promise<KafkaJsPartitionReader> {
     const reader = new KafkaJsPartitionReader({
       kafka: this.#kafka,
       options: this.#options,
-      logger: this.#logger,
-      tp: { topic: tp.topic, partition: tp.partition },
+      logger: this.#options.logger,
+      tp,
       fromOffset,
       watermarks: (topic) => this.#watermarks(topic),
       deleteGroup: async (groupId) => {
         await this.#admin.deleteGroups([groupId]);
       },
-      onClosed: (r) => this.#readers.delete(r),
+      onClosed: (r) => readers.delete(r),
     });
     // Registered before it joins: closing the transport meanwhile closes it too.
-    this.#readers.add(reader);
+    readers.add(reader);
     await reader.start();
     return reader;
   }
-
-  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    const member = this.#member;
-    if (member === undefined) throw new StateError('commitOffsets needs a subscription (offsets are committed for its group)');
-    await member.commitOffsets(offsets);
-  }
-
-  // ---- metadata -------------------------------------------------------------------------------
 
   async #watermarks(topic: string): Promise<Map<number, Watermarks>> {
     await this.#ready();
@@ -250,7 +164,6 @@ class KafkaJsTransport implements Transport {
   }
 
   async partitionCount(topic: string): Promise<number> {
-    await this.#ready();
     const existing = await this.#admin.listTopics().catch(rethrowAs('listing topics'));
     if (!existing.includes(topic)) throw new TransportError(`topic ${topic} does not exist`, { retriable: false });
     const { topics } = await this.#admin.fetchTopicMetadata({ topics: [topic] }).catch(rethrowAs(`fetching the metadata of ${topic}`));
@@ -259,12 +172,7 @@ class KafkaJsTransport implements Transport {
     return meta.partitions.length;
   }
 
-  // ---- producing ------------------------------------------------------------------------------
-
   async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('the transport is closed');
-    if (records.length === 0) return [];
-    await this.#ready();
     const batch = this.#partitioner.prepare(records);
     const response = await this.#producer
       .sendBatch({ topicMessages: batch.topicMessages, acks: -1 })
@@ -272,27 +180,17 @@ class KafkaJsTransport implements Transport {
     return this.#partitioner.metadata(batch, response);
   }
 
-  produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void {
-    produceWithoutWaiting(() => this.produce(records), onError, this.#logger);
-  }
-
-  async createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer> {
-    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('the transport is closed');
-    if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
-      throw new InvalidArgumentError([{ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' }]);
-    }
-    const producer = new KafkaJsTransactionalProducer(
+  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
+    return new KafkaJsTransactionalProducer(
       this.#kafka,
       transactionalId,
       this.#options,
-      this.#logger,
-      (p) => this.#transactional.delete(p),
+      this.#options.logger,
+      (p) => producers.delete(p),
       async (topic) => {
         await this.#ready();
         return this.#admin.fetchTopicOffsets(topic);
       },
     );
-    this.#transactional.add(producer);
-    return producer;
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SchedulerError, TransportError } from '@ksched/core';
+import { createErrorMapper, isErrorLike, someCause } from '@ksched/core/adapter';
 
 /** The fields kafkajs errors carry (`KafkaJSError` and subclasses). */
 interface KafkaJsErrorLike {
@@ -16,10 +16,6 @@ interface KafkaJsErrorLike {
   readonly cause?: unknown;
 }
 
-function isErrorLike(value: unknown): value is KafkaJsErrorLike {
-  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
-}
-
 /** True for errors thrown by kafkajs (their names start with `KafkaJS`). */
 export function isKafkaJsError(error: unknown): boolean {
   return isErrorLike(error) && typeof error.name === 'string' && error.name.startsWith('KafkaJS');
@@ -28,7 +24,7 @@ export function isKafkaJsError(error: unknown): boolean {
 /** The innermost `cause` of a kafkajs error (kafkajs wraps, e.g. in `KafkaJSNumberOfRetriesExceeded`). */
 function rootCause(error: KafkaJsErrorLike): KafkaJsErrorLike {
   let current = error;
-  for (let depth = 0; depth < 10 && isErrorLike(current.cause); depth++) current = current.cause;
+  for (let depth = 0; depth < 10 && isErrorLike(current.cause); depth++) current = current.cause as KafkaJsErrorLike;
   return current;
 }
 
@@ -42,14 +38,13 @@ const PRODUCER_FENCED_CODE = 90;
  * producer with the same transactional id was initialised. Such a producer cannot be used again.
  */
 export function isFencedError(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 10 && isErrorLike(current); depth++) {
-    if (typeof current.type === 'string' && FENCED_TYPES.has(current.type)) return true;
-    if (current.code === PRODUCER_FENCED_CODE) return true;
-    if (current.type === 'KAFKAJS_UNKNOWN_ERROR_CODE' && current.message === `Unknown error code ${PRODUCER_FENCED_CODE}`) return true;
-    current = current.cause;
-  }
-  return false;
+  return someCause(error, (e: KafkaJsErrorLike) => {
+    if (typeof e.type === 'string' && FENCED_TYPES.has(e.type)) return true;
+    return (
+      e.code === PRODUCER_FENCED_CODE ||
+      (e.type === 'KAFKAJS_UNKNOWN_ERROR_CODE' && e.message === `Unknown error code ${PRODUCER_FENCED_CODE}`)
+    );
+  });
 }
 
 /**
@@ -75,24 +70,11 @@ function describe(error: KafkaJsErrorLike): string {
  * Maps any error raised while doing `operation` to a ksched error: ksched errors pass through
  * unchanged; anything else becomes a `TransportError` (`KSM_TRANSPORT`) whose message names the
  * operation and the kafkajs error type, with `retriable` from kafkajs and the original kept as
- * `cause`.
+ * `cause`. `rethrowAs(operation)` is the same as a rejection handler.
  *
  * @example
  * ```ts
  * try { await admin.fetchTopicOffsets(topic); } catch (error) { throw toTransportError(error, `fetching watermarks of ${topic}`); }
  * ```
  */
-export function toTransportError(error: unknown, operation: string): SchedulerError {
-  if (SchedulerError.isInstance(error)) return error;
-  if (isErrorLike(error)) {
-    return new TransportError(`${operation} failed: ${describe(error)}`, { cause: error, retriable: retriableOf(error) });
-  }
-  return new TransportError(`${operation} failed: ${String(error)}`, { cause: error, retriable: false });
-}
-
-/** `toTransportError` as a rejection handler: `promise.catch(rethrowAs('producing'))`. */
-export function rethrowAs(operation: string): (error: unknown) => never {
-  return (error: unknown) => {
-    throw toTransportError(error, operation);
-  };
-}
+export const { toTransportError, rethrowAs } = createErrorMapper<KafkaJsErrorLike>({ describe, retriable: retriableOf });

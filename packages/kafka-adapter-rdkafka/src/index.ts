@@ -33,6 +33,7 @@ export type {
   TopicAdmin,
   VerifySchedulesTopicsOptions,
 } from './admin.js';
+export { adapter } from './adapter.js';
 export { createScheduleClient } from './client.js';
 export type { ScheduleClientOptions } from './client.js';
 export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';

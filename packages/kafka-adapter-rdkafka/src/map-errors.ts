@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { FencedError, SchedulerError, TransportError } from '@ksched/core';
+import { FencedError } from '@ksched/core';
+import { createErrorMapper, isErrorLike, someCause } from '@ksched/core/adapter';
 
 /** The fields node-rdkafka's `LibrdKafkaError` carries. */
 export interface RdKafkaErrorLike {
@@ -232,10 +233,6 @@ const RETRIABLE_CODES: ReadonlySet<number> = new Set([
   RdKafkaErrorCode.ERR_THROTTLING_QUOTA_EXCEEDED,
 ]);
 
-function isErrorLike(value: unknown): value is RdKafkaErrorLike {
-  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
-}
-
 /**
  * The librdkafka code of `error`, if it has one: its `code`, or, when that is missing or -1 (an
  * error node-rdkafka only had the text of), the code whose librdkafka description the message is.
@@ -259,16 +256,12 @@ export function rdKafkaCodeName(code: number): string {
  * producer cannot be used again. A `cause` chain is followed.
  */
 export function isFencedError(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 10 && isErrorLike(current); depth++) {
-    if (FencedError.isInstance(current)) return true;
-    const code = rdKafkaCode(current);
-    if (code !== undefined && FENCED_CODES.has(code)) return true;
+  return someCause(error, (e) => {
+    if (FencedError.isInstance(e)) return true;
+    const code = rdKafkaCode(e);
     // A fatal error surfaced as ERR__FATAL (e.g. in a delivery report) names the underlying cause in its text.
-    if (code === RdKafkaErrorCode.ERR__FATAL && /fenced/i.test(current.message)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
+    return (code !== undefined && FENCED_CODES.has(code)) || (code === RdKafkaErrorCode.ERR__FATAL && /fenced/i.test(e.message));
+  });
 }
 
 /**
@@ -277,8 +270,9 @@ export function isFencedError(error: unknown): boolean {
  */
 export function isRetriableError(error: unknown): boolean {
   if (!isErrorLike(error)) return false;
-  if (error.isFatal === true) return false;
-  if (error.isRetriable === true) return true;
+  const flags = error as RdKafkaErrorLike;
+  if (flags.isFatal === true) return false;
+  if (flags.isRetriable === true) return true;
   const code = rdKafkaCode(error);
   return code !== undefined && RETRIABLE_CODES.has(code);
 }
@@ -304,21 +298,8 @@ function describe(error: RdKafkaErrorLike): string {
  * producer.flush(timeoutMs, (err) => (err ? reject(toTransportError(err, 'flushing')) : resolve()));
  * ```
  */
-export function toTransportError(error: unknown, operation: string): SchedulerError {
-  if (SchedulerError.isInstance(error)) return error;
-  if (isFencedError(error)) {
-    const detail = isErrorLike(error) ? describe(error) : String(error);
-    return new FencedError(`${operation} failed: fenced by a newer producer with the same transactional id (${detail})`, { cause: error });
-  }
-  if (isErrorLike(error)) {
-    return new TransportError(`${operation} failed: ${describe(error)}`, { cause: error, retriable: isRetriableError(error) });
-  }
-  return new TransportError(`${operation} failed: ${String(error)}`, { cause: error, retriable: false });
-}
-
-/** `toTransportError` as a rejection handler: `promise.catch(rethrowAs('producing'))`. */
-export function rethrowAs(operation: string): (error: unknown) => never {
-  return (error: unknown) => {
-    throw toTransportError(error, operation);
-  };
-}
+export const { toTransportError, rethrowAs } = createErrorMapper<RdKafkaErrorLike>({
+  describe,
+  retriable: isRetriableError,
+  fenced: isFencedError,
+});

@@ -3,20 +3,18 @@
  *
  * @module
  */
-import { InvalidArgumentError, produceWithoutWaiting, StateError, TransportError } from '@ksched/core';
+import { TransportError } from '@ksched/core';
 import type {
-  Logger,
-  PartitionReader,
   ProduceRecord,
   RecordMetadata,
   SubscribeOptions,
-  Subscription,
   TopicPartition,
-  TopicPartitionOffset,
   TransactionalProducer,
   Transport,
   Watermarks,
 } from '@ksched/core';
+import { createTransport } from '@ksched/core/adapter';
+import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
 import type { Metadata, WatermarkOffsets } from 'node-rdkafka';
 import { createClient, producerConfig } from './internal/config.js';
 import { RdKafkaGroupMember } from './internal/group-member.js';
@@ -65,161 +63,78 @@ const PARTITION_COUNT_TTL_MS = 30_000;
  * transports in one process).
  */
 export function createRdKafkaTransport(options: RdKafkaTransportOptions): Transport {
-  return new RdKafkaTransport(parseRdKafkaTransportOptions(options));
+  const resolved = parseRdKafkaTransportOptions(options);
+  return createTransport(new RdKafkaDriver(resolved), {
+    logger: resolved.logger,
+    connectError: (error) => toTransportError(error, `connecting to ${resolved.brokers.join(',')}`),
+  });
 }
 
-type Lifecycle = 'idle' | 'connecting' | 'connected' | 'closing' | 'closed';
-
-class RdKafkaTransport implements Transport {
-  readonly specificationVersion = 'v1' as const;
+/** The producer of one transport (it also answers metadata and watermark queries); a consumer per member and per reader. */
+class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
   readonly #options: ResolvedRdKafkaTransportOptions;
-  readonly #logger: Logger;
   readonly #producer: DeliveringProducer;
   readonly #counts: PartitionCounts;
-  readonly #transactional = new Set<RdKafkaTransactionalProducer>();
-  readonly #readers = new Set<RdKafkaPartitionReader>();
-  #member: RdKafkaGroupMember | undefined;
-  #subscribing = false;
-  #state: Lifecycle = 'idle';
-  #connecting: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  #ready: () => Promise<void> = async () => {};
 
   constructor(options: ResolvedRdKafkaTransportOptions) {
     this.#options = options;
-    this.#logger = options.logger;
     this.#producer = createClient(
       'producer',
       () => new DeliveringProducer(producerConfig(options), options.logger, 'producer', options.pollIntervalMs),
     );
-    this.#counts = new PartitionCounts((topic) => this.partitionCount(topic), PARTITION_COUNT_TTL_MS);
+    this.#counts = new PartitionCounts(async (topic) => {
+      await this.#ready();
+      return this.partitionCount(topic);
+    }, PARTITION_COUNT_TTL_MS);
   }
 
-  // ---- lifecycle ------------------------------------------------------------------------------
+  attach(shell: { ready(): Promise<void> }): void {
+    this.#ready = () => shell.ready();
+  }
 
   connect(): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(new StateError('the transport is closed'));
-    this.#connecting ??= (async () => {
-      this.#state = 'connecting';
-      try {
-        await this.#producer.connect(this.#options.connectionTimeoutMs);
-        if (this.#state === 'connecting') this.#state = 'connected';
-      } catch (error) {
-        this.#connecting = undefined;
-        if (this.#state === 'connecting') this.#state = 'idle';
-        throw toTransportError(error, `connecting to ${this.#options.brokers.join(',')}`);
-      }
-    })();
-    return this.#connecting;
+    return this.#producer.connect(this.#options.connectionTimeoutMs);
   }
 
-  /** Connects on first use, so every operation works without an explicit `connect()`. */
-  async #ready(): Promise<void> {
-    if (this.#state === 'connected') return;
-    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('the transport is closed');
-    await this.connect();
+  async disconnect(): Promise<void> {
+    await this.#producer.disconnect(this.#options.requestTimeoutMs).catch((error: unknown) => {
+      this.#options.logger.warn({ error }, 'disconnecting the producer failed');
+    });
   }
 
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#state = 'closing';
-      await this.#connecting?.catch(() => {});
-      await this.#member?.close();
-      await Promise.all([...this.#readers].map((r) => r.close()));
-      await Promise.all([...this.#transactional].map((p) => p.close()));
-      await this.#producer.disconnect(this.#options.requestTimeoutMs).catch((error: unknown) => {
-        this.#logger.warn({ error }, 'disconnecting the producer failed');
-      });
-      this.#state = 'closed';
-    })();
-    return this.#closing;
+  async join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
+    const member = RdKafkaGroupMember.create({
+      options: this.#options,
+      logger: this.#options.logger,
+      groupId: options.groupId,
+      topics: options.topics,
+      listener: options.listener,
+      watermarks: async (tp) => {
+        await this.#ready();
+        return this.fetchWatermarks(tp);
+      },
+      onClosed: (m) => members.delete(m),
+    });
+    members.add(member);
+    await member.start();
+    return member;
   }
 
-  // ---- consuming ------------------------------------------------------------------------------
-
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    if (this.#member !== undefined || this.#subscribing) {
-      throw new StateError('this transport already has a subscription: one transport is one group member');
-    }
-    if (options.topics.length === 0) throw new StateError('subscribe needs at least one topic');
-    this.#subscribing = true;
-    try {
-      await this.#ready();
-      const member = await RdKafkaGroupMember.start({
-        options: this.#options,
-        logger: this.#logger,
-        groupId: options.groupId,
-        topics: options.topics,
-        listener: options.listener,
-        watermarks: (tp) => this.fetchWatermarks(tp),
-        onClosed: (m) => {
-          if (this.#member === m) this.#member = undefined;
-        },
-      });
-      this.#member = member;
-      return member;
-    } finally {
-      this.#subscribing = false;
-    }
-  }
-
-  async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
-    const member = this.#member;
-    if (member === undefined) {
-      throw new TransportError(`seekToBeginning(${tp.topic}/${tp.partition}) needs a subscription that owns the partition`, {
-        retriable: false,
-      });
-    }
-    return member.seekToBeginning(tp);
-  }
-
-  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
-    if (!Number.isSafeInteger(offset)) {
-      throw new InvalidArgumentError([
-        { field: 'offset', rule: 'integer', message: `needs to be an integer offset, got ${String(offset)}` },
-      ]);
-    }
-    const member = this.#member;
-    if (member === undefined) {
-      throw new TransportError(`seek(${tp.topic}/${tp.partition}) needs a subscription that owns the partition`, { retriable: false });
-    }
-    return member.seek(tp, offset);
-  }
-
-  async openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<PartitionReader> {
-    const fromOffset = options?.fromOffset;
-    if (!Number.isSafeInteger(fromOffset)) {
-      throw new InvalidArgumentError([
-        { field: 'fromOffset', rule: 'integer', message: `needs to be an integer offset, got ${String(fromOffset)}` },
-      ]);
-    }
-    await this.#ready();
+  async openReader(tp: TopicPartition, fromOffset: number, readers: Tracker<RdKafkaPartitionReader>): Promise<RdKafkaPartitionReader> {
     const wm = await this.fetchWatermarks(tp);
-    if (this.#state !== 'connected') throw new StateError('the transport is closed');
     const reader = await RdKafkaPartitionReader.open({
       options: this.#options,
-      logger: this.#logger,
-      tp: { topic: tp.topic, partition: tp.partition },
+      logger: this.#options.logger,
+      tp,
       start: Math.min(Math.max(fromOffset, wm.low), wm.high),
-      onClosed: (r) => this.#readers.delete(r),
+      onClosed: (r) => readers.delete(r),
     });
-    this.#readers.add(reader);
-    if (this.#state !== 'connected') {
-      await reader.close();
-      throw new StateError('the transport is closed');
-    }
+    readers.add(reader);
     return reader;
   }
 
-  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    const member = this.#member;
-    if (member === undefined) throw new StateError('commitOffsets needs a subscription (offsets are committed for its group)');
-    await member.commitOffsets(offsets);
-  }
-
-  // ---- metadata -------------------------------------------------------------------------------
-
   async fetchWatermarks(tp: TopicPartition): Promise<Watermarks> {
-    await this.#ready();
     // The producer's ListOffsets uses librdkafka's default isolation level, read committed: `high` is the last stable offset.
     const offsets = await retryTransient(
       () =>
@@ -234,7 +149,6 @@ class RdKafkaTransport implements Transport {
   }
 
   async partitionCount(topic: string): Promise<number> {
-    await this.#ready();
     // All topics: asking for one topic by name would let the broker auto-create it.
     const metadata = await retryTransient(
       () =>
@@ -250,12 +164,7 @@ class RdKafkaTransport implements Transport {
     return meta.partitions.length;
   }
 
-  // ---- producing ------------------------------------------------------------------------------
-
   async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('the transport is closed');
-    if (records.length === 0) return [];
-    await this.#ready();
     const prepared = await prepareRecords(records, this.#counts);
     try {
       return await this.#producer.send(prepared);
@@ -265,19 +174,7 @@ class RdKafkaTransport implements Transport {
     }
   }
 
-  produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void {
-    produceWithoutWaiting(() => this.produce(records), onError, this.#logger);
-  }
-
-  async createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer> {
-    if (this.#state === 'closing' || this.#state === 'closed') throw new StateError('the transport is closed');
-    if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
-      throw new InvalidArgumentError([{ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' }]);
-    }
-    const producer = new RdKafkaTransactionalProducer(transactionalId, this.#options, this.#logger, this.#counts, (p) =>
-      this.#transactional.delete(p),
-    );
-    this.#transactional.add(producer);
-    return producer;
+  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
+    return new RdKafkaTransactionalProducer(transactionalId, this.#options, this.#options.logger, this.#counts, (p) => producers.delete(p));
   }
 }

@@ -7,6 +7,16 @@
  * @packageDocumentation
  */
 
+export { createTransport, TransportShell } from './transport-shell.js';
+export type { GroupMemberHandle, Tracker, TransportDriver, TransportShellOptions } from './transport-shell.js';
+export { ListenerDelivery, plainTp, RETRY_BACKOFF_MAX_MS, tpKey } from './listener-delivery.js';
+export type { Delivery, DeliveryHooks, HeldPartition, ListenerDeliveryOptions, PartitionPhase } from './listener-delivery.js';
+export { createErrorMapper, isErrorLike, someCause } from './errors.js';
+export type { ErrorDialect, ErrorLike, ErrorMapper } from './errors.js';
+export { scheduleClientFactory } from './schedule-client.js';
+export type { AdapterScheduleClientOptions, ScheduleClientSettings } from './schedule-client.js';
+export type { KafkaAdapter, KafkaAdapterEnsureResult, KafkaAdapterNewTopic, KafkaAdapterTopicsSettings } from './kafka-adapter.js';
+
 // Connection settings (H2's connection.ts).
 export {
   CLIENT_LOG_LEVELS,
@@ -27,13 +37,7 @@ export {
 } from './connection.js';
 export type { ConnectionOptions, ResolvedConnectionOptions, SaslOptions, TlsOptions } from './connection.js';
 // Topic administration (H2's topic-admin.ts).
-export {
-  newTopicSchema,
-  schedulesTopicsSettingsSchema,
-  splitTopicAdminOptions,
-  topicAdminClient,
-  topicAdminKit,
-} from './topic-admin.js';
+export { newTopicSchema, schedulesTopicsSettingsSchema, splitTopicAdminOptions, topicAdminClient, topicAdminKit } from './topic-admin.js';
 export type {
   EnsureSchedulesTopicsResult,
   NewTopic,

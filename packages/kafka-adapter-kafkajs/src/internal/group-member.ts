@@ -38,6 +38,8 @@
  */
 import { StateError, TransportError } from '@ksched/core';
 import type { GroupListener, Logger, PartitionBatch, Subscription, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
+import { ListenerDelivery, tpKey } from '@ksched/core/adapter';
+import type { HeldPartition } from '@ksched/core/adapter';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromKafkaMessage } from '../map-record.js';
 import { rethrowAs, toTransportError } from '../map-errors.js';
@@ -53,22 +55,13 @@ const SEEK_WINDOW_MAX_MS = 60_000;
 const RECENT_NODE_MS = 120_000;
 /** Longest backoff between two end-offset checks of an idle partition, ms. */
 const EOF_BACKOFF_MAX_MS = 5_000;
-/** Longest backoff before a batch whose `onBatch` rejected is delivered again, ms. */
-const RETRY_BACKOFF_MAX_MS = 5_000;
-
-type Phase = 'assigning' | 'active' | 'revoked';
-type Delivery = 'delivered' | 'dropped' | 'failed';
 
 interface SeekWindow {
   readonly pendingNodes: Set<number>;
   readonly startedAt: number;
 }
 
-interface PartitionState extends TopicPartition {
-  readonly key: string;
-  phase: Phase;
-  /** Bumped by every seek and by revocation: deliveries prepared under an older generation are dropped. */
-  generation: number;
+interface PartitionState extends HeldPartition {
   /** The next offset kafkajs fetches, as far as the adapter knows. */
   position: number | undefined;
   /** An end offset the partition had at some point (batch high watermark or read-committed end offset). */
@@ -79,14 +72,8 @@ interface PartitionState extends TopicPartition {
   eofTimer: NodeJS.Timeout | undefined;
   eofBackoffMs: number;
   eofCheckedPosition: number | undefined;
-  /** Serialises the listener calls of this partition. */
-  chain: Promise<unknown>;
   /** A kafkajs batch of this partition is inside `eachBatch`. */
   inBatch: boolean;
-  /** Failed deliveries in a row. */
-  failures: number;
-  /** Delivery stopped after too many failures, until the next seek. */
-  stopped: boolean;
 }
 
 /** What the member needs from its transport. */
@@ -105,28 +92,21 @@ export interface GroupMemberDeps {
   onClosed(member: GroupMember): void;
 }
 
-function tpKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A running group membership (see the module comment). */
 export class GroupMember implements Subscription {
   readonly #deps: GroupMemberDeps;
   readonly #consumer: Consumer;
-  readonly #states = new Map<string, PartitionState>();
+  readonly #d: ListenerDelivery<PartitionState>;
+  readonly #states: Map<string, PartitionState>;
   readonly #nodes = new Map<number, number>();
   readonly #removeListeners: (() => void)[] = [];
-  #groupChain: Promise<void> = Promise.resolve();
-  #closing = false;
   #closed: Promise<void> | undefined;
 
   private constructor(deps: GroupMemberDeps) {
     this.#deps = deps;
     const o = deps.options;
+    this.#d = new ListenerDelivery({ ...deps, maxBatchRetries: o.maxBatchRetries });
+    this.#states = this.#d.states;
     this.#consumer = deps.kafka.consumer({
       groupId: deps.groupId,
       sessionTimeout: o.sessionTimeoutMs,
@@ -171,7 +151,7 @@ export class GroupMember implements Subscription {
         eachBatch: (payload) => this.#eachBatch(payload),
       });
     } catch (error) {
-      this.#closing = true;
+      this.#d.closing = true;
       for (const remove of this.#removeListeners.splice(0)) remove();
       await c.disconnect().catch(() => {});
       this.#deps.onClosed(this);
@@ -188,7 +168,7 @@ export class GroupMember implements Subscription {
 
   /** See `Transport.seek`: `offset` is clamped into [low, high] of the watermarks fetched now. */
   async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
-    const st = this.#held(tp);
+    const st = this.#d.held(tp);
     const all = await this.#deps.watermarks(tp.topic);
     const wm = all.get(tp.partition);
     if (wm === undefined) throw new TransportError(`partition ${tp.partition} of ${tp.topic} does not exist`, { retriable: false });
@@ -200,7 +180,7 @@ export class GroupMember implements Subscription {
 
   /** See `Transport.commitOffsets`. */
   async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    if (this.#closing) throw new StateError('the subscription is closed; offsets cannot be committed');
+    if (this.#d.closing) throw new StateError('the subscription is closed; offsets cannot be committed');
     if (offsets.length === 0) return;
     await this.#consumer
       .commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })))
@@ -214,19 +194,19 @@ export class GroupMember implements Subscription {
   }
 
   async #close(): Promise<void> {
-    this.#closing = true;
+    this.#d.closing = true;
     try {
       this.#consumer.pause(this.#deps.topics.map((topic) => ({ topic })));
     } catch {
       // Not running (crashed for good): nothing is fetched anyway.
     }
-    this.#revoke(this.#heldStates());
-    await this.#groupChain;
+    this.#revoke(this.#d.heldStates());
+    await this.#d.groupSettled();
     for (const st of this.#states.values()) this.#clearEofTimer(st);
     try {
       await this.#consumer.disconnect();
     } catch (error) {
-      this.#reportError(toTransportError(error, `leaving group ${this.#deps.groupId}`));
+      this.#d.reportError(toTransportError(error, `leaving group ${this.#deps.groupId}`));
     } finally {
       for (const remove of this.#removeListeners.splice(0)) remove();
       this.#deps.onClosed(this);
@@ -235,82 +215,50 @@ export class GroupMember implements Subscription {
 
   // ---- group events ---------------------------------------------------------------------------
 
-  #heldStates(): PartitionState[] {
-    return [...this.#states.values()].filter((st) => st.phase !== 'revoked');
-  }
-
-  #held(tp: TopicPartition): PartitionState {
-    const st = this.#states.get(tpKey(tp.topic, tp.partition));
-    if (st === undefined || st.phase === 'revoked') {
-      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member`, { retriable: false });
-    }
-    return st;
-  }
-
   #onRebalancing(): void {
-    if (this.#closing) return;
+    if (this.#d.closing) return;
     this.#deps.logger.info({ groupId: this.#deps.groupId }, 'group is rebalancing: revoking every partition');
-    this.#revoke(this.#heldStates());
+    this.#revoke(this.#d.heldStates());
   }
 
   #onCrash(error: Error, restart: boolean): void {
-    if (this.#closing) return;
+    if (this.#d.closing) return;
     // kafkajs disconnected the consumer: every partition is gone. With `restart` it rejoins by
     // itself (assignments follow); without, the member is dead and the listener must know.
-    this.#revoke(this.#heldStates());
+    this.#revoke(this.#d.heldStates());
     const mapped = toTransportError(error, `consuming group ${this.#deps.groupId}`);
     if (restart)
       this.#deps.logger.warn({ groupId: this.#deps.groupId, error: mapped }, 'the kafkajs consumer crashed; it restarts and rejoins');
-    else this.#reportError(mapped);
+    else this.#d.reportError(mapped);
   }
 
   #onGroupJoin(memberAssignment: Record<string, number[]>): void {
-    if (this.#closing) return;
+    if (this.#d.closing) return;
     const next = new Map<string, TopicPartition>();
     for (const [topic, partitions] of Object.entries(memberAssignment)) {
       for (const partition of partitions) next.set(tpKey(topic, partition), { topic, partition });
     }
-    const held = this.#heldStates();
+    const held = this.#d.heldStates();
     this.#revoke(held.filter((st) => !next.has(st.key)));
     for (const st of held) {
       // kafkajs restarts kept partitions from the committed offset: put them back where they were.
       if (next.has(st.key) && st.position !== undefined) this.#seek(st, st.position, st.end, false);
     }
-    const added: PartitionState[] = [];
-    for (const [key, tp] of next) {
-      const current = this.#states.get(key);
-      if (current !== undefined && current.phase !== 'revoked') continue;
-      const st: PartitionState = {
-        ...tp,
-        key,
-        phase: 'assigning',
-        generation: (current?.generation ?? 0) + 1,
-        position: undefined,
-        end: undefined,
-        seeking: undefined,
-        eofAt: undefined,
-        eofTimer: undefined,
-        eofBackoffMs: this.#deps.options.eofCheckDelayMs,
-        eofCheckedPosition: undefined,
-        chain: Promise.resolve(),
-        inBatch: false,
-        failures: 0,
-        stopped: false,
-      };
-      this.#states.set(key, st);
-      added.push(st);
-    }
+    const added = this.#d.add(next.values(), (base) => ({
+      ...base,
+      position: undefined,
+      end: undefined,
+      seeking: undefined,
+      eofAt: undefined,
+      eofTimer: undefined,
+      eofBackoffMs: this.#deps.options.eofCheckDelayMs,
+      eofCheckedPosition: undefined,
+      inBatch: false,
+    }));
     if (added.length === 0) return;
     // Nothing is fetched for a new partition before its onAssigned settled.
     this.#pauseAll(added);
-    this.#groupTask(async () => {
-      const partitions = added.map(({ topic, partition }) => ({ topic, partition }));
-      try {
-        await this.#deps.listener.onAssigned(partitions);
-      } catch (error) {
-        this.#reportError(error);
-      }
-      const current = added.filter((st) => st.phase === 'assigning' && this.#states.get(st.key) === st);
+    this.#d.assigned(added, async (current) => {
       await this.#initialPositions(current.filter((st) => st.position === undefined));
       for (const st of current) {
         if (st.phase !== 'assigning') continue;
@@ -325,26 +273,10 @@ export class GroupMember implements Subscription {
   #revoke(states: readonly PartitionState[]): void {
     if (states.length === 0) return;
     for (const st of states) {
-      st.phase = 'revoked';
-      st.generation++;
       st.seeking = undefined;
       this.#clearEofTimer(st);
     }
-    this.#groupTask(async () => {
-      // An in-flight onBatch settles first: callbacks of one partition never overlap.
-      await Promise.all(states.map((st) => st.chain));
-      try {
-        await this.#deps.listener.onRevoked(states.map(({ topic, partition }) => ({ topic, partition })));
-      } catch (error) {
-        this.#reportError(error);
-      } finally {
-        for (const st of states) if (this.#states.get(st.key) === st) this.#states.delete(st.key);
-      }
-    });
-  }
-
-  #groupTask(task: () => Promise<void>): void {
-    this.#groupChain = this.#groupChain.then(task).catch((error: unknown) => this.#reportError(error));
+    this.#d.revoke(states);
   }
 
   /** Where kafkajs starts a partition the listener did not seek: the committed offset, else the beginning. */
@@ -367,7 +299,7 @@ export class GroupMember implements Subscription {
           }
         } catch (error) {
           // kafkajs still starts the partitions; only the EOF notice waits for the first batch.
-          this.#reportError(toTransportError(error, `reading the start offsets of ${topic}`));
+          this.#d.reportError(toTransportError(error, `reading the start offsets of ${topic}`));
         }
       }),
     );
@@ -379,7 +311,6 @@ export class GroupMember implements Subscription {
     if (newGeneration) {
       st.generation++;
       // A seek restarts a partition that was stopped after failed deliveries.
-      st.failures = 0;
       st.stopped = false;
     }
     st.eofAt = undefined;
@@ -433,7 +364,7 @@ export class GroupMember implements Subscription {
   }
 
   #resume(st: PartitionState): void {
-    if (this.#closing) return;
+    if (this.#d.closing) return;
     this.#consumer.resume([{ topic: st.topic, partitions: [st.partition] }]);
   }
 
@@ -442,7 +373,7 @@ export class GroupMember implements Subscription {
   async #eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     const st = this.#states.get(tpKey(batch.topic, batch.partition));
     // Not resolving a dropped batch leaves kafkajs's position where it was (or where a pending seek puts it).
-    if (st === undefined || st.phase !== 'active' || st.seeking !== undefined || st.stopped || isStale() || this.#closing) return;
+    if (st === undefined || st.phase !== 'active' || st.seeking !== undefined || st.stopped || isStale() || this.#d.closing) return;
     const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset);
     if (st.position !== undefined && Number.isFinite(fetchedOffset) && fetchedOffset !== st.position) {
       this.#deps.logger.warn(
@@ -493,67 +424,27 @@ export class GroupMember implements Subscription {
     this.#checkEof(st);
   }
 
-  /** Runs `onBatch` on the partition's chain; stale deliveries (older generation, revoked) are dropped. */
-  #enqueue(st: PartitionState, generation: number, batch: PartitionBatch): Promise<Delivery> {
-    const run = async (): Promise<Delivery> => {
-      if (st.generation !== generation || st.phase !== 'active' || this.#closing) return 'dropped';
-      try {
-        await this.#deps.listener.onBatch(batch);
-        return 'delivered';
-      } catch (error) {
-        this.#reportError(error);
-        return 'failed';
-      }
-    };
-    const result = st.chain.then(run, run);
-    st.chain = result;
-    return result;
-  }
-
-  /**
-   * Delivers `batch`, again after a backoff while `onBatch` rejects (the same batch: rejecting
-   * does not skip it), at most `maxBatchRetries` times; then the partition stops until a seek.
-   */
-  async #deliver(st: PartitionState, generation: number, batch: PartitionBatch): Promise<Delivery | 'stopped'> {
-    for (;;) {
-      const result = await this.#enqueue(st, generation, batch);
-      if (result !== 'failed') {
-        if (result === 'delivered' && st.generation === generation) st.failures = 0;
-        return result;
-      }
-      if (st.generation !== generation || st.phase !== 'active') return 'dropped';
+  /** Delivers `batch` by the kit's rules (bounded redelivery, then the partition stops until a seek). */
+  #deliver(st: PartitionState, generation: number, batch: PartitionBatch): Promise<string> {
+    return this.#d.deliver(st, generation, batch, {
       // An EOF notice overtaken by newer records is not offered again.
-      if (batch.records.length === 0 && st.position !== batch.position) return 'dropped';
-      st.failures++;
-      if (st.failures > this.#deps.options.maxBatchRetries) {
-        this.#stop(st, batch);
-        return 'stopped';
-      }
-      await sleep(Math.min(100 * 2 ** (st.failures - 1), RETRY_BACKOFF_MAX_MS));
-    }
-  }
-
-  #stop(st: PartitionState, batch: PartitionBatch): void {
-    st.stopped = true;
-    this.#clearEofTimer(st);
-    try {
-      this.#pauseAll([st]);
-    } catch {
-      // Not running any more: nothing is fetched anyway.
-    }
-    this.#reportError(
-      new TransportError(
-        `onBatch for ${st.topic}/${st.partition} (position ${batch.position}) rejected ${st.failures} times in a row; ` +
-          'delivery of this partition stopped until its next seek or reassignment',
-        { retriable: false },
-      ),
-    );
+      retry: () => batch.records.length > 0 || st.position === batch.position,
+      stop: () => {
+        this.#clearEofTimer(st);
+        try {
+          this.#pauseAll([st]);
+        } catch {
+          // Not running any more: nothing is fetched anyway.
+        }
+      },
+    });
   }
 
   // ---- EOF ------------------------------------------------------------------------------------
 
   #checkEof(st: PartitionState): void {
-    if (st.phase !== 'active' || st.seeking !== undefined || st.inBatch || st.stopped || st.position === undefined || this.#closing) return;
+    if (st.phase !== 'active' || st.seeking !== undefined || st.inBatch || st.stopped || st.position === undefined || this.#d.closing)
+      return;
     if (st.eofAt === st.position) return;
     if (st.end !== undefined && st.position >= st.end) {
       this.#deliverEof(st);
@@ -574,7 +465,7 @@ export class GroupMember implements Subscription {
     st.eofTimer = setTimeout(() => {
       st.eofTimer = undefined;
       void (async () => {
-        const still = (): boolean => st.generation === generation && st.position === position && st.phase === 'active' && !this.#closing;
+        const still = (): boolean => st.generation === generation && st.position === position && st.phase === 'active' && !this.#d.closing;
         if (!still()) return;
         let high: number | undefined;
         try {
@@ -616,19 +507,6 @@ export class GroupMember implements Subscription {
     if (st.eofTimer !== undefined) {
       clearTimeout(st.eofTimer);
       st.eofTimer = undefined;
-    }
-  }
-
-  #reportError(error: unknown): void {
-    const onError = this.#deps.listener.onError;
-    if (onError === undefined) {
-      this.#deps.logger.error({ groupId: this.#deps.groupId, error }, 'consumer error (no onError listener)');
-      return;
-    }
-    try {
-      onError.call(this.#deps.listener, error);
-    } catch (thrown) {
-      this.#deps.logger.error({ groupId: this.#deps.groupId, error: thrown }, 'onError threw');
     }
   }
 }

@@ -42,6 +42,8 @@
  */
 import { StateError, TransportError } from '@ksched/core';
 import type { GroupListener, Logger, PartitionBatch, Subscription, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
+import { ListenerDelivery, plainTp as plain, tpKey } from '@ksched/core/adapter';
+import type { HeldPartition } from '@ksched/core/adapter';
 import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdkafka';
 import { fromRdKafkaMessage } from '../map-record.js';
 import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
@@ -49,24 +51,16 @@ import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { consumerConfig, consumerTopicConfig, createClient, disconnectWithin, failFastOnAuthentication, forwardEvents } from './config.js';
 import { rdkafka } from './native.js';
 
-/** Longest backoff before a batch whose `onBatch` rejected is delivered again, ms. */
-const RETRY_BACKOFF_MAX_MS = 5_000;
 /** Longest backoff after a failed `consume` call, ms. */
 const CONSUME_BACKOFF_MAX_MS = 5_000;
 /** Pause between two attempts of a seek librdkafka is not ready for yet (`ERR__STATE`), ms. */
 const SEEK_RETRY_MS = 20;
 
-type Phase = 'assigning' | 'active' | 'revoked';
-
 type Entry =
   | { readonly kind: 'record'; readonly topic: string; readonly partition: number; readonly message: Message }
   | { readonly kind: 'eof'; readonly topic: string; readonly partition: number; readonly offset: number };
 
-interface PartitionState extends TopicPartition {
-  readonly key: string;
-  phase: Phase;
-  /** Bumped by every seek and by revocation: a delivery prepared under an older generation does not count. */
-  generation: number;
+interface PartitionState extends HeldPartition {
   /** Records and EOF events consumed and not yet delivered, in order. */
   queue: Entry[];
   queuedRecords: number;
@@ -76,12 +70,8 @@ interface PartitionState extends TopicPartition {
   paused: boolean;
   /** Seeks requested and not yet applied: nothing is delivered meanwhile. */
   seeking: number;
-  /** Delivery stopped after too many rejected batches, until the next seek. */
-  stopped: boolean;
   /** The next offset to fetch as of the last delivered batch or seek, if known. */
   position: number | undefined;
-  /** Settles when the partition's current delivery has. */
-  chain: Promise<void>;
 }
 
 interface SeekRequest {
@@ -116,31 +106,30 @@ export interface GroupMemberDeps {
   onClosed(member: RdKafkaGroupMember): void;
 }
 
-const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const plain = ({ topic, partition }: TopicPartition): TopicPartition => ({ topic, partition });
 
 /** A running group membership (see the module comment). */
 export class RdKafkaGroupMember implements Subscription {
   readonly #deps: GroupMemberDeps;
   readonly #options: ResolvedRdKafkaTransportOptions;
   readonly #consumer: KafkaConsumer;
-  readonly #states = new Map<string, PartitionState>();
+  readonly #d: ListenerDelivery<PartitionState>;
+  readonly #states: Map<string, PartitionState>;
   readonly #seeks: SeekRequest[] = [];
   /** Commits waiting for librdkafka's callback, in commit order. */
   readonly #commits: PendingCommit[] = [];
   readonly #commitsInFlight = new Set<Promise<void>>();
   /** Where the current `consume` call puts what it returns (node-rdkafka emits records and EOF events in order). */
   #collecting: Entry[] | undefined;
-  #groupChain: Promise<void> = Promise.resolve();
   #loop: Promise<void> | undefined;
   #stopLoop = false;
-  #closing = false;
   #closed: Promise<void> | undefined;
 
   private constructor(deps: GroupMemberDeps) {
     this.#deps = deps;
     this.#options = deps.options;
+    this.#d = new ListenerDelivery({ ...deps, maxBatchRetries: deps.options.maxBatchRetries });
+    this.#states = this.#d.states;
     const config = consumerConfig(deps.options, deps.groupId, {
       rebalance_cb: (err, assignment) => this.#onRebalance(err as LibrdKafkaError | undefined, assignment as TopicPartition[]),
       offset_commit_cb: (err) => this.#onOffsetCommit(err as LibrdKafkaError | undefined),
@@ -156,14 +145,13 @@ export class RdKafkaGroupMember implements Subscription {
     forwardEvents(this.#consumer, deps.logger, 'consumer');
   }
 
-  /** Connects, subscribes and starts the poll loop (assignments follow asynchronously). */
-  static async start(deps: GroupMemberDeps): Promise<RdKafkaGroupMember> {
-    const member = new RdKafkaGroupMember(deps);
-    await member.#start();
-    return member;
+  /** A member, not yet joined: call {@link RdKafkaGroupMember.start}. */
+  static create(deps: GroupMemberDeps): RdKafkaGroupMember {
+    return new RdKafkaGroupMember(deps);
   }
 
-  async #start(): Promise<void> {
+  /** Connects, subscribes and starts the poll loop (assignments follow asynchronously). */
+  async start(): Promise<void> {
     const { groupId, topics } = this.#deps;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -179,7 +167,7 @@ export class RdKafkaGroupMember implements Subscription {
       });
       this.#consumer.subscribe([...topics]);
     } catch (error) {
-      this.#closing = true;
+      this.#d.closing = true;
       await this.#disconnect();
       this.#deps.onClosed(this);
       throw toTransportError(error, `joining group ${groupId} on ${topics.join(', ')}`);
@@ -196,7 +184,7 @@ export class RdKafkaGroupMember implements Subscription {
 
   /** See `Transport.seek`: `offset` is clamped into the partition's watermarks observed now. */
   async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
-    const st = this.#held(tp);
+    const st = this.#d.held(tp);
     const wm = await this.#deps.watermarks(tp);
     // Revoked meanwhile (a rebalance is normal): nothing is delivered for it any more, so there is nothing to seek.
     if (this.#states.get(st.key) !== st || st.phase === 'revoked') return wm;
@@ -218,7 +206,7 @@ export class RdKafkaGroupMember implements Subscription {
 
   /** See `Transport.commitOffsets`: resolves once the group coordinator acknowledged the commit. */
   commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    if (this.#closing) return Promise.reject(new StateError('the subscription is closed; offsets cannot be committed'));
+    if (this.#d.closing) return Promise.reject(new StateError('the subscription is closed; offsets cannot be committed'));
     if (offsets.length === 0) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => {
       try {
@@ -253,9 +241,9 @@ export class RdKafkaGroupMember implements Subscription {
   }
 
   async #close(): Promise<void> {
-    this.#closing = true;
-    this.#revoke(this.#heldStates(), undefined);
-    await this.#groupChain;
+    this.#d.closing = true;
+    this.#revoke(this.#d.heldStates(), undefined);
+    await this.#d.groupSettled();
     // Let pending commits be acknowledged (the loop serves their callbacks), then stop polling.
     await Promise.allSettled([...this.#commitsInFlight]);
     this.#stopLoop = true;
@@ -317,7 +305,7 @@ export class RdKafkaGroupMember implements Subscription {
     if (isRetriableError(error) || rdKafkaCode(error) === RdKafkaErrorCode.ERR__TIMED_OUT) {
       this.#deps.logger.warn({ groupId: this.#deps.groupId, error: mapped }, 'consume failed; retrying');
     } else {
-      this.#reportError(mapped);
+      this.#d.reportError(mapped);
     }
   }
 
@@ -340,15 +328,14 @@ export class RdKafkaGroupMember implements Subscription {
 
   /** Starts the next delivery of `st` if it can; resumes a paused partition whose queue is drained. */
   #pump(st: PartitionState): void {
-    if (st.busy || st.phase !== 'active' || st.seeking > 0 || st.stopped || this.#closing) return;
+    if (st.busy || st.phase !== 'active' || st.seeking > 0 || st.stopped || this.#d.closing) return;
     const batch = this.#takeBatch(st);
     if (batch === undefined) {
       if (st.paused) this.#resume(st);
       return;
     }
     st.busy = true;
-    const generation = st.generation;
-    st.chain = this.#deliver(st, generation, batch).finally(() => {
+    void this.#deliver(st, batch).finally(() => {
       st.busy = false;
       this.#pump(st);
     });
@@ -378,33 +365,17 @@ export class RdKafkaGroupMember implements Subscription {
     };
   }
 
-  async #deliver(st: PartitionState, generation: number, batch: PartitionBatch): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (st.generation !== generation || st.phase !== 'active' || this.#closing) return;
-      try {
-        await this.#deps.listener.onBatch(batch);
-        if (st.generation === generation) st.position = batch.position;
-        return;
-      } catch (error) {
-        this.#reportError(error);
-        if (st.generation !== generation || st.phase !== 'active') return;
-        if (attempt >= this.#options.maxBatchRetries) {
-          st.stopped = true;
-          st.queue = [];
-          st.queuedRecords = 0;
-          this.#pause(st);
-          this.#reportError(
-            new TransportError(
-              `onBatch for ${st.topic}/${st.partition} rejected ${attempt + 1} times in a row; delivery of this partition ` +
-                'is stopped until seekToBeginning or reassignment',
-              { retriable: false },
-            ),
-          );
-          return;
-        }
-        await sleep(Math.min(100 * 2 ** attempt, RETRY_BACKOFF_MAX_MS));
-      }
-    }
+  /** Delivers `batch` by the kit's rules (bounded redelivery, then the partition stops until a seek). */
+  async #deliver(st: PartitionState, batch: PartitionBatch): Promise<void> {
+    const generation = st.generation;
+    const result = await this.#d.deliver(st, generation, batch, {
+      stop: () => {
+        st.queue = [];
+        st.queuedRecords = 0;
+        this.#pause(st);
+      },
+    });
+    if (result === 'delivered' && st.generation === generation) st.position = batch.position;
   }
 
   // ---- seeking --------------------------------------------------------------------------------
@@ -478,18 +449,6 @@ export class RdKafkaGroupMember implements Subscription {
 
   // ---- group events ---------------------------------------------------------------------------
 
-  #heldStates(): PartitionState[] {
-    return [...this.#states.values()].filter((st) => st.phase !== 'revoked');
-  }
-
-  #held(tp: TopicPartition): PartitionState {
-    const st = this.#states.get(tpKey(tp.topic, tp.partition));
-    if (st === undefined || st.phase === 'revoked' || this.#closing) {
-      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member`, { retriable: false });
-    }
-    return st;
-  }
-
   #onRebalance(err: LibrdKafkaError | undefined, assignment: TopicPartition[]): void {
     const code = rdKafkaCode(err);
     try {
@@ -498,23 +457,23 @@ export class RdKafkaGroupMember implements Subscription {
       if (code === RdKafkaErrorCode.ERR__ASSIGN_PARTITIONS) this.#onAssign(assignment, cooperative);
       else if (code === RdKafkaErrorCode.ERR__REVOKE_PARTITIONS) this.#onRevoke(assignment, cooperative);
       else {
-        this.#reportError(toTransportError(err, `rebalancing group ${this.#deps.groupId}`));
-        this.#revoke(this.#heldStates(), cooperative ? { incremental: this.#heldStates().map(plain) } : 'all');
+        this.#d.reportError(toTransportError(err, `rebalancing group ${this.#deps.groupId}`));
+        this.#revoke(this.#d.heldStates(), cooperative ? { incremental: this.#d.heldStates().map(plain) } : 'all');
       }
     } catch (error) {
-      this.#reportError(toTransportError(error, `rebalancing group ${this.#deps.groupId}`));
+      this.#d.reportError(toTransportError(error, `rebalancing group ${this.#deps.groupId}`));
     }
   }
 
   /** librdkafka revokes `assignment`: every partition (eager), or those moving elsewhere (cooperative). */
   #onRevoke(assignment: readonly TopicPartition[], cooperative: boolean): void {
     if (!cooperative) {
-      this.#revoke(this.#heldStates(), 'all');
+      this.#revoke(this.#d.heldStates(), 'all');
       return;
     }
     const revoked = new Set(assignment.map((tp) => tpKey(tp.topic, tp.partition)));
     this.#revoke(
-      this.#heldStates().filter((st) => revoked.has(st.key)),
+      this.#d.heldStates().filter((st) => revoked.has(st.key)),
       { incremental: assignment.map(plain) },
     );
   }
@@ -522,30 +481,16 @@ export class RdKafkaGroupMember implements Subscription {
   #onAssign(assignment: readonly TopicPartition[], cooperative: boolean): void {
     if (cooperative) this.#consumer.incrementalAssign(assignment.map(plain));
     else this.#consumer.assign(assignment.map(plain));
-    if (this.#closing) return;
-    const added: PartitionState[] = [];
-    for (const tp of assignment) {
-      const key = tpKey(tp.topic, tp.partition);
-      const current = this.#states.get(key);
-      if (current !== undefined && current.phase !== 'revoked') continue;
-      const st: PartitionState = {
-        topic: tp.topic,
-        partition: tp.partition,
-        key,
-        phase: 'assigning',
-        generation: (current?.generation ?? 0) + 1,
-        queue: [],
-        queuedRecords: 0,
-        busy: false,
-        paused: false,
-        seeking: 0,
-        stopped: false,
-        position: undefined,
-        chain: Promise.resolve(),
-      };
-      this.#states.set(key, st);
-      added.push(st);
-    }
+    if (this.#d.closing) return;
+    const added = this.#d.add(assignment, (base) => ({
+      ...base,
+      queue: [],
+      queuedRecords: 0,
+      busy: false,
+      paused: false,
+      seeking: 0,
+      position: undefined,
+    }));
     if (added.length === 0) return;
     // Nothing is fetched for a new partition before its onAssigned settled (what arrives meanwhile waits in its queue).
     try {
@@ -554,14 +499,8 @@ export class RdKafkaGroupMember implements Subscription {
     } catch (error) {
       this.#deps.logger.warn({ error }, 'pausing newly assigned partitions failed');
     }
-    this.#groupTask(async () => {
-      try {
-        await this.#deps.listener.onAssigned(added.map(plain));
-      } catch (error) {
-        this.#reportError(error);
-      }
-      for (const st of added) {
-        if (st.phase !== 'assigning' || this.#states.get(st.key) !== st) continue;
+    this.#d.assigned(added, (current) => {
+      for (const st of current) {
         st.phase = 'active';
         this.#pump(st);
       }
@@ -575,28 +514,19 @@ export class RdKafkaGroupMember implements Subscription {
    */
   #revoke(states: readonly PartitionState[], unassign: Unassign | undefined): void {
     for (const st of states) {
-      st.phase = 'revoked';
-      st.generation++;
       st.queue = [];
       st.queuedRecords = 0;
     }
-    if (unassign !== undefined && this.#closing) {
+    if (unassign !== undefined && this.#d.closing) {
       // librdkafka's close waits for this; the partitions were revoked before close() got here.
+      for (const st of states) {
+        st.phase = 'revoked';
+        st.generation++;
+      }
       this.#unassign(unassign);
       return;
     }
-    this.#groupTask(async () => {
-      // An in-flight onBatch settles first: callbacks of one partition never overlap.
-      await Promise.all(states.map((st) => st.chain.catch(() => {})));
-      try {
-        if (states.length > 0) await this.#deps.listener.onRevoked(states.map(plain));
-      } catch (error) {
-        this.#reportError(error);
-      } finally {
-        for (const st of states) if (this.#states.get(st.key) === st) this.#states.delete(st.key);
-        if (unassign !== undefined) this.#unassign(unassign);
-      }
-    });
+    this.#d.revoke(states, unassign !== undefined ? () => this.#unassign(unassign) : undefined);
   }
 
   #unassign(unassign: Unassign): void {
@@ -604,12 +534,8 @@ export class RdKafkaGroupMember implements Subscription {
       if (unassign === 'all') this.#consumer.unassign();
       else if (unassign.incremental.length > 0) this.#consumer.incrementalUnassign(unassign.incremental.map(plain));
     } catch (error) {
-      if (!this.#closing) this.#reportError(toTransportError(error, `giving up the assignment of group ${this.#deps.groupId}`));
+      if (!this.#d.closing) this.#d.reportError(toTransportError(error, `giving up the assignment of group ${this.#deps.groupId}`));
     }
-  }
-
-  #groupTask(task: () => Promise<void>): void {
-    this.#groupChain = this.#groupChain.then(task).catch((error: unknown) => this.#reportError(error));
   }
 
   #onOffsetCommit(err: LibrdKafkaError | undefined): void {
@@ -620,18 +546,5 @@ export class RdKafkaGroupMember implements Subscription {
     commit.settled = true;
     if (err) commit.reject(toTransportError(err, `committing offsets of group ${this.#deps.groupId}`));
     else commit.resolve();
-  }
-
-  #reportError(error: unknown): void {
-    const onError = this.#deps.listener.onError;
-    if (onError === undefined) {
-      this.#deps.logger.error({ groupId: this.#deps.groupId, error }, 'consumer error (no onError listener)');
-      return;
-    }
-    try {
-      onError.call(this.#deps.listener, error);
-    } catch (thrown) {
-      this.#deps.logger.error({ groupId: this.#deps.groupId, error: thrown }, 'onError threw');
-    }
   }
 }

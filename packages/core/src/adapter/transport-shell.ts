@@ -1,0 +1,299 @@
+/**
+ * The Transport shell: what every adapter's `Transport` does the same way, written once. An
+ * adapter implements a small {@link TransportDriver} over its client (connect its clients, join a
+ * group, open a reader, fetch watermarks, count partitions, produce, create a transactional
+ * producer, disconnect) and {@link createTransport} wraps it with the rest of the port:
+ *
+ * - the lifecycle `idle → connecting → connected → closing → closed`, connecting on first use
+ *   (or, with `notConnected`, refusing operations before `connect()`);
+ * - one subscription per transport (a transport is one group member), registered before it joins
+ *   so that the first `onAssigned` may already seek;
+ * - argument checks of `seek`, `openReader` and `createTransactionalProducer`, naming the field;
+ * - `seek` / `seekToBeginning` / `commitOffsets` routed to the member, with a clear error without one;
+ * - `produce` refusing after close, `produceNoWait` over `produce` (never throws);
+ * - close ordering: the member (awaiting `onRevoked`), then the readers, then the transactional
+ *   producers, then the driver's own clients.
+ *
+ * @module
+ */
+import { InvalidArgumentError, StateError, TransportError } from '../errors.js';
+import type { Logger } from '../ports/logger.js';
+import { produceWithoutWaiting } from '../ports/transport.js';
+import type {
+  PartitionReader,
+  ProduceRecord,
+  RecordMetadata,
+  SubscribeOptions,
+  Subscription,
+  TopicPartition,
+  TopicPartitionOffset,
+  TransactionalProducer,
+  Transport,
+  Watermarks,
+} from '../ports/transport.js';
+
+/** A group member as the shell drives it: a `Subscription` that also seeks and commits. */
+export interface GroupMemberHandle extends Subscription {
+  /** See `Transport.seek` (the shell has checked `offset`). */
+  seek(tp: TopicPartition, offset: number): Promise<Watermarks>;
+  /** See `Transport.seekToBeginning`. */
+  seekToBeginning(tp: TopicPartition): Promise<Watermarks>;
+  /** See `Transport.commitOffsets`. */
+  commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+}
+
+/**
+ * Where a driver registers what it creates, so that the shell closes it with the transport:
+ * `add` as soon as the thing exists (before it starts: closing the transport meanwhile closes it
+ * too), `delete` once it closed by itself. A `Set` is one.
+ */
+export interface Tracker<T> {
+  add(item: T): unknown;
+  delete(item: T): unknown;
+}
+
+/**
+ * What an adapter implements over its client. Every method may assume the shell's checks passed
+ * and (except `connect`, `disconnect` and `createTransactionalProducer`) that the driver is
+ * connected. Errors are the driver's to map (to `TransportError`, `FencedError`, …).
+ */
+export interface TransportDriver<R extends PartitionReader = PartitionReader> {
+  /**
+   * Called once by the shell with a `ready()` that connects the transport on first use (or
+   * rejects when it is closed), for work the driver starts outside the shell's operations (e.g. a
+   * transactional producer that needs the transport's admin client).
+   */
+  attach?(shell: { ready(): Promise<void> }): void;
+  /** Connects the driver's own clients (producer, admin, …). Called once per successful connect. */
+  connect(): Promise<void>;
+  /** Disconnects the driver's own clients; called last by `close()`. A rejection is logged. */
+  disconnect(): Promise<void>;
+  /**
+   * Joins `options.groupId` and starts consuming. The member is given to `members.add` before it
+   * joins (the first `onAssigned` may call `seek` on the transport) and to `members.delete` once
+   * it left by itself (closed or crashed for good).
+   */
+  join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle>;
+  /** Opens a reader of `tp` from `fromOffset` (unclamped), registering it with `readers`. */
+  openReader(tp: TopicPartition, fromOffset: number, readers: Tracker<R>): Promise<R>;
+  fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
+  partitionCount(topic: string): Promise<number>;
+  /** Produces a non-empty batch (see `Transport.produce`). */
+  produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  /** A fire-and-forget produce of its own; by default the shell runs `produce` without waiting. */
+  produceNoWait?(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void;
+  /** A transactional producer, not initialised; `producers.delete` it once it closed. */
+  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer;
+}
+
+/** Settings of the shell. */
+export interface TransportShellOptions {
+  readonly logger: Logger;
+  /** Maps a failed `driver.connect()` (e.g. to a `TransportError` naming the brokers). Default: rethrown as is. */
+  readonly connectError?: (error: unknown) => unknown;
+  /**
+   * Operations before `connect()`: connect on first use (default), or reject with the error this
+   * returns (for `operation`, e.g. `'produce'`).
+   */
+  readonly notConnected?: (operation: string) => Error;
+}
+
+type Lifecycle = 'idle' | 'connecting' | 'connected' | 'closing' | 'closed';
+
+function requireOffset(field: string, value: unknown): void {
+  if (!Number.isSafeInteger(value)) {
+    throw new InvalidArgumentError([{ field, rule: 'integer', message: `needs to be an integer offset, got ${String(value)}` }]);
+  }
+}
+
+/** The shell (see the module comment). Adapters with extra public API extend it. */
+export class TransportShell<R extends PartitionReader = PartitionReader> implements Transport {
+  readonly specificationVersion = 'v1' as const;
+  readonly #driver: TransportDriver<R>;
+  readonly #options: TransportShellOptions;
+  readonly #readers = new Set<R>();
+  readonly #producers = new Set<TransactionalProducer>();
+  #member: GroupMemberHandle | undefined;
+  #subscribing = false;
+  #state: Lifecycle = 'idle';
+  #connecting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(driver: TransportDriver<R>, options: TransportShellOptions) {
+    this.#driver = driver;
+    this.#options = options;
+    driver.attach?.({ ready: () => this.#ready('connect') });
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  connect(): Promise<void> {
+    if (this.#isClosed()) return Promise.reject(new StateError('the transport is closed'));
+    this.#connecting ??= (async () => {
+      this.#state = 'connecting';
+      try {
+        await this.#driver.connect();
+        if (this.#state === 'connecting') this.#state = 'connected';
+      } catch (error) {
+        this.#connecting = undefined;
+        if (this.#state === 'connecting') this.#state = 'idle';
+        throw this.#options.connectError ? this.#options.connectError(error) : error;
+      }
+    })();
+    return this.#connecting;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closing';
+      await this.#connecting?.catch(() => {});
+      await this.#member?.close();
+      await Promise.all([...this.#readers].map((r) => r.close()));
+      await Promise.all([...this.#producers].map((p) => p.close()));
+      await this.#driver.disconnect().catch((error: unknown) => {
+        this.#options.logger.warn({ error }, 'disconnecting the transport clients failed');
+      });
+      this.#state = 'closed';
+    })();
+    return this.#closing;
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closing' || this.#state === 'closed';
+  }
+
+  /** Throws when the transport is closed, or not connected and not connecting on first use. */
+  #check(operation: string): void {
+    if (this.#isClosed()) throw new StateError('the transport is closed');
+    if (this.#state !== 'connected' && this.#options.notConnected) throw this.#options.notConnected(operation);
+  }
+
+  /** Connects on first use, so every operation works without an explicit `connect()`. */
+  async #ready(operation: string): Promise<void> {
+    if (this.#state === 'connected') return;
+    this.#check(operation);
+    await this.connect();
+  }
+
+  // ---- consuming ------------------------------------------------------------------------------
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.#member !== undefined || this.#subscribing) {
+      throw new StateError('this transport is already subscribed (one transport is one group member); close that subscription first');
+    }
+    if (options.topics.length === 0) throw new StateError('subscribe needs at least one topic (topics is empty)');
+    this.#subscribing = true;
+    let joined: GroupMemberHandle | undefined;
+    try {
+      await this.#ready('subscribe');
+      return await this.#driver.join(options, {
+        // Registered before joining: the first onAssigned (during the join) may already seek.
+        add: (member) => {
+          joined = member;
+          this.#member = member;
+        },
+        delete: (member) => {
+          if (this.#member === member) this.#member = undefined;
+        },
+      });
+    } catch (error) {
+      if (joined !== undefined && this.#member === joined) this.#member = undefined;
+      throw error;
+    } finally {
+      this.#subscribing = false;
+    }
+  }
+
+  async seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
+    return this.#owner(tp).seekToBeginning(tp);
+  }
+
+  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
+    requireOffset('offset', offset);
+    return this.#owner(tp).seek(tp, offset);
+  }
+
+  #owner(tp: TopicPartition): GroupMemberHandle {
+    const member = this.#member;
+    if (member === undefined) {
+      throw new TransportError(`partition ${tp.partition} of ${tp.topic} is not assigned to this member (no subscription)`, {
+        retriable: false,
+      });
+    }
+    return member;
+  }
+
+  async openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<R> {
+    if (this.#isClosed()) throw new StateError('the transport is closed');
+    const fromOffset = (options as { readonly fromOffset?: unknown } | undefined)?.fromOffset;
+    requireOffset('fromOffset', fromOffset);
+    await this.#ready('openReader');
+    const reader = await this.#driver.openReader({ topic: tp.topic, partition: tp.partition }, fromOffset as number, this.#readers);
+    if (this.#state !== 'connected') {
+      // Closed while it opened: the transport's close may have missed it.
+      await reader.close();
+      throw new StateError('the transport is closed');
+    }
+    return reader;
+  }
+
+  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const member = this.#member;
+    if (member === undefined) {
+      throw new StateError('commitOffsets: this transport is not a member of a group (offsets are committed for its subscription)');
+    }
+    await member.commitOffsets(offsets);
+  }
+
+  // ---- metadata -------------------------------------------------------------------------------
+
+  async fetchWatermarks(tp: TopicPartition): Promise<Watermarks> {
+    await this.#ready('fetchWatermarks');
+    return this.#driver.fetchWatermarks(tp);
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    await this.#ready('partitionCount');
+    return this.#driver.partitionCount(topic);
+  }
+
+  // ---- producing ------------------------------------------------------------------------------
+
+  async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    this.#check('produce');
+    if (records.length === 0) return [];
+    await this.#ready('produce');
+    return this.#driver.produce(records);
+  }
+
+  produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void {
+    if (this.#driver.produceNoWait) this.#driver.produceNoWait(records, onError);
+    else produceWithoutWaiting(() => this.produce(records), onError, this.#options.logger);
+  }
+
+  async createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer> {
+    if (this.#isClosed()) throw new StateError('the transport is closed');
+    if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
+      throw new InvalidArgumentError([{ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' }]);
+    }
+    if (this.#options.notConnected) this.#check('createTransactionalProducer');
+    const producer = this.#driver.createTransactionalProducer(transactionalId, this.#producers);
+    this.#producers.add(producer);
+    return producer;
+  }
+}
+
+/**
+ * A `Transport` over `driver` (see the module comment).
+ *
+ * @example
+ * ```ts
+ * export function createMyTransport(options: MyOptions): Transport {
+ *   const resolved = parseMyOptions(options);
+ *   return createTransport(new MyDriver(resolved), { logger: resolved.logger });
+ * }
+ * ```
+ */
+export function createTransport<R extends PartitionReader>(driver: TransportDriver<R>, options: TransportShellOptions): Transport {
+  return new TransportShell(driver, options);
+}

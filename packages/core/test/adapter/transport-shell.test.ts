@@ -1,0 +1,179 @@
+import { InvalidArgumentError, noopLogger, StateError, TransportError } from '@ksched/core';
+import type { PartitionReader, ProduceRecord, SubscribeOptions, TransactionalProducer } from '@ksched/core';
+import { createTransport, TransportShell } from '@ksched/core/adapter';
+import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
+import { describe, expect, it } from 'vitest';
+
+const tp = { topic: 't', partition: 0 };
+const wm = { low: 0, high: 5 };
+
+/** A driver that records what the shell asks of it, in order. */
+class RecordingDriver implements TransportDriver {
+  readonly calls: string[] = [];
+  connectFails = 0;
+  members: Tracker<GroupMemberHandle> | undefined;
+
+  async connect(): Promise<void> {
+    this.calls.push('connect');
+    if (this.connectFails > 0) {
+      this.connectFails--;
+      throw new Error('broker down');
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    this.calls.push('disconnect');
+  }
+
+  async join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
+    this.members = members;
+    const member: GroupMemberHandle = {
+      seek: async (_tp, offset) => {
+        this.calls.push(`seek ${offset}`);
+        return wm;
+      },
+      seekToBeginning: async () => {
+        this.calls.push('seekToBeginning');
+        return wm;
+      },
+      commitOffsets: async () => {
+        this.calls.push('commit');
+      },
+      close: async () => {
+        this.calls.push('member.close');
+        members.delete(member);
+      },
+    };
+    members.add(member);
+    this.calls.push(`join ${options.groupId}`);
+    return member;
+  }
+
+  async openReader(_tp: typeof tp, fromOffset: number, readers: Tracker<PartitionReader>): Promise<PartitionReader> {
+    const reader: PartitionReader = {
+      ...tp,
+      read: async () => ({ ...tp, records: [], position: fromOffset }),
+      close: async () => {
+        this.calls.push('reader.close');
+        readers.delete(reader);
+      },
+    };
+    readers.add(reader);
+    return reader;
+  }
+
+  async fetchWatermarks(): Promise<typeof wm> {
+    return wm;
+  }
+
+  async partitionCount(): Promise<number> {
+    return 3;
+  }
+
+  async produce(records: readonly ProduceRecord[]) {
+    this.calls.push(`produce ${records.length}`);
+    return records.map((r, i) => ({ topic: r.topic, partition: 0, offset: i }));
+  }
+
+  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
+    const producer: TransactionalProducer = {
+      transactionalId,
+      init: async () => {},
+      sendInTransaction: async () => [],
+      close: async () => {
+        this.calls.push('producer.close');
+        producers.delete(producer);
+      },
+    };
+    return producer;
+  }
+}
+
+const listener = { onAssigned() {}, onRevoked() {}, onBatch() {} };
+
+function setup(options: { notConnected?: (operation: string) => Error } = {}) {
+  const driver = new RecordingDriver();
+  const transport = createTransport(driver, {
+    logger: noopLogger,
+    connectError: (error) => new TransportError(`connecting failed: ${String(error)}`),
+    ...options,
+  });
+  return { driver, transport };
+}
+
+describe('TransportShell', () => {
+  it('connects once on first use, and again after a failed connect', async () => {
+    const { driver, transport } = setup();
+    driver.connectFails = 1;
+    await expect(transport.partitionCount('t')).rejects.toThrow(/connecting failed: Error: broker down/);
+    expect(await transport.partitionCount('t')).toBe(3);
+    await transport.fetchWatermarks(tp);
+    expect(driver.calls).toEqual(['connect', 'connect']);
+    expect(transport.specificationVersion).toBe('v1');
+  });
+
+  it('with notConnected, refuses operations before connect() with the driver-given error', async () => {
+    const { driver, transport } = setup({ notConnected: (op) => new TransportError(`${op}: call connect() first`) });
+    await expect(transport.produce([{ topic: 't', key: 'k', value: 'v' }])).rejects.toThrow(/produce: call connect\(\) first/);
+    await expect(transport.createTransactionalProducer('x')).rejects.toThrow(/createTransactionalProducer: call connect/);
+    await transport.connect();
+    expect(await transport.produce([{ topic: 't', key: 'k', value: 'v' }])).toHaveLength(1);
+    expect(driver.calls).toEqual(['connect', 'produce 1']);
+  });
+
+  it('one subscription per transport, registered before the join; a member that leaves frees the slot', async () => {
+    const { driver, transport } = setup();
+    await expect(transport.subscribe({ groupId: 'g', topics: [], listener })).rejects.toThrow(/topics/);
+    const sub = await transport.subscribe({ groupId: 'g', topics: ['t'], listener });
+    await expect(transport.subscribe({ groupId: 'g', topics: ['t'], listener })).rejects.toSatisfy(StateError.isInstance);
+    expect(await transport.seek(tp, 3)).toEqual(wm);
+    await transport.commitOffsets([{ ...tp, offset: 1 }]);
+    await sub.close();
+    await expect(transport.seekToBeginning(tp)).rejects.toSatisfy(TransportError.isInstance);
+    await expect(transport.commitOffsets([{ ...tp, offset: 1 }])).rejects.toThrow(/not a member/);
+    await transport.subscribe({ groupId: 'g2', topics: ['t'], listener });
+    expect(driver.calls).toEqual(['connect', 'join g', 'seek 3', 'commit', 'member.close', 'join g2']);
+  });
+
+  it('checks offsets and transactional ids, naming the field', async () => {
+    const { transport } = setup();
+    await transport.subscribe({ groupId: 'g', topics: ['t'], listener });
+    const seekError = await transport.seek(tp, Number.NaN).catch((e: unknown) => e);
+    expect(InvalidArgumentError.isInstance(seekError) && seekError.message).toMatch(/offset/);
+    const readerError = await transport.openReader(tp, { fromOffset: 1.5 }).catch((e: unknown) => e);
+    expect(InvalidArgumentError.isInstance(readerError) && readerError.message).toMatch(/fromOffset/);
+    const txError = await transport.createTransactionalProducer('').catch((e: unknown) => e);
+    expect(InvalidArgumentError.isInstance(txError) && txError.message).toMatch(/transactionalId/);
+  });
+
+  it('closes the member, then readers, then transactional producers, then the clients; later calls are refused', async () => {
+    const { driver, transport } = setup();
+    await transport.subscribe({ groupId: 'g', topics: ['t'], listener });
+    await transport.openReader(tp, { fromOffset: 0 });
+    await transport.createTransactionalProducer('tx');
+    await Promise.all([transport.close(), transport.close()]);
+    expect(driver.calls.slice(2)).toEqual(['member.close', 'reader.close', 'producer.close', 'disconnect']);
+    await expect(transport.produce([{ topic: 't', key: 'k', value: 'v' }])).rejects.toSatisfy(StateError.isInstance);
+    await expect(transport.connect()).rejects.toSatisfy(StateError.isInstance);
+    await expect(transport.openReader(tp, { fromOffset: 0 })).rejects.toSatisfy(StateError.isInstance);
+  });
+
+  it('produceNoWait never throws and reports failures to onError', async () => {
+    const { transport } = setup();
+    await transport.close();
+    const errors: unknown[] = [];
+    expect(() => transport.produceNoWait([{ topic: 't', key: 'k', value: 'v' }], (e) => errors.push(e))).not.toThrow();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toHaveLength(1);
+    expect(StateError.isInstance(errors[0])).toBe(true);
+  });
+
+  it('can be extended with adapter-specific API', () => {
+    class Extended extends TransportShell {
+      readonly extra = 'yes';
+    }
+    const t = new Extended(new RecordingDriver(), { logger: noopLogger });
+    expect(t.extra).toBe('yes');
+    expect(t.specificationVersion).toBe('v1');
+  });
+});
