@@ -10,8 +10,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { ConfigError, parseSchedulerOptions, TOPIC_NAME_PATTERN } from '@ksched/core';
+import { ConfigError, DEFAULT_SCHEDULES_PARTITIONS, parseSchedulerOptions, schedulerOptionsSchema, TOPIC_NAME_PATTERN } from '@ksched/core';
 import type { SchedulerOptions, Violation } from '@ksched/core';
+import {
+  CLIENT_LOG_LEVELS,
+  connectionOptionsSchema,
+  SASL_MECHANISMS,
+  saslOptionsSchema,
+  schedulesTopicsSettingsSchema,
+  schemaDefault,
+  schemaDescription,
+  tlsOptionsSchema,
+} from '@ksched/core/adapter';
+import { kafkaJsConnectionOptionsSchema, kafkaJsTransportOptionsSchema } from '@ksched/kafka-adapter-kafkajs';
+import { rdKafkaConnectionOptionsSchema } from '@ksched/kafka-adapter-rdkafka/options';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -21,10 +33,8 @@ export const ADAPTERS = ['kafkajs', 'rdkafka'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 /** Log levels of the service logger (pino). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-/** Log levels of the Kafka client's own logs, forwarded to the service logger. */
-export const CLIENT_LOG_LEVELS = ['nothing', 'error', 'warn', 'info', 'debug'] as const;
-/** SASL mechanisms both adapters support. */
-export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+/** Log levels of the Kafka client's own logs (forwarded to the service logger), and the SASL mechanisms both adapters support: the kit's. */
+export { CLIENT_LOG_LEVELS, SASL_MECHANISMS };
 
 /** Which commands a setting matters to (drives which flags each command shows). */
 export type SettingGroup = 'connection' | 'topics' | 'scheduler' | 'migrate' | 'service';
@@ -40,366 +50,14 @@ export interface SettingSpec {
   readonly group: SettingGroup;
   /** Default as shown to people. */
   readonly defaultText: string;
+  /** The default itself, when a schema holds it (what `defaultText` shows). */
+  readonly defaultValue?: unknown;
   readonly description: string;
   /** Value type, as shown to people. */
   readonly type: string;
   /** Help of a `--no-*` flag, when it says the opposite of `description`. */
   readonly flagHelp?: string;
 }
-
-/** Every setting. The README's configuration table is generated from the same facts. */
-export const SETTINGS: readonly SettingSpec[] = [
-  {
-    key: 'adapter',
-    env: 'KSCHED_ADAPTER',
-    flags: ['--adapter <name>'],
-    group: 'connection',
-    type: 'kafkajs | rdkafka',
-    defaultText: 'kafkajs',
-    description: 'Kafka client adapter',
-  },
-  {
-    key: 'brokers',
-    env: 'KSCHED_BROKERS',
-    flags: ['-b, --brokers <list>'],
-    group: 'connection',
-    type: 'host:port list',
-    defaultText: 'none',
-    description: 'bootstrap brokers, comma-separated; `ksched start` without brokers starts the local development broker',
-  },
-  {
-    key: 'clientId',
-    env: 'KSCHED_CLIENT_ID',
-    flags: ['--client-id <id>'],
-    group: 'connection',
-    type: 'string',
-    defaultText: 'ksched',
-    description: 'client id sent to the brokers',
-  },
-  {
-    key: 'clientLogLevel',
-    env: 'KSCHED_CLIENT_LOG_LEVEL',
-    flags: ['--client-log-level <level>'],
-    group: 'connection',
-    type: CLIENT_LOG_LEVELS.join(' | '),
-    defaultText: 'warn (run), nothing (other commands)',
-    description: 'most verbose Kafka client log level forwarded to the service log',
-  },
-  {
-    key: 'connectionTimeoutMs',
-    env: 'KSCHED_CONNECTION_TIMEOUT_MS',
-    group: 'connection',
-    type: 'duration',
-    defaultText: 'adapter default (kafkajs 3s, rdkafka 10s)',
-    description: 'TCP connect timeout',
-  },
-  {
-    key: 'requestTimeoutMs',
-    env: 'KSCHED_REQUEST_TIMEOUT_MS',
-    group: 'connection',
-    type: 'duration',
-    defaultText: '30s',
-    description: 'timeout of one Kafka request',
-  },
-  {
-    key: 'sessionTimeoutMs',
-    env: 'KSCHED_SESSION_TIMEOUT_MS',
-    group: 'connection',
-    type: 'duration',
-    defaultText: '30s',
-    description: 'consumer group session timeout: how long a crashed scheduler keeps its partitions before another member takes them over',
-  },
-  {
-    key: 'partitionAssignmentStrategy',
-    env: 'KSCHED_PARTITION_ASSIGNMENT_STRATEGY',
-    flags: ['--assignment-strategy <name>'],
-    group: 'connection',
-    type: 'range | roundrobin | cooperative-sticky (rdkafka only)',
-    defaultText: "librdkafka's (range,roundrobin)",
-    description: 'group assignor; cooperative-sticky revokes only the partitions that move, so the ones a member keeps never pause',
-  },
-  {
-    key: 'ssl.enabled',
-    env: 'KSCHED_SSL',
-    flags: ['--ssl'],
-    group: 'connection',
-    type: 'boolean',
-    defaultText: 'false, or true when a ssl file is set',
-    description: 'connect with TLS',
-  },
-  {
-    key: 'ssl.caFile',
-    env: 'KSCHED_SSL_CA_FILE',
-    flags: ['--ssl-ca-file <path>'],
-    group: 'connection',
-    type: 'path',
-    defaultText: 'system CAs',
-    description: 'CA certificate(s), PEM file',
-  },
-  {
-    key: 'ssl.certFile',
-    env: 'KSCHED_SSL_CERT_FILE',
-    flags: ['--ssl-cert-file <path>'],
-    group: 'connection',
-    type: 'path',
-    defaultText: '',
-    description: 'client certificate, PEM file (mutual TLS)',
-  },
-  {
-    key: 'ssl.keyFile',
-    env: 'KSCHED_SSL_KEY_FILE',
-    flags: ['--ssl-key-file <path>'],
-    group: 'connection',
-    type: 'path',
-    defaultText: '',
-    description: 'client private key, PEM file (mutual TLS)',
-  },
-  {
-    key: 'ssl.passphrase',
-    env: 'KSCHED_SSL_PASSPHRASE',
-    group: 'connection',
-    type: 'string',
-    defaultText: '',
-    description: 'password of the client key (env or file only)',
-  },
-  {
-    key: 'ssl.rejectUnauthorized',
-    env: 'KSCHED_SSL_REJECT_UNAUTHORIZED',
-    flags: ['--no-ssl-verify'],
-    group: 'connection',
-    type: 'boolean',
-    defaultText: 'true',
-    description: "verify the broker's certificate",
-    flagHelp: "do not verify the broker's certificate",
-  },
-  {
-    key: 'sasl.mechanism',
-    env: 'KSCHED_SASL_MECHANISM',
-    flags: ['--sasl-mechanism <name>'],
-    group: 'connection',
-    type: SASL_MECHANISMS.join(' | '),
-    defaultText: 'none',
-    description: 'SASL mechanism',
-  },
-  {
-    key: 'sasl.username',
-    env: 'KSCHED_SASL_USERNAME',
-    flags: ['--sasl-username <name>'],
-    group: 'connection',
-    type: 'string',
-    defaultText: '',
-    description: 'SASL user name',
-  },
-  {
-    key: 'sasl.password',
-    env: 'KSCHED_SASL_PASSWORD',
-    group: 'connection',
-    type: 'string',
-    defaultText: '',
-    description: 'SASL password (env or file only, so it stays out of `ps`)',
-  },
-  {
-    key: 'topics',
-    env: 'KSCHED_TOPICS',
-    flags: ['-s, --schedules-topic <name>'],
-    group: 'topics',
-    type: 'topic list',
-    defaultText: 'scheduled_messages',
-    description: 'schedules topic(s); repeat the flag or separate with commas',
-  },
-  {
-    key: 'statesPostfix',
-    env: 'KSCHED_STATES_POSTFIX',
-    flags: ['--states-postfix <postfix>'],
-    group: 'topics',
-    type: 'string',
-    defaultText: '_states',
-    description: 'states topic = schedules topic + this postfix',
-  },
-  {
-    key: 'groupId',
-    env: 'KSCHED_GROUP_ID',
-    flags: ['-g, --group-id <id>'],
-    group: 'scheduler',
-    type: 'string',
-    defaultText: 'ksched_scheduled_messages',
-    description: 'consumer group of the schedulers (one per application)',
-  },
-  {
-    key: 'transactional',
-    env: 'KSCHED_TRANSACTIONAL',
-    flags: ['--transactional', '--no-transactional'],
-    group: 'scheduler',
-    type: 'boolean',
-    defaultText: 'false',
-    description: 'dispatch target + tombstone in one Kafka transaction (exactly-once)',
-  },
-  {
-    key: 'transactionalIdPrefix',
-    env: 'KSCHED_TRANSACTIONAL_ID_PREFIX',
-    group: 'scheduler',
-    type: 'string',
-    defaultText: 'groupId',
-    description: 'prefix of the per-partition transactional ids',
-  },
-  {
-    key: 'deadLetterTopic',
-    env: 'KSCHED_DEAD_LETTER_TOPIC',
-    flags: ['--dead-letter-topic <topic>'],
-    group: 'scheduler',
-    type: 'topic',
-    defaultText: 'none',
-    description: 'copy invalid schedules-topic records here',
-  },
-  {
-    key: 'intervalMs',
-    env: 'KSCHED_INTERVAL_MS',
-    flags: ['--interval <duration>'],
-    group: 'scheduler',
-    type: 'duration ≥ 1s',
-    defaultText: '15s',
-    description: 'idle safety tick and states-report cadence (dispatch itself is timer-driven)',
-  },
-  {
-    key: 'flushBatchSize',
-    env: 'KSCHED_FLUSH_BATCH_SIZE',
-    flags: ['--flush-batch-size <n>'],
-    group: 'scheduler',
-    type: 'integer ≥ 1',
-    defaultText: '1000',
-    description: 'most records per dispatch batch (targets + tombstones)',
-  },
-  {
-    key: 'statesReportIntervalMs',
-    env: 'KSCHED_STATES_REPORT_INTERVAL_MS',
-    group: 'scheduler',
-    type: 'duration ≥ 1s',
-    defaultText: '5s',
-    description: 'least time between two throttled states reports',
-  },
-  {
-    key: 'loadedGraceMs',
-    env: 'KSCHED_LOADED_GRACE_MS',
-    group: 'scheduler',
-    type: 'duration',
-    defaultText: '15s',
-    description: 'deprecated and ignored: a partition is loaded only when it reaches the end offset taken when its read started',
-  },
-  {
-    key: 'bufferHorizonMs',
-    env: 'KSCHED_BUFFER_HORIZON',
-    flags: ['--buffer-horizon <duration>'],
-    group: 'scheduler',
-    type: 'duration ≥ 10s',
-    defaultText: '1h',
-    description: 'hold the schedules due within this much time in memory; background reads bring in the rest as time moves',
-  },
-  {
-    key: 'bufferMaxBytes',
-    env: 'KSCHED_BUFFER_MAX_BYTES',
-    flags: ['--buffer-max-bytes <size>'],
-    group: 'scheduler',
-    type: 'size ≥ 64KiB (bytes, or with KiB/MiB/GiB)',
-    defaultText: '256MiB',
-    description: "memory ceiling of one partition's buffer: reaching it shortens the horizon, never drops a schedule",
-  },
-  {
-    key: 'rebalanceRetainMs',
-    env: 'KSCHED_REBALANCE_RETAIN',
-    group: 'scheduler',
-    type: 'duration ≤ 15m',
-    defaultText: '60s',
-    description: 'a partition given back within this time resumes from its position instead of re-reading (0: off)',
-  },
-  {
-    key: 'commitOffsets',
-    env: 'KSCHED_COMMIT_OFFSETS',
-    group: 'scheduler',
-    type: 'boolean',
-    defaultText: 'true',
-    description: 'commit the read position (informational: consumer lag in monitoring)',
-  },
-  {
-    key: 'retryBackoffMs',
-    env: 'KSCHED_RETRY_BACKOFF_MS',
-    group: 'scheduler',
-    type: 'duration',
-    defaultText: '500ms',
-    description: 'first wait before retrying a failed flush (doubles up to 30s)',
-  },
-  {
-    key: 'partitions',
-    env: 'KSCHED_PARTITIONS',
-    flags: ['--partitions <n>'],
-    group: 'migrate',
-    type: 'integer ≥ 1',
-    defaultText: '5',
-    description: 'partitions of new schedules and states topics',
-  },
-  {
-    key: 'replicationFactor',
-    env: 'KSCHED_REPLICATION_FACTOR',
-    flags: ['--replication-factor <n>'],
-    group: 'migrate',
-    type: 'integer ≥ 1',
-    defaultText: '1',
-    description: 'replication factor of new topics (use 3 in production)',
-  },
-  {
-    key: 'http.enabled',
-    env: 'KSCHED_HTTP_ENABLED',
-    flags: ['--no-http'],
-    group: 'service',
-    type: 'boolean',
-    defaultText: 'true',
-    description: 'serve /healthz, /readyz and /metrics',
-    flagHelp: 'do not serve /healthz, /readyz and /metrics',
-  },
-  {
-    key: 'http.host',
-    env: 'KSCHED_HTTP_HOST',
-    flags: ['--http-host <host>'],
-    group: 'service',
-    type: 'host',
-    defaultText: '127.0.0.1',
-    description: 'HTTP bind address (0.0.0.0 to expose it)',
-  },
-  {
-    key: 'http.port',
-    env: 'KSCHED_HTTP_PORT',
-    flags: ['--http-port <port>'],
-    group: 'service',
-    type: 'port',
-    defaultText: '9464',
-    description: 'HTTP port (0 picks a free one and logs it)',
-  },
-  {
-    key: 'log.level',
-    env: 'KSCHED_LOG_LEVEL',
-    flags: ['--log-level <level>'],
-    group: 'service',
-    type: LOG_LEVELS.join(' | '),
-    defaultText: 'info',
-    description: 'log level',
-  },
-  {
-    key: 'log.pretty',
-    env: 'KSCHED_LOG_PRETTY',
-    flags: ['--pretty', '--no-pretty'],
-    group: 'service',
-    type: 'boolean',
-    defaultText: 'true when stdout is a terminal',
-    description: 'human-readable logs (pino-pretty) instead of JSON lines',
-  },
-  {
-    key: 'shutdownTimeoutMs',
-    env: 'KSCHED_SHUTDOWN_TIMEOUT_MS',
-    group: 'service',
-    type: 'duration',
-    defaultText: '30s',
-    description: 'longest a graceful shutdown may take before the process exits 1',
-  },
-];
 
 /** The environment variable that names the config file (also `-c, --config <file>`). */
 export const CONFIG_FILE_ENV = 'KSCHED_CONFIG';
@@ -505,8 +163,10 @@ export const configSchema = strictGroup({
         .min(1, 'needs at least one broker (host:port)'),
     )
     .optional(),
-  clientId: text().default('ksched'),
-  clientLogLevel: oneOf(CLIENT_LOG_LEVELS).default('warn'),
+  clientId: text().default(schemaDefault(connectionOptionsSchema.shape.clientId) as string),
+  clientLogLevel: oneOf(CLIENT_LOG_LEVELS).default(
+    schemaDefault(connectionOptionsSchema.shape.logLevel) as (typeof CLIENT_LOG_LEVELS)[number],
+  ),
   connectionTimeoutMs: duration().optional(),
   requestTimeoutMs: duration().optional(),
   sessionTimeoutMs: duration().optional(),
@@ -527,12 +187,12 @@ export const configSchema = strictGroup({
   topics: z
     .preprocess(toList, z.array(topicName(), { error: 'needs to be a list of topic names' }).min(1, 'needs at least one schedules topic'))
     .default(['scheduled_messages']),
-  statesPostfix: text().default('_states'),
-  groupId: text().default('ksched_scheduled_messages'),
-  transactional: bool().default(false),
+  statesPostfix: text().default(schemaDefault(schedulerOptionsSchema.shape.statesPostfix) as string),
+  groupId: text().default(schemaDefault(schedulerOptionsSchema.shape.groupId) as string),
+  transactional: bool().default(schemaDefault(schedulerOptionsSchema.shape.transactional) as boolean),
   transactionalIdPrefix: text().optional(),
   deadLetterTopic: topicName().optional(),
-  intervalMs: duration().default(15_000),
+  intervalMs: duration().default(schemaDefault(schedulerOptionsSchema.shape.intervalMs) as number),
   flushBatchSize: integer(1).optional(),
   statesReportIntervalMs: duration().optional(),
   loadedGraceMs: duration().optional(),
@@ -541,19 +201,415 @@ export const configSchema = strictGroup({
   rebalanceRetainMs: duration().optional(),
   commitOffsets: bool().optional(),
   retryBackoffMs: duration().optional(),
-  partitions: integer(1).default(5),
-  replicationFactor: integer(1).default(1),
+  partitions: integer(1).default(DEFAULT_SCHEDULES_PARTITIONS),
+  replicationFactor: integer(1).default(schemaDefault(schedulesTopicsSettingsSchema.shape.replicationFactor) as number),
   http: strictGroup({
     enabled: bool().default(true),
     host: text().default('127.0.0.1'),
     port: integer(0, 65_535).default(9464),
-  }).default({ enabled: true, host: '127.0.0.1', port: 9464 }),
+  }).prefault({}),
   log: strictGroup({
     level: oneOf(LOG_LEVELS).default('info'),
     pretty: bool().optional(),
-  }).default({ level: 'info' }),
+  }).prefault({}),
   shutdownTimeoutMs: duration().default(30_000),
 });
+
+// ---- the settings table: defaults and descriptions read from the schemas that own them ---------
+
+const core = schedulerOptionsSchema.shape;
+const connection = connectionOptionsSchema.shape;
+const tls = tlsOptionsSchema.shape;
+const sasl = saslOptionsSchema.shape;
+
+/** A default duration as people write it: `1h`, `2m`, `15s`, `500ms` (round units only). */
+export function durationText(ms: number): string {
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms > 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms > 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** A default size as people write it: `256MiB`, `64KiB`, or bytes. */
+export function sizeText(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes > 0 && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** The setting's schema in {@link configSchema}, by dotted key. */
+function appSchema(key: string): z.ZodType {
+  const [head, tail] = key.split('.', 2) as [string, string | undefined];
+  const top = (configSchema.shape as Record<string, z.ZodType>)[head]!;
+  if (tail === undefined) return top;
+  const inner = top._zod.def as { innerType?: z.ZodType };
+  const group = (inner.innerType ?? top) as unknown as { shape: Record<string, z.ZodType> };
+  return group.shape[tail]!;
+}
+
+interface SchemaFacts {
+  readonly defaultText: string;
+  readonly description: string;
+  readonly defaultValue?: unknown;
+}
+
+/**
+ * `defaultText`, `description` and `defaultValue` of a setting, from the schema that owns it
+ * (core's scheduler options, the kit's connection settings, an adapter's options, or this app's
+ * {@link configSchema}). `text` formats the default; `note` adds what only the service says. A
+ * setting whose schema has no description (an app-only one, or a library text that does not fit
+ * the service) gives its own after the spread.
+ */
+function fromSchema(
+  schema: z.ZodType,
+  options: { text?: (value: never) => string; note?: string; defaultText?: (shown: string) => string } = {},
+): SchemaFacts {
+  const value = schemaDefault(schema);
+  const shown = value === undefined ? '' : options.text ? options.text(value as never) : String(value);
+  const description = schemaDescription(schema) ?? '';
+  return {
+    defaultText: options.defaultText ? options.defaultText(shown) : shown,
+    description: options.note ? `${description} ${options.note}` : description,
+    ...(value !== undefined ? { defaultValue: value } : {}),
+  };
+}
+
+/** Every setting. The README's configuration table is generated from the same facts. */
+export const SETTINGS: readonly SettingSpec[] = [
+  {
+    key: 'adapter',
+    env: 'KSCHED_ADAPTER',
+    flags: ['--adapter <name>'],
+    group: 'connection',
+    type: 'kafkajs | rdkafka',
+    ...fromSchema(appSchema('adapter')),
+    description: 'Kafka client adapter',
+  },
+  {
+    key: 'brokers',
+    env: 'KSCHED_BROKERS',
+    flags: ['-b, --brokers <list>'],
+    group: 'connection',
+    type: 'host:port list',
+    defaultText: 'none',
+    description: 'bootstrap brokers, comma-separated; `ksched start` without brokers starts the local development broker',
+  },
+  {
+    key: 'clientId',
+    env: 'KSCHED_CLIENT_ID',
+    flags: ['--client-id <id>'],
+    group: 'connection',
+    type: 'string',
+    ...fromSchema(connection.clientId),
+  },
+  {
+    key: 'clientLogLevel',
+    env: 'KSCHED_CLIENT_LOG_LEVEL',
+    flags: ['--client-log-level <level>'],
+    group: 'connection',
+    type: CLIENT_LOG_LEVELS.join(' | '),
+    ...fromSchema(connection.logLevel, { defaultText: (shown) => `${shown} (run), nothing (other commands)` }),
+  },
+  {
+    key: 'connectionTimeoutMs',
+    env: 'KSCHED_CONNECTION_TIMEOUT_MS',
+    group: 'connection',
+    type: 'duration',
+    ...fromSchema(connection.connectionTimeoutMs),
+    defaultText: `adapter default (kafkajs ${durationText(schemaDefault(kafkaJsConnectionOptionsSchema.shape.connectionTimeoutMs) as number)}, rdkafka ${durationText(schemaDefault(rdKafkaConnectionOptionsSchema.shape.connectionTimeoutMs) as number)})`,
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'KSCHED_REQUEST_TIMEOUT_MS',
+    group: 'connection',
+    type: 'duration',
+    ...fromSchema(connection.requestTimeoutMs, { text: durationText }),
+  },
+  {
+    key: 'sessionTimeoutMs',
+    env: 'KSCHED_SESSION_TIMEOUT_MS',
+    group: 'connection',
+    type: 'duration',
+    ...fromSchema(kafkaJsTransportOptionsSchema.shape.sessionTimeoutMs, { text: durationText }),
+    description: 'consumer group session timeout: how long a crashed scheduler keeps its partitions before another member takes them over',
+  },
+  {
+    key: 'partitionAssignmentStrategy',
+    env: 'KSCHED_PARTITION_ASSIGNMENT_STRATEGY',
+    flags: ['--assignment-strategy <name>'],
+    group: 'connection',
+    type: 'range | roundrobin | cooperative-sticky (rdkafka only)',
+    defaultText: "librdkafka's (range,roundrobin)",
+    description: 'group assignor; cooperative-sticky revokes only the partitions that move, so the ones a member keeps never pause',
+  },
+  {
+    key: 'ssl.enabled',
+    env: 'KSCHED_SSL',
+    flags: ['--ssl'],
+    group: 'connection',
+    type: 'boolean',
+    defaultText: 'false, or true when a ssl file is set',
+    description: 'connect with TLS',
+  },
+  {
+    key: 'ssl.caFile',
+    env: 'KSCHED_SSL_CA_FILE',
+    flags: ['--ssl-ca-file <path>'],
+    group: 'connection',
+    type: 'path',
+    ...fromSchema(tls.ca, { defaultText: () => 'system CAs' }),
+    description: `${schemaDescription(tls.ca)} file`,
+  },
+  {
+    key: 'ssl.certFile',
+    env: 'KSCHED_SSL_CERT_FILE',
+    flags: ['--ssl-cert-file <path>'],
+    group: 'connection',
+    type: 'path',
+    ...fromSchema(tls.cert),
+    description: schemaDescription(tls.cert)!.replace('PEM', 'PEM file'),
+  },
+  {
+    key: 'ssl.keyFile',
+    env: 'KSCHED_SSL_KEY_FILE',
+    flags: ['--ssl-key-file <path>'],
+    group: 'connection',
+    type: 'path',
+    ...fromSchema(tls.key),
+    description: schemaDescription(tls.key)!.replace('PEM', 'PEM file'),
+  },
+  {
+    key: 'ssl.passphrase',
+    env: 'KSCHED_SSL_PASSPHRASE',
+    group: 'connection',
+    type: 'string',
+    ...fromSchema(tls.passphrase, { note: '(env or file only)' }),
+  },
+  {
+    key: 'ssl.rejectUnauthorized',
+    env: 'KSCHED_SSL_REJECT_UNAUTHORIZED',
+    flags: ['--no-ssl-verify'],
+    group: 'connection',
+    type: 'boolean',
+    ...fromSchema(tls.rejectUnauthorized),
+    flagHelp: "do not verify the broker's certificate",
+  },
+  {
+    key: 'sasl.mechanism',
+    env: 'KSCHED_SASL_MECHANISM',
+    flags: ['--sasl-mechanism <name>'],
+    group: 'connection',
+    type: SASL_MECHANISMS.join(' | '),
+    ...fromSchema(sasl.mechanism, { defaultText: () => 'none' }),
+  },
+  {
+    key: 'sasl.username',
+    env: 'KSCHED_SASL_USERNAME',
+    flags: ['--sasl-username <name>'],
+    group: 'connection',
+    type: 'string',
+    ...fromSchema(sasl.username),
+  },
+  {
+    key: 'sasl.password',
+    env: 'KSCHED_SASL_PASSWORD',
+    group: 'connection',
+    type: 'string',
+    ...fromSchema(sasl.password, { note: '(env or file only, so it stays out of `ps`)' }),
+  },
+  {
+    key: 'topics',
+    env: 'KSCHED_TOPICS',
+    flags: ['-s, --schedules-topic <name>'],
+    group: 'topics',
+    type: 'topic list',
+    ...fromSchema(appSchema('topics'), { text: (topics: string[]) => topics.join(',') }),
+    description: 'schedules topic(s); repeat the flag or separate with commas',
+  },
+  {
+    key: 'statesPostfix',
+    env: 'KSCHED_STATES_POSTFIX',
+    flags: ['--states-postfix <postfix>'],
+    group: 'topics',
+    type: 'string',
+    ...fromSchema(core.statesPostfix),
+  },
+  {
+    key: 'groupId',
+    env: 'KSCHED_GROUP_ID',
+    flags: ['-g, --group-id <id>'],
+    group: 'scheduler',
+    type: 'string',
+    ...fromSchema(core.groupId),
+  },
+  {
+    key: 'transactional',
+    env: 'KSCHED_TRANSACTIONAL',
+    flags: ['--transactional', '--no-transactional'],
+    group: 'scheduler',
+    type: 'boolean',
+    ...fromSchema(core.transactional),
+  },
+  {
+    key: 'transactionalIdPrefix',
+    env: 'KSCHED_TRANSACTIONAL_ID_PREFIX',
+    group: 'scheduler',
+    type: 'string',
+    ...fromSchema(core.transactionalIdPrefix, { defaultText: () => 'groupId' }),
+  },
+  {
+    key: 'deadLetterTopic',
+    env: 'KSCHED_DEAD_LETTER_TOPIC',
+    flags: ['--dead-letter-topic <topic>'],
+    group: 'scheduler',
+    type: 'topic',
+    ...fromSchema(core.deadLetterTopic, { defaultText: () => 'none' }),
+  },
+  {
+    key: 'intervalMs',
+    env: 'KSCHED_INTERVAL_MS',
+    flags: ['--interval <duration>'],
+    group: 'scheduler',
+    type: 'duration ≥ 1s',
+    ...fromSchema(core.intervalMs, { text: durationText }),
+  },
+  {
+    key: 'flushBatchSize',
+    env: 'KSCHED_FLUSH_BATCH_SIZE',
+    flags: ['--flush-batch-size <n>'],
+    group: 'scheduler',
+    type: 'integer ≥ 1',
+    ...fromSchema(core.flushBatchSize),
+  },
+  {
+    key: 'statesReportIntervalMs',
+    env: 'KSCHED_STATES_REPORT_INTERVAL_MS',
+    group: 'scheduler',
+    type: 'duration ≥ 1s',
+    ...fromSchema(core.statesReportIntervalMs, { text: durationText }),
+  },
+  {
+    key: 'loadedGraceMs',
+    env: 'KSCHED_LOADED_GRACE_MS',
+    group: 'scheduler',
+    type: 'duration',
+    ...fromSchema(core.loadedGraceMs, { text: durationText }),
+  },
+  {
+    key: 'bufferHorizonMs',
+    env: 'KSCHED_BUFFER_HORIZON',
+    flags: ['--buffer-horizon <duration>'],
+    group: 'scheduler',
+    type: 'duration ≥ 10s',
+    ...fromSchema(core.bufferHorizonMs, { text: durationText }),
+  },
+  {
+    key: 'bufferMaxBytes',
+    env: 'KSCHED_BUFFER_MAX_BYTES',
+    flags: ['--buffer-max-bytes <size>'],
+    group: 'scheduler',
+    type: 'size ≥ 64KiB (bytes, or with KiB/MiB/GiB)',
+    ...fromSchema(core.bufferMaxBytes, { text: sizeText }),
+  },
+  {
+    key: 'rebalanceRetainMs',
+    env: 'KSCHED_REBALANCE_RETAIN',
+    group: 'scheduler',
+    type: 'duration ≤ 15m',
+    ...fromSchema(core.rebalanceRetainMs, { text: durationText }),
+  },
+  {
+    key: 'commitOffsets',
+    env: 'KSCHED_COMMIT_OFFSETS',
+    group: 'scheduler',
+    type: 'boolean',
+    ...fromSchema(core.commitOffsets),
+  },
+  {
+    key: 'retryBackoffMs',
+    env: 'KSCHED_RETRY_BACKOFF_MS',
+    group: 'scheduler',
+    type: 'duration',
+    ...fromSchema(core.retryBackoffMs, { text: durationText }),
+  },
+  {
+    key: 'partitions',
+    env: 'KSCHED_PARTITIONS',
+    flags: ['--partitions <n>'],
+    group: 'migrate',
+    type: 'integer ≥ 1',
+    ...fromSchema(appSchema('partitions')),
+    description: 'partitions of new schedules and states topics',
+  },
+  {
+    key: 'replicationFactor',
+    env: 'KSCHED_REPLICATION_FACTOR',
+    flags: ['--replication-factor <n>'],
+    group: 'migrate',
+    type: 'integer ≥ 1',
+    ...fromSchema(schedulesTopicsSettingsSchema.shape.replicationFactor),
+    description: 'replication factor of new topics (use 3 in production)',
+  },
+  {
+    key: 'http.enabled',
+    env: 'KSCHED_HTTP_ENABLED',
+    flags: ['--no-http'],
+    group: 'service',
+    type: 'boolean',
+    ...fromSchema(appSchema('http.enabled')),
+    description: 'serve /healthz, /readyz and /metrics',
+    flagHelp: 'do not serve /healthz, /readyz and /metrics',
+  },
+  {
+    key: 'http.host',
+    env: 'KSCHED_HTTP_HOST',
+    flags: ['--http-host <host>'],
+    group: 'service',
+    type: 'host',
+    ...fromSchema(appSchema('http.host')),
+    description: 'HTTP bind address (0.0.0.0 to expose it)',
+  },
+  {
+    key: 'http.port',
+    env: 'KSCHED_HTTP_PORT',
+    flags: ['--http-port <port>'],
+    group: 'service',
+    type: 'port',
+    ...fromSchema(appSchema('http.port')),
+    description: 'HTTP port (0 picks a free one and logs it)',
+  },
+  {
+    key: 'log.level',
+    env: 'KSCHED_LOG_LEVEL',
+    flags: ['--log-level <level>'],
+    group: 'service',
+    type: LOG_LEVELS.join(' | '),
+    ...fromSchema(appSchema('log.level')),
+    description: 'log level',
+  },
+  {
+    key: 'log.pretty',
+    env: 'KSCHED_LOG_PRETTY',
+    flags: ['--pretty', '--no-pretty'],
+    group: 'service',
+    type: 'boolean',
+    defaultText: 'true when stdout is a terminal',
+    description: 'human-readable logs (pino-pretty) instead of JSON lines',
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    env: 'KSCHED_SHUTDOWN_TIMEOUT_MS',
+    group: 'service',
+    type: 'duration',
+    ...fromSchema(appSchema('shutdownTimeoutMs'), { text: durationText }),
+    description: 'longest a graceful shutdown may take before the process exits 1',
+  },
+];
 
 type ParsedConfig = z.output<typeof configSchema>;
 

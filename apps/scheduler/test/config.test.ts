@@ -1,6 +1,10 @@
-import { ConfigError } from '@ksched/core';
+import { ConfigError, DEFAULT_SCHEDULES_PARTITIONS, schedulerOptionsSchema } from '@ksched/core';
+import { connectionOptionsSchema, saslOptionsSchema, schemaDefault, schemaDescription, tlsOptionsSchema } from '@ksched/core/adapter';
+import { kafkaJsConnectionOptionsSchema, kafkaJsTransportOptionsSchema } from '@ksched/kafka-adapter-kafkajs';
+import { rdKafkaConnectionOptionsSchema, rdKafkaTransportOptionsSchema } from '@ksched/kafka-adapter-rdkafka/options';
 import { describe, expect, it } from 'vitest';
-import { describeConfigError, loadConfig, SETTINGS, type LoadConfigInput } from '../src/config.js';
+import { describeConfigError, durationText, loadConfig, SETTINGS, sizeText, type LoadConfigInput } from '../src/config.js';
+import { parseDuration } from '../src/duration.js';
 
 const BROKERS = { KSCHED_BROKERS: '127.0.0.1:19092' };
 
@@ -362,5 +366,92 @@ describe('SETTINGS', () => {
     expect(() =>
       load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_ADAPTER: 'rdkafka', KSCHED_PARTITION_ASSIGNMENT_STRATEGY: 'sticky' } }),
     ).toThrow(/partitionAssignmentStrategy: needs to be one of range, roundrobin, cooperative-sticky/);
+  });
+});
+
+describe('the settings table reads defaults and descriptions from the schemas that own them', () => {
+  const spec = (key: string) => SETTINGS.find((s) => s.key === key)!;
+  const core = schedulerOptionsSchema.shape;
+  const connection = connectionOptionsSchema.shape;
+  const coreDurations = [
+    'intervalMs',
+    'statesReportIntervalMs',
+    'loadedGraceMs',
+    'bufferHorizonMs',
+    'rebalanceRetainMs',
+    'retryBackoffMs',
+  ] as const;
+
+  it("shows each default as the owning schema's default, written as people write it", () => {
+    for (const key of coreDurations) expect(parseDuration(spec(key).defaultText), key).toBe(schemaDefault(core[key]));
+    for (const key of ['groupId', 'statesPostfix', 'flushBatchSize', 'transactional', 'commitOffsets'] as const) {
+      expect(spec(key).defaultText, key).toBe(String(schemaDefault(core[key])));
+    }
+    expect(spec('bufferMaxBytes').defaultText).toBe(sizeText(schemaDefault(core.bufferMaxBytes) as number));
+    expect(spec('bufferMaxBytes').defaultText).toBe('256MiB');
+    expect(spec('clientId').defaultText).toBe(schemaDefault(connection.clientId));
+    expect(spec('clientLogLevel').defaultText).toBe(`${String(schemaDefault(connection.logLevel))} (run), nothing (other commands)`);
+    expect(parseDuration(spec('requestTimeoutMs').defaultText)).toBe(schemaDefault(connection.requestTimeoutMs));
+    expect(spec('ssl.rejectUnauthorized').defaultText).toBe(String(schemaDefault(tlsOptionsSchema.shape.rejectUnauthorized)));
+    expect(spec('partitions').defaultText).toBe(String(DEFAULT_SCHEDULES_PARTITIONS));
+    // One value for both adapters where they agree; each adapter's own where they do not.
+    const session = schemaDefault(kafkaJsTransportOptionsSchema.shape.sessionTimeoutMs);
+    expect(schemaDefault(rdKafkaTransportOptionsSchema.shape.sessionTimeoutMs)).toBe(session);
+    expect(parseDuration(spec('sessionTimeoutMs').defaultText)).toBe(session);
+    const [, kafkajs, rdkafka] = /kafkajs (\S+), rdkafka (\S+)\)$/.exec(spec('connectionTimeoutMs').defaultText)!;
+    expect(parseDuration(kafkajs!)).toBe(schemaDefault(kafkaJsConnectionOptionsSchema.shape.connectionTimeoutMs));
+    expect(parseDuration(rdkafka!)).toBe(schemaDefault(rdKafkaConnectionOptionsSchema.shape.connectionTimeoutMs));
+  });
+
+  it('uses the default it shows when nothing is set', () => {
+    const c = load({ env: BROKERS });
+    for (const key of [
+      ...coreDurations,
+      'groupId',
+      'statesPostfix',
+      'flushBatchSize',
+      'transactional',
+      'commitOffsets',
+      'bufferMaxBytes',
+    ] as const) {
+      expect(spec(key).defaultValue, key).toBeDefined();
+      expect(c.scheduler[key], key).toEqual(spec(key).defaultValue);
+    }
+    expect(c.connection.clientId).toBe(spec('clientId').defaultValue);
+    expect(c.connection.clientLogLevel).toBe(spec('clientLogLevel').defaultValue);
+    expect(c.partitions).toBe(spec('partitions').defaultValue);
+    expect(c.replicationFactor).toBe(spec('replicationFactor').defaultValue);
+    expect(c.http).toEqual({
+      enabled: spec('http.enabled').defaultValue,
+      host: spec('http.host').defaultValue,
+      port: spec('http.port').defaultValue,
+    });
+    expect(c.log.level).toBe(spec('log.level').defaultValue);
+    expect(c.shutdownTimeoutMs).toBe(spec('shutdownTimeoutMs').defaultValue);
+    expect(c.scheduler.topics).toEqual(spec('topics').defaultValue);
+  });
+
+  it("shows the owning schema's description, and one for every setting", () => {
+    for (const key of [...coreDurations, 'groupId', 'statesPostfix', 'transactional', 'deadLetterTopic', 'bufferMaxBytes'] as const) {
+      expect(spec(key).description, key).toBe(schemaDescription(core[key]));
+    }
+    expect(spec('clientId').description).toBe(schemaDescription(connection.clientId));
+    expect(spec('ssl.caFile').description).toBe(`${schemaDescription(tlsOptionsSchema.shape.ca)} file`);
+    expect(spec('sasl.password').description.startsWith(schemaDescription(saslOptionsSchema.shape.password)!)).toBe(true);
+    for (const s of SETTINGS) expect(s.description.length, s.key).toBeGreaterThan(5);
+  });
+
+  it('writes durations and sizes in round units', () => {
+    expect([3_600_000, 7_200_000, 120_000, 60_000, 15_000, 500, 0, 1500].map(durationText)).toEqual([
+      '1h',
+      '2h',
+      '2m',
+      '60s',
+      '15s',
+      '500ms',
+      '0ms',
+      '1500ms',
+    ]);
+    expect([256 * 1024 ** 2, 2 * 1024 ** 3, 65_536, 1000].map(sizeText)).toEqual(['256MiB', '2GiB', '64KiB', '1000']);
   });
 });

@@ -37,7 +37,7 @@ export const kafkaJsConnectionOptionsSchema = connectionOptionsSchema.extend({
   /** SASL authentication, passed to kafkajs as-is (also aws and oauthbearer). */
   sasl: saslSchema.optional().describe('SASL authentication, passed to kafkajs as-is'),
   /** TCP connect timeout, ms. */
-  connectionTimeoutMs: atLeast(1).default(3000).describe('TCP connect timeout, ms'),
+  connectionTimeoutMs: atLeast(1).default(3000).describe('TCP connect timeout'),
   /** Retry policy of every kafkajs client. */
   retry: retryOptionsSchema.optional(),
 });

@@ -30,12 +30,12 @@ const librdkafkaSchema = z.record(z.string(), z.union([z.string(), z.number(), z
  */
 export const rdKafkaConnectionOptionsSchema = connectionOptionsSchema.extend({
   /** TCP + TLS/SASL connection set-up timeout, ms (`socket.connection.setup.timeout.ms`); also bounds `connect()`. */
-  connectionTimeoutMs: atLeast(1000).default(10_000).describe('TCP + TLS/SASL connection set-up timeout, ms'),
+  connectionTimeoutMs: atLeast(1000).default(10_000).describe('TCP + TLS/SASL connection set-up timeout'),
   /**
    * Timeout of one request, ms (`socket.timeout.ms`, producer `request.timeout.ms`); also the
    * timeout of metadata, watermark, seek and admin calls.
    */
-  requestTimeoutMs: atLeast(10).default(30_000).describe('timeout of one Kafka request (and of metadata and admin calls), ms'),
+  requestTimeoutMs: atLeast(10).default(30_000).describe('timeout of one Kafka request (and of metadata and admin calls)'),
   /**
    * Extra librdkafka global properties for every client the adapter creates (e.g. `sasl.*` for
    * OAUTHBEARER, `statistics.interval.ms`). Applied before the adapter's own, so the properties its

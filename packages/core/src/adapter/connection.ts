@@ -103,8 +103,8 @@ export const connectionOptionsSchema = z.strictObject(
       .optional()
       .describe('connect with TLS: true (system CAs), or TLS settings'),
     sasl: saslOptionsSchema.optional().describe('SASL authentication'),
-    connectionTimeoutMs: integerAtLeast(1).optional().describe('TCP connect timeout, ms (each adapter has its own default)'),
-    requestTimeoutMs: integerAtLeast(1).default(30_000).describe('timeout of one Kafka request, ms'),
+    connectionTimeoutMs: integerAtLeast(1).optional().describe('TCP connect timeout'),
+    requestTimeoutMs: integerAtLeast(1).default(30_000).describe('timeout of one Kafka request'),
     logLevel: z
       .enum(CLIENT_LOG_LEVELS, { error: 'needs to be nothing, error, warn, info or debug' })
       .default('warn')

@@ -13,32 +13,48 @@ const int = (rule: string) => z.number({ error: `needs to be an integer ${rule}`
 
 /**
  * Scheduler settings: the reference's `config.scheduled_messages.*` in camelCase, plus ksched's
- * own. Units are in the names. Parse with {@link parseSchedulerOptions} to get defaults filled in
+ * own. Units are in the names; each setting has a one-line `.describe()` text (the service shows it
+ * in its help). Parse with {@link parseSchedulerOptions} to get defaults filled in
  * and a {@link ConfigError} naming each bad setting.
  */
 export const schedulerOptionsSchema = z.strictObject(
   {
     /** Schedules topics to consume (each with its `<topic><statesPostfix>` states topic). */
-    topics: z.array(kafkaName('topic name'), { error: 'needs to be a list of topic names' }).min(1, 'needs at least one schedules topic'),
+    topics: z
+      .array(kafkaName('topic name'), { error: 'needs to be a list of topic names' })
+      .min(1, 'needs at least one schedules topic')
+      .describe('schedules topics to consume, each with its states topic'),
     /** Consumer group of the scheduler (isolates one application's schedulers from another's). */
-    groupId: kafkaName('group id').default('ksched_scheduled_messages'),
+    groupId: kafkaName('group id').default('ksched_scheduled_messages').describe('consumer group of the schedulers (one per application)'),
     /**
      * Idle safety tick and states-report cadence on idle partitions, ms (reference `interval`,
      * ≥ 1000). Dispatch itself is timer-driven to the millisecond, not tied to this tick.
      */
-    intervalMs: int('bigger or equal to 1000').min(1000, 'needs to be an integer bigger or equal to 1000').default(15_000),
+    intervalMs: int('bigger or equal to 1000')
+      .min(1000, 'needs to be an integer bigger or equal to 1000')
+      .default(15_000)
+      .describe('idle safety tick and states-report cadence (dispatch itself is timer-driven)'),
     /** Most records per synchronous produce batch (and per transaction); rounded down to whole target+tombstone pairs, at least one pair. */
-    flushBatchSize: int('bigger than 0').min(1, 'needs to be an integer bigger than 0').default(1000),
+    flushBatchSize: int('bigger than 0')
+      .min(1, 'needs to be an integer bigger than 0')
+      .default(1000)
+      .describe('most records per dispatch batch (targets + tombstones)'),
     /** Postfix of the states topic name. */
-    statesPostfix: kafkaName('topic postfix').default('_states'),
+    statesPostfix: kafkaName('topic postfix').default('_states').describe('states topic = schedules topic + this postfix'),
     /** Least time between two throttled states reports of a partition, ms (reference `internal.tick_interval`). */
-    statesReportIntervalMs: int('bigger or equal to 1000').min(1000, 'needs to be an integer bigger or equal to 1000').default(5000),
+    statesReportIntervalMs: int('bigger or equal to 1000')
+      .min(1000, 'needs to be an integer bigger or equal to 1000')
+      .default(5000)
+      .describe('least time between two throttled states reports'),
     /**
      * Deprecated, ignored: a partition is loaded only when its position reaches the end offset
      * taken when the read started (the reference's 15 s CreateTime heuristic could end a load
      * early when producers' clocks ran ahead). Still accepted so existing settings keep parsing.
      */
-    loadedGraceMs: int('bigger or equal to 0').min(0, 'needs to be an integer bigger or equal to 0').default(15_000),
+    loadedGraceMs: int('bigger or equal to 0')
+      .min(0, 'needs to be an integer bigger or equal to 0')
+      .default(15_000)
+      .describe('deprecated and ignored: a partition is loaded only when it reaches the end offset taken when its read started'),
     /**
      * How far ahead each partition holds schedules in memory, ms: those due before `now +
      * bufferHorizonMs` are buffered; later ones stay in Kafka and a background read of the
@@ -46,14 +62,20 @@ export const schedulerOptionsSchema = z.strictObject(
      * reads, shorter means less memory. Default 1 h: 1/24 of a day's schedules held, and one full
      * read of each partition every 30 min.
      */
-    bufferHorizonMs: int('bigger or equal to 10000').min(10_000, 'needs to be an integer bigger or equal to 10000').default(3_600_000),
+    bufferHorizonMs: int('bigger or equal to 10000')
+      .min(10_000, 'needs to be an integer bigger or equal to 10000')
+      .default(3_600_000)
+      .describe('hold the schedules due within this much time in memory; background reads bring in the rest as time moves'),
     /**
      * Memory ceiling of one partition's buffer, estimated bytes. When it is reached the partition's
      * horizon shrinks (the latest-due schedules leave memory and come back with a later background
      * read); a schedule is never dropped, and schedules due within the next minute are never
      * evicted, even above the ceiling. Default 256 MiB (about 500,000 schedules of 400 B).
      */
-    bufferMaxBytes: int('bigger or equal to 65536').min(65_536, 'needs to be an integer bigger or equal to 65536').default(268_435_456),
+    bufferMaxBytes: int('bigger or equal to 65536')
+      .min(65_536, 'needs to be an integer bigger or equal to 65536')
+      .default(268_435_456)
+      .describe("memory ceiling of one partition's buffer: reaching it shortens the horizon, never drops a schedule"),
     /**
      * A partition revoked from this member and assigned back to it within this time, ms, resumes
      * from where it stopped (its buffer kept) instead of re-reading from the beginning; 0 turns
@@ -63,17 +85,27 @@ export const schedulerOptionsSchema = z.strictObject(
     rebalanceRetainMs: int('between 0 and 900000')
       .min(0, 'needs to be an integer between 0 and 900000')
       .max(900_000, 'needs to be an integer between 0 and 900000')
-      .default(60_000),
+      .default(60_000)
+      .describe('a partition given back within this time resumes from its position instead of re-reading (0: off)'),
     /** Dispatch each batch (targets + tombstones) in one Kafka transaction: exactly-once. */
-    transactional: z.boolean({ error: 'needs to be a boolean' }).default(false),
+    transactional: z
+      .boolean({ error: 'needs to be a boolean' })
+      .default(false)
+      .describe('dispatch target + tombstone in one Kafka transaction (exactly-once)'),
     /** Prefix of the per-partition transactional ids `<prefix>-<topic>-<partition>`; defaults to `groupId`. */
-    transactionalIdPrefix: kafkaName('transactional id prefix').optional(),
+    transactionalIdPrefix: kafkaName('transactional id prefix').optional().describe('prefix of the per-partition transactional ids'),
     /** Copy invalid records here (with `ksched_invalid_reason` and source headers) besides counting and logging them. */
-    deadLetterTopic: kafkaName('topic name').optional(),
+    deadLetterTopic: kafkaName('topic name').optional().describe('copy invalid schedules-topic records here'),
     /** Commit the last read offset when loaded (informational: lag in monitoring, never used to recover). */
-    commitOffsets: z.boolean({ error: 'needs to be a boolean' }).default(true),
+    commitOffsets: z
+      .boolean({ error: 'needs to be a boolean' })
+      .default(true)
+      .describe('commit the read position (informational: consumer lag in monitoring)'),
     /** Wait before retrying a failed flush, ms; doubles per consecutive failure up to 30 s. */
-    retryBackoffMs: int('bigger than 0').min(1, 'needs to be an integer bigger than 0').default(500),
+    retryBackoffMs: int('bigger than 0')
+      .min(1, 'needs to be an integer bigger than 0')
+      .default(500)
+      .describe('first wait before retrying a failed flush (doubles up to 30s)'),
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown setting(s): ${i.keys.join(', ')}` : 'needs to be an object') },
 );
