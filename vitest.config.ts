@@ -1,8 +1,22 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// Core's engine tests (packages/core/test/engine) drive the engine with the testkit, which core
+// cannot depend on (the testkit depends on core): for core's tests only, `@ksched/testkit`
+// resolves to the testkit's source (core's tsconfig.json maps the same path for tsc).
+const testkitSource = fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url));
+const coreTests = fileURLToPath(new URL('./packages/core/test/', import.meta.url));
+const testkitForCoreTests = {
+  name: 'ksched:testkit-for-core-tests',
+  enforce: 'pre' as const,
+  resolveId: (source: string, importer: string | undefined): string | null =>
+    source === '@ksched/testkit' && importer?.startsWith(coreTests) === true ? testkitSource : null,
+};
 
 // Two projects: `unit` needs nothing but Node; `integration` needs the real local broker
 // that scripts/kafka/kafka.sh starts (KSCHED_BROKERS points at it).
 export default defineConfig({
+  plugins: [testkitForCoreTests],
   resolve: { conditions: ['@ksched/source'] },
   ssr: { resolve: { conditions: ['@ksched/source'] } },
   test: {

@@ -9,6 +9,12 @@ import { createTestEnvironment } from '@ksched/testkit';
 import { HOUR, NOON, SECOND, rawSchedule, rawTombstone, seconds, utcDate } from './helpers.js';
 
 describe('reference integration scenarios', () => {
+  referenceLoadAndDispatchTests();
+  referenceCancelAndRecoveryTests();
+});
+
+/** The reference scenarios of loading, ordering, future schedules and hand-made tombstones. */
+function referenceLoadAndDispatchTests(): void {
   it('without any messages: an empty partition publishes exactly one `loaded` state (zlib, schema 1.0.0, daily {today: 0})', async () => {
     await using env = await createTestEnvironment();
     const raw = env.broker.readCommitted('scheduled_messages_states', 0);
@@ -121,7 +127,10 @@ describe('reference integration scenarios', () => {
       id: 'the-id',
     });
   });
+}
 
+/** The reference scenarios of cancels, fast close, past timestamps, crash recovery and older schema versions. */
+function referenceCancelAndRecoveryTests(): void {
   it('future scheduled cancelling: today’s count goes up, a cancel brings it to 0, nothing is delivered', async () => {
     await using env = await createTestEnvironment();
     const today = utcDate(env.clock.now());
@@ -213,4 +222,4 @@ describe('reference integration scenarios', () => {
     const tombstones = env.broker.readCommitted('scheduled_messages').filter((r) => r.value === null);
     expect(tombstones.map((t) => t.headers[Header.schemaVersion])).toEqual(['1.0.0', '1.0.0', '1.0.0']);
   });
-});
+}

@@ -24,6 +24,12 @@ const isLoaded = (env: TestEnvironment): boolean =>
   env.broker.readCommitted('scheduled_messages_states', 0).some((r) => new TextDecoder().decode(r.key!) === 'loaded_state');
 
 describe('loading', () => {
+  loadEndTests();
+  compactedLogAndCommitTests();
+});
+
+/** Where a load ends: by position only, with future CreateTimes, never-idle partitions, commit markers and open transactions. */
+function loadEndTests(): void {
   it('future-dated CreateTimes do not end the load early: the cancel that follows is read before anything is dispatched', async () => {
     await using env = await createTestEnvironment({ start: false, brokerOptions: { maxBatchSize: 1 } });
     const now = env.clock.now();
@@ -148,7 +154,10 @@ describe('loading', () => {
     await env.advance(1);
     expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual(['committed', 'open']);
   });
+}
 
+/** Compacted logs, MaxEpoch, informational offset commits, and nothing before loaded. */
+function compactedLogAndCommitTests(): void {
   it('compaction gaps: a new member reloads from the low watermark and dispatches what is left, never what was tombstoned', async () => {
     await using env = await createTestEnvironment();
     const now = env.clock.now();
@@ -262,4 +271,4 @@ describe('loading', () => {
     expect(dispatchedWhileLoading).toEqual([]);
     expect(env.dispatched('events')).toEqual([]);
   });
-});
+}
