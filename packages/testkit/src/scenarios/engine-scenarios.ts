@@ -1,9 +1,10 @@
 /**
  * The engine scenarios on a real transport: core's `Scheduler` with `systemClock`, against real
  * time with short horizons (schedules due in one to three seconds). The FakeBroker scenarios
- * (testkit's own tests) prove the engine on fake time; these run the same stories through an
- * adapter and a broker, where fake time is impossible. The scenarios live in named groups under
- * `./groups/`; each scenario's topics, reader and record builders in `./context.ts`.
+ * (core's engine tests, `packages/core/test/engine`) prove the engine on fake time; these run the
+ * same stories through an adapter and a broker, where fake time is impossible. The scenarios live
+ * in named groups under `./groups/`; each scenario's topics, reader and record builders in
+ * `./context.ts`.
  *
  * @module
  */
