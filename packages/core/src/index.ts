@@ -69,10 +69,8 @@ export type { SchedulerOptions, SchedulerOptionsInput } from './contracts/option
 
 export { murmur2, partitionForKey } from './wire/partitioner.js';
 export { compareVersions, isCompatibleSchema, assertCompatibleSchema, isVersion } from './wire/schema-version.js';
-export { decodeRecord, decodeDueTime, headerText, invalidReasons } from './wire/decode.js';
-export type { DecodedRecord, InvalidReason, TargetRouting } from './wire/decode.js';
-export { dispatchPair } from './wire/dispatch.js';
-export type { DispatchPair } from './wire/dispatch.js';
+export { decodeRecord, decodeDueTime, headerText, invalidReasons, dispatchPair } from './wire/codec/index.js';
+export type { DecodedRecord, DispatchPair, InvalidReason, TargetRouting } from './wire/codec/index.js';
 export { encodeStates, decodeStates, statesJson, statesRecord, statesTopic } from './wire/states.js';
 export type { StatesReport } from './wire/states.js';
 

@@ -3,11 +3,11 @@ import { ContractViolationError, InvalidArgumentError, type Violation } from '..
 import { toBytes } from '../internal/bytes.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { HeaderValue, ProduceRecord } from '../ports/transport.js';
+import { cancelHeaders, scheduleHeaders } from '../wire/codec/index.js';
 import {
   Header,
   MAX_FUTURE_INTERVAL_SECONDS,
   PAST_TOLERANCE_SECONDS,
-  SCHEMA_VERSION,
   SourceType,
   TOPIC_NAME_MAX_LENGTH,
   TOPIC_NAME_PATTERN,
@@ -101,18 +101,6 @@ export interface EnvelopeRecord extends ProduceRecord {
   readonly value: Uint8Array | null;
   readonly headers: Readonly<Record<string, HeaderValue>>;
 }
-
-/** Header names the schedule builder owns; user headers of these names are replaced. */
-const OWNED_HEADERS: ReadonlySet<string> = new Set([
-  Header.schemaVersion,
-  Header.sourceType,
-  Header.targetEpoch,
-  Header.targetEpochMs,
-  Header.targetTopic,
-  Header.targetPartition,
-  Header.targetKey,
-  Header.targetPartitionKey,
-]);
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const result = schema.safeParse(value);
@@ -281,18 +269,7 @@ export function schedule(input: ScheduleInput, options: BuildOptions = {}): Enve
   const nowMs = defaultNow(options);
   const due = resolveDue(input, nowMs);
 
-  const headers: Record<string, HeaderValue> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (!OWNED_HEADERS.has(name)) headers[name] = value;
-  }
-  headers[Header.schemaVersion] = SCHEMA_VERSION;
-  headers[Header.targetEpoch] = String(due.epoch);
-  if (due.epochMs !== undefined) headers[Header.targetEpochMs] = String(due.epochMs);
-  headers[Header.sourceType] = SourceType.schedule;
-  headers[Header.targetTopic] = message.topic;
-  if (message.partition !== undefined) headers[Header.targetPartition] = String(message.partition);
-  if (message.key !== undefined && message.key !== null) headers[Header.targetKey] = message.key;
-  if (message.partitionKey !== undefined && message.partitionKey !== null) headers[Header.targetPartitionKey] = message.partitionKey;
+  const headers = scheduleHeaders(message, due);
 
   let key = envelope.key;
   let partitionKey = envelope.partitionKey;
@@ -340,7 +317,7 @@ export function cancel(input: CancelInput, options: BuildOptions = {}): Envelope
     topic: envelope.topic,
     key,
     value: null,
-    headers: { [Header.schemaVersion]: SCHEMA_VERSION, [Header.sourceType]: SourceType.cancel },
+    headers: cancelHeaders(),
     ...(envelope.partition !== undefined ? { partition: envelope.partition } : {}),
     ...(envelope.partitionKey !== undefined ? { partitionKey: envelope.partitionKey } : {}),
   };

@@ -3,7 +3,7 @@ import { DAY_MS } from './day.js';
 /**
  * One pending schedule in a {@link DailyBuffer}.
  *
- * @typeParam T - what the engine keeps with the schedule (the consumed record).
+ * @typeParam T - what the engine keeps with the schedule (its record packed with its decoded routing).
  */
 export interface BufferEntry<T> {
   /** The schedule's key (unique within its partition). */

@@ -1,4 +1,4 @@
-import type { InvalidReason } from '../wire/decode.js';
+import type { InvalidReason } from '../wire/codec/index.js';
 import type { StateName } from '../domain/state.js';
 
 /** A schedule was dispatched: its target and tombstone were produced (and committed, in transactional mode). */

@@ -15,17 +15,25 @@ import type {
   TransactionalProducer,
   Transport,
 } from '../ports/transport.js';
-import { decodeRecord, type InvalidReason, type TargetRouting } from '../wire/decode.js';
-import { dispatchPair } from '../wire/dispatch.js';
-import { packSchedule, unpackSchedule, utf8 } from '../wire/compact.js';
+import {
+  decodeRecord,
+  dispatchPair,
+  packSchedule,
+  unpackSchedule,
+  utf8,
+  type InvalidReason,
+  type TargetRouting,
+  type UnpackedSchedule,
+} from '../wire/codec/index.js';
 import { statesRecord } from '../wire/states.js';
 import type { ErrorEvent, SchedulerEvents } from './events.js';
 import { FencedError, IncompatibleSchemaError } from '../errors.js';
 
 /**
- * What the engine keeps per buffered schedule: its record packed into one string (see
- * `packSchedule`: timestamp, value and header bytes, the key's bytes only when its text would not
- * re-encode to them). The record and its routing are rebuilt when the schedule is dispatched.
+ * What the engine keeps per buffered schedule: its record packed into one string with its decoded
+ * routing (see `packSchedule`: timestamp, value and header bytes, the target partition, the key's
+ * bytes only when its text would not re-encode to them). Dispatch unpacks the record and reads the
+ * routing; it never decodes the envelope again.
  */
 type Pending = string;
 
@@ -519,7 +527,7 @@ export class PartitionEngine {
           return;
         }
         this.#unbuffer(decoded.key);
-        this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record) });
+        this.#buffer.add({ key: decoded.key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record, decoded.target) });
         this.#enforceCeiling();
         return;
       }
@@ -681,7 +689,12 @@ export class PartitionEngine {
         }
         if (decoded.dueMs >= refill.fromMs && decoded.dueMs < refill.toMs && decoded.epoch >= this.#maxEpoch.value) {
           this.#dropFound(refill, key);
-          const entry: BufferEntry<Pending> = { key, dueMs: decoded.dueMs, offset: record.offset, value: this.#pending(record) };
+          const entry: BufferEntry<Pending> = {
+            key,
+            dueMs: decoded.dueMs,
+            offset: record.offset,
+            value: this.#pending(record, decoded.target),
+          };
           refill.found.set(key, entry);
           refill.foundBytes += sizeOfEntry(entry);
           this.#enforceCeiling();
@@ -862,17 +875,14 @@ export class PartitionEngine {
     }
   }
 
-  #pending(record: ConsumedRecord): Pending {
-    return packSchedule(record, record.key !== null && utf8(record.key) === undefined);
+  /** A schedule to buffer, packed with the routing it decoded to. */
+  #pending(record: ConsumedRecord, target: TargetRouting): Pending {
+    return packSchedule(record, target, record.key !== null && utf8(record.key) === undefined);
   }
 
-  /** The consumed record a buffered schedule came from, rebuilt for dispatch, with its routing. */
-  #unpack(entry: BufferEntry<Pending>): { record: ConsumedRecord; target: TargetRouting } {
-    const record = unpackSchedule(entry.value, { topic: this.topic, partition: this.partition, offset: entry.offset, key: entry.key });
-    const decoded = decodeRecord(record);
-    // It decoded as a schedule when it was buffered, and decoding is deterministic.
-    if (decoded.kind !== 'schedule') throw new Error(`internal: buffered record ${entry.key}@${entry.offset} decodes as ${decoded.kind}`);
-    return { record, target: decoded.target };
+  /** The consumed record a buffered schedule came from, rebuilt for dispatch, with its packed routing. */
+  #unpack(entry: BufferEntry<Pending>): UnpackedSchedule {
+    return unpackSchedule(entry.value, { topic: this.topic, partition: this.partition, offset: entry.offset, key: entry.key });
   }
 
   async #invalid(record: ConsumedRecord, reason: InvalidReason, detail: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { packSchedule, unpackSchedule } from '../../src/wire/compact.js';
-import type { ConsumedRecord, HeaderValue } from '../../src/index.js';
+import { packSchedule, unpackSchedule } from '../../src/wire/codec/index.js';
+import { Header, decodeRecord, type ConsumedRecord, type HeaderValue } from '../../src/index.js';
 
 const enc = new TextEncoder();
 const where = { topic: 'schedules', partition: 3, offset: 42, key: 'k-1' };
@@ -27,8 +27,8 @@ describe('packSchedule / unpackSchedule', () => {
       headers: { schedule_source_type: enc.encode('schedule'), trace: 'abc', 'ünïcode-name': 'välue', empty: new Uint8Array(0) },
       timestamp: 1_767_229_200_123,
     };
-    const packed = packSchedule(record, false);
-    const back = unpackSchedule(packed, where);
+    const packed = packSchedule(record, {}, false);
+    const back = unpackSchedule(packed, where).record;
     expect(normal(back)).toEqual(normal(record));
     expect(Object.keys(back.headers)).toEqual(Object.keys(record.headers));
     // Strings come back as strings, bytes as bytes.
@@ -45,7 +45,7 @@ describe('packSchedule / unpackSchedule', () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     const key = Uint8Array.of(0xff, 0xfe, 0x00, 0x80);
     const record = { key, value: null, headers: { bin: all, nul: Uint8Array.of(0) }, timestamp: -1 };
-    const back = unpackSchedule(packSchedule(record, true), { ...where, key: '\ufffd\ufffd\u0000\ufffd' });
+    const back = unpackSchedule(packSchedule(record, {}, true), { ...where, key: '\ufffd\ufffd\u0000\ufffd' }).record;
     expect(normal(back)).toEqual(normal(record));
     expect(back.value).toBeNull();
   });
@@ -55,7 +55,7 @@ describe('packSchedule / unpackSchedule', () => {
     const headers: Record<string, HeaderValue> = {};
     for (let i = 0; i < 5000; i++) headers[`name-${i}`] = `v${i}`;
     const record = { key: enc.encode('k-1'), value, headers, timestamp: 5 };
-    const back = unpackSchedule(packSchedule(record, false), where);
+    const back = unpackSchedule(packSchedule(record, {}, false), where).record;
     expect(normal(back)).toEqual(normal(record));
   });
 
@@ -63,6 +63,42 @@ describe('packSchedule / unpackSchedule', () => {
     const headers: Record<string, HeaderValue> = { a: 'x' };
     for (let i = 0; i < 50; i++) headers[`h${i}`] = 'é'.repeat(i * 40) + 'y';
     const record = { key: enc.encode('k-1'), value: new Uint8Array(5000).fill(9), headers, timestamp: 7 };
-    expect(normal(unpackSchedule(packSchedule(record, false), where))).toEqual(normal(record));
+    expect(normal(unpackSchedule(packSchedule(record, {}, false), where).record)).toEqual(normal(record));
+  });
+
+  it('carries the decoded routing: topic, key and partition key by their header names, the partition decoded, no byte spent without one', () => {
+    // Fill the shared name table first: ksched's names keep their fixed places in it.
+    const many: Record<string, HeaderValue> = {};
+    for (let i = 0; i < 5000; i++) many[`filler-${i}`] = '';
+    packSchedule({ key: null, value: null, headers: many, timestamp: 0 }, {}, false);
+    const headers: Record<string, HeaderValue> = {
+      [Header.schemaVersion]: '1.0.0',
+      [Header.sourceType]: 'schedule',
+      [Header.targetEpoch]: '1767225600',
+      [Header.targetTopic]: enc.encode('orders'),
+      [Header.targetKey]: Uint8Array.of(0x6f, 0xff),
+      [Header.targetPartitionKey]: 'tenant-9',
+      'late-name-not-in-table': 'x',
+    };
+    const record = { key: enc.encode('k-1'), value: enc.encode('v'), headers, timestamp: 1 };
+    const decoded = decodeRecord(record);
+    if (decoded.kind !== 'schedule') throw new Error(decoded.kind);
+    const back = unpackSchedule(packSchedule(record, decoded.target, false), where);
+    expect(back.target).toEqual({ topic: 'orders', key: 'o\ufffd', partitionKey: 'tenant-9' });
+    expect(back.target).toEqual(decoded.target);
+    expect(normal(back.record)).toEqual(normal(record));
+
+    for (const partition of [0, 127, 128, 2 ** 31 - 1, Number.MAX_SAFE_INTEGER]) {
+      const withPartition = { ...record, headers: { ...headers, [Header.targetPartition]: String(partition) } };
+      const routed = decodeRecord(withPartition);
+      if (routed.kind !== 'schedule') throw new Error(routed.kind);
+      expect(routed.target.partition).toBe(partition);
+      const packed = packSchedule(withPartition, routed.target, false);
+      expect(unpackSchedule(packed, where).target).toEqual(routed.target);
+      // The partition costs its varint (one byte below 128) on top of the header it came from.
+      const without = packSchedule(withPartition, {}, false);
+      expect(packed.length - without.length).toBe(partition < 128 ? 1 : Math.ceil(Math.log2(partition + 1) / 7));
+      expect(unpackSchedule(without, where).target.partition).toBeUndefined();
+    }
   });
 });

@@ -23,7 +23,9 @@ import {
   statesRecord,
   type TrackerSnapshot,
 } from '@ksched/core';
+import { packSchedule, unpackSchedule, utf8 } from '../../src/wire/codec/index.js';
 import { bytes, consumed, fixedClock, headersText, text } from '../helpers.js';
+import { wireBytes } from './wire-bytes.js';
 
 interface WireMessage {
   topic: string;
@@ -187,6 +189,30 @@ describe('wire-v1 vectors: dispatch', () => {
     expect(tombstone.value).toBeNull();
     expect(v.tombstone.payload).toBeNull();
     expect(Object.entries(headersText(tombstone.headers))).toEqual(Object.entries(v.tombstone.headers));
+  });
+
+  it.each(vectors.dispatch)('buffered and dispatched without decoding again, byte for byte the same: $name', (v) => {
+    const record = consumed({
+      topic: v.record.topic,
+      partition: v.record.partition,
+      offset: Number(v.record.offset),
+      key: v.record.key,
+      value: v.record.payload,
+      headers: v.record.headers,
+    });
+    const decoded = decodeRecord(record);
+    if (decoded.kind !== 'schedule') throw new Error(`expected a schedule, got ${JSON.stringify(decoded)}`);
+    const direct = dispatchPair(record, decoded.target);
+    // What the engine does: pack with the decoded routing, unpack at dispatch, no second decode.
+    const packed = packSchedule(record, decoded.target, utf8(record.key!) === undefined);
+    const unpacked = unpackSchedule(packed, { topic: record.topic, partition: record.partition, offset: record.offset, key: decoded.key });
+    expect(unpacked.target).toEqual(decoded.target);
+    const buffered = dispatchPair(unpacked.record, unpacked.target);
+    expect(wireBytes(buffered.target)).toEqual(wireBytes(direct.target));
+    expect(wireBytes(buffered.tombstone)).toEqual(wireBytes(direct.tombstone));
+    expect(buffered.target.partition).toBe(orUndefined(v.target.partition));
+    expect(Object.entries(headersText(buffered.target.headers))).toEqual(Object.entries(v.target.headers));
+    expect(Object.entries(headersText(buffered.tombstone.headers))).toEqual(Object.entries(v.tombstone.headers));
   });
 });
 

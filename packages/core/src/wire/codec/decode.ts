@@ -1,7 +1,7 @@
-import { EPOCH_MS_TOLERANCE_MS, Header, SCHEMA_VERSION, SourceType, TOPIC_NAME_PATTERN } from '../contracts/headers.js';
-import { toText } from '../internal/bytes.js';
-import type { ConsumedRecord, RecordHeaders } from '../ports/transport.js';
-import { compareVersions, isVersion } from './schema-version.js';
+import { EPOCH_MS_TOLERANCE_MS, Header, SCHEMA_VERSION, SourceType, TOPIC_NAME_PATTERN } from '../../contracts/headers.js';
+import { toText } from '../../internal/bytes.js';
+import type { ConsumedRecord, RecordHeaders } from '../../ports/transport.js';
+import { compareVersions, isVersion } from '../schema-version.js';
 
 /** Why a schedules-topic record was not usable. Stable names: metrics and logs use them. */
 export const invalidReasons = [

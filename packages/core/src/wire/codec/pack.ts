@@ -1,4 +1,7 @@
-import type { ConsumedRecord, HeaderValue } from '../ports/transport.js';
+import { Header } from '../../contracts/headers.js';
+import { toText } from '../../internal/bytes.js';
+import type { ConsumedRecord, HeaderValue } from '../../ports/transport.js';
+import type { TargetRouting } from './decode.js';
 
 const strict = new TextDecoder('utf-8', { fatal: true });
 /** `bytes` as text when they are valid UTF-8 (so they re-encode to the same bytes), else undefined. */
@@ -16,18 +19,34 @@ export function utf8(bytes: Uint8Array): string | undefined {
 // stores as a one-byte string: 1 byte per byte plus a small fixed header), instead of a record
 // object with a byte buffer per value and header. Layout, integers as unsigned LEB128 varints:
 //
-//   flags (1 = raw key bytes follow)   timestamp (8 bytes, float64 LE)
-//   [raw key: length, bytes]           value: 0 = null | length + 1, bytes
+//   flags (1 = raw key bytes follow,   timestamp (8 bytes, float64 LE)
+//          2 = target partition follows)
+//   [target partition]                 [raw key: length, bytes]
+//   value: 0 = null | length + 1, bytes
 //   header count                       per header: name (index + 1 in the name table, or 0 then
 //                                      2 × length, UTF-8 bytes), value (2 × length + 1 if it was
 //                                      a string, bytes)
 //
 // Header values keep their exact bytes (strings are stored as their UTF-8 encoding and come back
 // as strings), so the record unpacked at dispatch time produces the same bytes as the one consumed.
+//
+// The packed form also carries the schedule's decoded routing, so dispatch never decodes the
+// envelope again: ksched's own header names are the first entries of the name table, at fixed
+// indexes, so the target topic, key and partition key are the values of the headers whose name
+// index is that of `schedule_target_topic`, `schedule_target_key` and
+// `schedule_target_partition_key` (no byte spent); the target partition, decoded, follows the flags
+// (one byte for partitions below 128, and only for schedules that name one).
 
 const MAX_NAMES = 4096;
-const nameIndex = new Map<string, number>();
-const names: string[] = [];
+/** ksched's header names, always at these indexes of the name table (see the layout above). */
+const OWN_NAMES: readonly string[] = Object.values(Header);
+const names: string[] = [...OWN_NAMES];
+const nameIndex = new Map<string, number>(names.map((name, i) => [name, i]));
+const TOPIC_ID = OWN_NAMES.indexOf(Header.targetTopic) + 1;
+const KEY_ID = OWN_NAMES.indexOf(Header.targetKey) + 1;
+const PARTITION_KEY_ID = OWN_NAMES.indexOf(Header.targetPartitionKey) + 1;
+const RAW_KEY = 1;
+const TARGET_PARTITION = 2;
 const utf8Encoder = new TextEncoder();
 const lenient = new TextDecoder('utf-8');
 
@@ -118,17 +137,32 @@ function unlatin1(text: string): Uint8Array {
   return out;
 }
 
+/** A buffered schedule unpacked for dispatch: the record as consumed and its decoded routing. */
+export interface UnpackedSchedule {
+  readonly record: ConsumedRecord;
+  readonly target: TargetRouting;
+}
+
 /**
- * `record` (its timestamp, value and headers, and its key's bytes when `keepKeyBytes`) as one
- * packed string; see the layout above. The topic, partition, offset and key text are not
- * stored: the buffer entry has them.
+ * `record` (its timestamp, value and headers, and its key's bytes when `keepKeyBytes`) with its
+ * decoded routing, as one packed string; see the layout above. The topic, partition, offset and
+ * key text are not stored: the buffer entry has them.
+ *
+ * @param target - the routing {@link decodeRecord} read from `record`'s headers (its topic, key
+ *   and partition key are those headers' values; only the partition is stored apart).
  */
-export function packSchedule(record: Pick<ConsumedRecord, 'key' | 'value' | 'headers' | 'timestamp'>, keepKeyBytes: boolean): string {
+export function packSchedule(
+  record: Pick<ConsumedRecord, 'key' | 'value' | 'headers' | 'timestamp'>,
+  target: Pick<TargetRouting, 'partition'>,
+  keepKeyBytes: boolean,
+): string {
   const w = scratch;
   w.reset();
   const rawKey = keepKeyBytes && record.key !== null;
-  w.byte(rawKey ? 1 : 0);
+  const partition = target.partition;
+  w.byte((rawKey ? RAW_KEY : 0) | (partition !== undefined ? TARGET_PARTITION : 0));
   w.float64(record.timestamp);
+  if (partition !== undefined) w.varint(partition);
   if (rawKey) w.chunk(record.key!);
   if (record.value === null) w.byte(0);
   else {
@@ -154,8 +188,11 @@ export function packSchedule(record: Pick<ConsumedRecord, 'key' | 'value' | 'hea
   return latin1(w.bytes.subarray(0, w.length));
 }
 
-/** The record {@link packSchedule} packed, with its topic, partition, offset and key text. */
-export function unpackSchedule(packed: string, where: { topic: string; partition: number; offset: number; key: string }): ConsumedRecord {
+/**
+ * The record {@link packSchedule} packed, with its topic, partition, offset and key text, and the
+ * routing packed with it (read, not decoded: see the layout above).
+ */
+export function unpackSchedule(packed: string, where: { topic: string; partition: number; offset: number; key: string }): UnpackedSchedule {
   const bytes = unlatin1(packed);
   let at = 0;
   const varint = (): number => {
@@ -177,17 +214,33 @@ export function unpackSchedule(packed: string, where: { topic: string; partition
   floatBytes.set(bytes.subarray(at, at + 8));
   const timestamp = float[0]!;
   at += 8;
-  const key = (flags & 1) !== 0 ? chunk(varint()) : utf8Encoder.encode(where.key);
+  const partition = (flags & TARGET_PARTITION) !== 0 ? varint() : undefined;
+  const key = (flags & RAW_KEY) !== 0 ? chunk(varint()) : utf8Encoder.encode(where.key);
   const valueLength = varint();
   const value = valueLength === 0 ? null : chunk(valueLength - 1);
   const count = varint();
   const headers: Record<string, HeaderValue> = {};
+  let topic: HeaderValue = '';
+  let targetKey: HeaderValue | undefined;
+  let partitionKey: HeaderValue | undefined;
   for (let i = 0; i < count; i++) {
     const id = varint();
     const name = id > 0 ? names[id - 1]! : lenient.decode(chunk(varint() / 2));
     const tagged = varint();
     const valueBytes = chunk(Math.floor(tagged / 2));
-    headers[name] = tagged % 2 === 1 ? lenient.decode(valueBytes) : valueBytes;
+    const headerValue = tagged % 2 === 1 ? lenient.decode(valueBytes) : valueBytes;
+    headers[name] = headerValue;
+    if (id === TOPIC_ID) topic = headerValue;
+    else if (id === KEY_ID) targetKey = headerValue;
+    else if (id === PARTITION_KEY_ID) partitionKey = headerValue;
   }
-  return { topic: where.topic, partition: where.partition, offset: where.offset, key, value, headers, timestamp };
+  // Built by assignment in decodeRecord's order, so both routings have the same shape.
+  const target: { topic: string; partition?: number; key?: string; partitionKey?: string } = { topic: toText(topic) };
+  if (partition !== undefined) target.partition = partition;
+  if (targetKey !== undefined) target.key = toText(targetKey);
+  if (partitionKey !== undefined) target.partitionKey = toText(partitionKey);
+  return {
+    record: { topic: where.topic, partition: where.partition, offset: where.offset, key, value, headers, timestamp },
+    target,
+  };
 }
