@@ -5,6 +5,7 @@
  */
 import { TransportError } from '@ksched/core';
 import type {
+  Logger,
   ProduceRecord,
   RecordMetadata,
   SubscribeOptions,
@@ -21,7 +22,7 @@ import { createKafka, kafkaRetry } from './internal/kafka.js';
 import { KafkaJsPartitionReader } from './internal/partition-reader.js';
 import { RecordingPartitioner } from './internal/produce.js';
 import { KafkaJsTransactionalProducer } from './internal/transactional-producer.js';
-import { rethrowAs, toTransportError } from './map-errors.js';
+import { rethrowAs } from './map-errors.js';
 import { parseKafkaJsTransportOptions } from './options.js';
 import type { KafkaJsTransportOptions, ResolvedKafkaJsTransportOptions } from './options.js';
 
@@ -51,15 +52,12 @@ import type { KafkaJsTransportOptions, ResolvedKafkaJsTransportOptions } from '.
  * gets the client's clock (kafkajs sets CreateTime).
  */
 export function createKafkaJsTransport(options: KafkaJsTransportOptions): Transport {
-  const resolved = parseKafkaJsTransportOptions(options);
-  return createTransport(new KafkaJsDriver(resolved), {
-    logger: resolved.logger,
-    connectError: (error) => toTransportError(error, `connecting to ${resolved.brokers.join(',')}`),
-  });
+  return createTransport(new KafkaJsDriver(parseKafkaJsTransportOptions(options)));
 }
 
 /** The kafkajs clients of one transport: a producer and an admin client (a consumer per member and per reader). */
 class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
+  readonly logger: Logger;
   readonly #options: ResolvedKafkaJsTransportOptions;
   readonly #kafka: Kafka;
   readonly #producer: Producer;
@@ -69,6 +67,7 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
 
   constructor(options: ResolvedKafkaJsTransportOptions) {
     this.#options = options;
+    this.logger = options.logger;
     this.#kafka = createKafka(options);
     const retry = kafkaRetry(options.retry);
     this.#producer = this.#kafka.producer({
@@ -85,13 +84,14 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
   }
 
   async connect(): Promise<void> {
-    await Promise.all([this.#producer.connect(), this.#admin.connect()]);
+    const target = `connecting to ${this.#options.brokers.join(',')}`;
+    await Promise.all([this.#producer.connect(), this.#admin.connect()]).catch(rethrowAs(target));
   }
 
   async disconnect(): Promise<void> {
     const results = await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
     for (const r of results) {
-      if (r.status === 'rejected') this.#options.logger.warn({ error: r.reason }, 'disconnecting a kafkajs client failed');
+      if (r.status === 'rejected') this.logger.warn({ error: r.reason }, 'disconnecting a kafkajs client failed');
     }
   }
 
@@ -99,7 +99,7 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
     const member = GroupMember.create({
       kafka: this.#kafka,
       options: this.#options,
-      logger: this.#options.logger,
+      logger: this.logger,
       groupId: options.groupId,
       topics: options.topics,
       listener: options.listener,
@@ -120,7 +120,7 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
     const reader = new KafkaJsPartitionReader({
       kafka: this.#kafka,
       options: this.#options,
-      logger: this.#options.logger,
+      logger: this.logger,
       tp,
       fromOffset,
       watermarks: (topic) => this.#watermarks(topic),
@@ -185,7 +185,7 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
       this.#kafka,
       transactionalId,
       this.#options,
-      this.#options.logger,
+      this.logger,
       (p) => producers.delete(p),
       async (topic) => {
         await this.#ready();

@@ -5,6 +5,7 @@
  */
 import { TransportError } from '@ksched/core';
 import type {
+  Logger,
   ProduceRecord,
   RecordMetadata,
   SubscribeOptions,
@@ -63,15 +64,12 @@ const PARTITION_COUNT_TTL_MS = 30_000;
  * transports in one process).
  */
 export function createRdKafkaTransport(options: RdKafkaTransportOptions): Transport {
-  const resolved = parseRdKafkaTransportOptions(options);
-  return createTransport(new RdKafkaDriver(resolved), {
-    logger: resolved.logger,
-    connectError: (error) => toTransportError(error, `connecting to ${resolved.brokers.join(',')}`),
-  });
+  return createTransport(new RdKafkaDriver(parseRdKafkaTransportOptions(options)));
 }
 
 /** The producer of one transport (it also answers metadata and watermark queries); a consumer per member and per reader. */
 class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
+  readonly logger: Logger;
   readonly #options: ResolvedRdKafkaTransportOptions;
   readonly #producer: DeliveringProducer;
   readonly #counts: PartitionCounts;
@@ -79,6 +77,7 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
 
   constructor(options: ResolvedRdKafkaTransportOptions) {
     this.#options = options;
+    this.logger = options.logger;
     this.#producer = createClient(
       'producer',
       () => new DeliveringProducer(producerConfig(options), options.logger, 'producer', options.pollIntervalMs),
@@ -93,20 +92,21 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
     this.#ready = () => shell.ready();
   }
 
-  connect(): Promise<void> {
-    return this.#producer.connect(this.#options.connectionTimeoutMs);
+  async connect(): Promise<void> {
+    const target = `connecting to ${this.#options.brokers.join(',')}`;
+    await this.#producer.connect(this.#options.connectionTimeoutMs).catch(rethrowAs(target));
   }
 
   async disconnect(): Promise<void> {
     await this.#producer.disconnect(this.#options.requestTimeoutMs).catch((error: unknown) => {
-      this.#options.logger.warn({ error }, 'disconnecting the producer failed');
+      this.logger.warn({ error }, 'disconnecting the producer failed');
     });
   }
 
   async join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
     const member = RdKafkaGroupMember.create({
       options: this.#options,
-      logger: this.#options.logger,
+      logger: this.logger,
       groupId: options.groupId,
       topics: options.topics,
       listener: options.listener,
@@ -125,7 +125,7 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
     const wm = await this.fetchWatermarks(tp);
     const reader = await RdKafkaPartitionReader.open({
       options: this.#options,
-      logger: this.#options.logger,
+      logger: this.logger,
       tp,
       start: Math.min(Math.max(fromOffset, wm.low), wm.high),
       onClosed: (r) => readers.delete(r),
@@ -175,6 +175,6 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
   }
 
   createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
-    return new RdKafkaTransactionalProducer(transactionalId, this.#options, this.#options.logger, this.#counts, (p) => producers.delete(p));
+    return new RdKafkaTransactionalProducer(transactionalId, this.#options, this.logger, this.#counts, (p) => producers.delete(p));
   }
 }

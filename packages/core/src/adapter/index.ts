@@ -7,8 +7,8 @@
  * @packageDocumentation
  */
 
-export { createTransport, TransportShell } from './transport-shell.js';
-export type { GroupMemberHandle, Tracker, TransportDriver, TransportShellOptions } from './transport-shell.js';
+export { createTransport, serialQueue, TransportShell } from './transport-shell.js';
+export type { GroupMemberHandle, SerialQueue, Tracker, TransportDriver, TransportShellOptions } from './transport-shell.js';
 export { ListenerDelivery, plainTp, RETRY_BACKOFF_MAX_MS, tpKey } from './listener-delivery.js';
 export type { Delivery, DeliveryHooks, HeldPartition, ListenerDeliveryOptions, PartitionPhase } from './listener-delivery.js';
 export { createErrorMapper, isErrorLike, someCause } from './errors.js';
@@ -26,6 +26,7 @@ export {
   integerAtLeast,
   isPlainObject,
   loggerSchema,
+  optionsParser,
   optionViolations,
   parseConnectionOptions,
   parseOptions,
@@ -33,6 +34,7 @@ export {
   schemaDefault,
   schemaDescription,
   tlsOptionsSchema,
+  transportSettingsShape,
   unknownSettings,
 } from './connection.js';
 export type { ConnectionOptions, ResolvedConnectionOptions, SaslOptions, TlsOptions } from './connection.js';
@@ -42,10 +44,12 @@ export type {
   EnsureSchedulesTopicsResult,
   NewTopic,
   ResolvedNewTopic,
+  SchedulesTopicsOptions,
   SchedulesTopicsSettings,
   TopicAdmin,
   TopicAdminClient,
   TopicAdminDriver,
   TopicAdminKit,
+  VerifySchedulesTopicsOptions,
   VerifySchedulesTopicsSettings,
 } from './topic-admin.js';

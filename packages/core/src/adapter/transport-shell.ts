@@ -17,6 +17,7 @@
  * @module
  */
 import { InvalidArgumentError, StateError, TransportError } from '../errors.js';
+import type { Violation } from '../errors.js';
 import type { Logger } from '../ports/logger.js';
 import { produceWithoutWaiting } from '../ports/transport.js';
 import type {
@@ -58,13 +59,18 @@ export interface Tracker<T> {
  * connected. Errors are the driver's to map (to `TransportError`, `FencedError`, …).
  */
 export interface TransportDriver<R extends PartitionReader = PartitionReader> {
+  /** Where the shell logs what it cannot throw (a failed disconnect, a failed `produceNoWait`). */
+  readonly logger: Logger;
   /**
    * Called once by the shell with a `ready()` that connects the transport on first use (or
    * rejects when it is closed), for work the driver starts outside the shell's operations (e.g. a
    * transactional producer that needs the transport's admin client).
    */
   attach?(shell: { ready(): Promise<void> }): void;
-  /** Connects the driver's own clients (producer, admin, …). Called once per successful connect. */
+  /**
+   * Connects the driver's own clients (producer, admin, …), rejecting with a mapped error (e.g. a
+   * `TransportError` naming the brokers). Called again after a failed attempt.
+   */
   connect(): Promise<void>;
   /** Disconnects the driver's own clients; called last by `close()`. A rejection is logged. */
   disconnect(): Promise<void>;
@@ -88,23 +94,16 @@ export interface TransportDriver<R extends PartitionReader = PartitionReader> {
 
 /** Settings of the shell. */
 export interface TransportShellOptions {
-  readonly logger: Logger;
-  /** Maps a failed `driver.connect()` (e.g. to a `TransportError` naming the brokers). Default: rethrown as is. */
-  readonly connectError?: (error: unknown) => unknown;
   /**
    * Operations before `connect()`: connect on first use (default), or reject with the error this
    * returns (for `operation`, e.g. `'produce'`).
    */
   readonly notConnected?: (operation: string) => Error;
+  /** The error for a bad argument (`offset`, `fromOffset`, `transactionalId`). Default: an `InvalidArgumentError`. */
+  readonly invalidArgument?: (violation: Violation) => Error;
 }
 
 type Lifecycle = 'idle' | 'connecting' | 'connected' | 'closing' | 'closed';
-
-function requireOffset(field: string, value: unknown): void {
-  if (!Number.isSafeInteger(value)) {
-    throw new InvalidArgumentError([{ field, rule: 'integer', message: `needs to be an integer offset, got ${String(value)}` }]);
-  }
-}
 
 /** The shell (see the module comment). Adapters with extra public API extend it. */
 export class TransportShell<R extends PartitionReader = PartitionReader> implements Transport {
@@ -119,7 +118,7 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
   #connecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(driver: TransportDriver<R>, options: TransportShellOptions) {
+  constructor(driver: TransportDriver<R>, options: TransportShellOptions = {}) {
     this.#driver = driver;
     this.#options = options;
     driver.attach?.({ ready: () => this.#ready('connect') });
@@ -137,7 +136,7 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
       } catch (error) {
         this.#connecting = undefined;
         if (this.#state === 'connecting') this.#state = 'idle';
-        throw this.#options.connectError ? this.#options.connectError(error) : error;
+        throw error;
       }
     })();
     return this.#connecting;
@@ -151,11 +150,21 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
       await Promise.all([...this.#readers].map((r) => r.close()));
       await Promise.all([...this.#producers].map((p) => p.close()));
       await this.#driver.disconnect().catch((error: unknown) => {
-        this.#options.logger.warn({ error }, 'disconnecting the transport clients failed');
+        this.#driver.logger.warn({ error }, 'disconnecting the transport clients failed');
       });
       this.#state = 'closed';
     })();
     return this.#closing;
+  }
+
+  #invalid(violation: Violation): Error {
+    return this.#options.invalidArgument ? this.#options.invalidArgument(violation) : new InvalidArgumentError([violation]);
+  }
+
+  #requireOffset(field: string, value: unknown): void {
+    if (!Number.isSafeInteger(value)) {
+      throw this.#invalid({ field, rule: 'integer', message: `needs to be an integer offset, got ${String(value)}` });
+    }
   }
 
   #isClosed(): boolean {
@@ -209,7 +218,7 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
   }
 
   async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
-    requireOffset('offset', offset);
+    this.#requireOffset('offset', offset);
     return this.#owner(tp).seek(tp, offset);
   }
 
@@ -226,7 +235,7 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
   async openReader(tp: TopicPartition, options: { readonly fromOffset: number }): Promise<R> {
     if (this.#isClosed()) throw new StateError('the transport is closed');
     const fromOffset = (options as { readonly fromOffset?: unknown } | undefined)?.fromOffset;
-    requireOffset('fromOffset', fromOffset);
+    this.#requireOffset('fromOffset', fromOffset);
     await this.#ready('openReader');
     const reader = await this.#driver.openReader({ topic: tp.topic, partition: tp.partition }, fromOffset as number, this.#readers);
     if (this.#state !== 'connected') {
@@ -268,13 +277,13 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
 
   produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void {
     if (this.#driver.produceNoWait) this.#driver.produceNoWait(records, onError);
-    else produceWithoutWaiting(() => this.produce(records), onError, this.#options.logger);
+    else produceWithoutWaiting(() => this.produce(records), onError, this.#driver.logger);
   }
 
   async createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer> {
     if (this.#isClosed()) throw new StateError('the transport is closed');
     if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
-      throw new InvalidArgumentError([{ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' }]);
+      throw this.#invalid({ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' });
     }
     if (this.#options.notConnected) this.#check('createTransactionalProducer');
     const producer = this.#driver.createTransactionalProducer(transactionalId, this.#producers);
@@ -289,11 +298,33 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
  * @example
  * ```ts
  * export function createMyTransport(options: MyOptions): Transport {
- *   const resolved = parseMyOptions(options);
- *   return createTransport(new MyDriver(resolved), { logger: resolved.logger });
+ *   return createTransport(new MyDriver(parseMyOptions(options)));
  * }
  * ```
  */
-export function createTransport<R extends PartitionReader>(driver: TransportDriver<R>, options: TransportShellOptions): Transport {
+export function createTransport<R extends PartitionReader>(driver: TransportDriver<R>, options: TransportShellOptions = {}): Transport {
   return new TransportShell(driver, options);
+}
+
+/** Runs tasks one after the other; {@link SerialQueue.idle} settles once every task queued so far has. */
+export interface SerialQueue {
+  /** Queues `task` after the ones before (a failed task does not stop the next); resolves as it does. */
+  run<T>(task: () => Promise<T>): Promise<T>;
+  /** Settles (never rejects) once every task queued so far has settled. */
+  idle(): Promise<void>;
+}
+
+/** A {@link SerialQueue}: e.g. one transaction at a time in a transactional producer. */
+export function serialQueue(): SerialQueue {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    run<T>(task: () => Promise<T>): Promise<T> {
+      const run = queue.then(task, task);
+      queue = run.catch(() => {});
+      return run;
+    },
+    idle: async () => {
+      await queue;
+    },
+  };
 }

@@ -8,10 +8,12 @@ const batch: PartitionBatch = { topic: 't', partition: 0, records: [], position:
 
 /** A clock whose timers fire at once (on a microtask), so backoffs take no time. */
 const instantClock = {
+  now: () => 0,
   setTimeout(cb: () => void): object {
     queueMicrotask(cb);
     return {};
   },
+  clearTimeout: () => {},
 };
 
 function recordingLogger(): Logger & { readonly errors: string[] } {

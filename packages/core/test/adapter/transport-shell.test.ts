@@ -1,6 +1,6 @@
 import { InvalidArgumentError, noopLogger, StateError, TransportError } from '@ksched/core';
 import type { PartitionReader, ProduceRecord, SubscribeOptions, TransactionalProducer } from '@ksched/core';
-import { createTransport, TransportShell } from '@ksched/core/adapter';
+import { createTransport, serialQueue, TransportShell } from '@ksched/core/adapter';
 import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
 import { describe, expect, it } from 'vitest';
 
@@ -9,6 +9,7 @@ const wm = { low: 0, high: 5 };
 
 /** A driver that records what the shell asks of it, in order. */
 class RecordingDriver implements TransportDriver {
+  readonly logger = noopLogger;
   readonly calls: string[] = [];
   connectFails = 0;
   members: Tracker<GroupMemberHandle> | undefined;
@@ -17,7 +18,7 @@ class RecordingDriver implements TransportDriver {
     this.calls.push('connect');
     if (this.connectFails > 0) {
       this.connectFails--;
-      throw new Error('broker down');
+      throw new TransportError('connecting failed: broker down');
     }
   }
 
@@ -93,11 +94,7 @@ const listener = { onAssigned() {}, onRevoked() {}, onBatch() {} };
 
 function setup(options: { notConnected?: (operation: string) => Error } = {}) {
   const driver = new RecordingDriver();
-  const transport = createTransport(driver, {
-    logger: noopLogger,
-    connectError: (error) => new TransportError(`connecting failed: ${String(error)}`),
-    ...options,
-  });
+  const transport = createTransport(driver, options);
   return { driver, transport };
 }
 
@@ -105,7 +102,7 @@ describe('TransportShell', () => {
   it('connects once on first use, and again after a failed connect', async () => {
     const { driver, transport } = setup();
     driver.connectFails = 1;
-    await expect(transport.partitionCount('t')).rejects.toThrow(/connecting failed: Error: broker down/);
+    await expect(transport.partitionCount('t')).rejects.toThrow(/connecting failed: broker down/);
     expect(await transport.partitionCount('t')).toBe(3);
     await transport.fetchWatermarks(tp);
     expect(driver.calls).toEqual(['connect', 'connect']);
@@ -172,8 +169,39 @@ describe('TransportShell', () => {
     class Extended extends TransportShell {
       readonly extra = 'yes';
     }
-    const t = new Extended(new RecordingDriver(), { logger: noopLogger });
+    const t = new Extended(new RecordingDriver());
     expect(t.extra).toBe('yes');
     expect(t.specificationVersion).toBe('v1');
+  });
+});
+
+describe('serialQueue', () => {
+  it('runs tasks one after the other, past failures; idle settles after all of them', async () => {
+    const q = serialQueue();
+    const log: string[] = [];
+    let release: () => void = () => {};
+    const first = q.run(
+      () =>
+        new Promise<void>((resolve) => {
+          log.push('first start');
+          release = resolve;
+        }),
+    );
+    const failing = q.run(async () => {
+      log.push('second');
+      throw new Error('boom');
+    });
+    const third = q.run(async () => {
+      log.push('third');
+      return 3;
+    });
+    await Promise.resolve();
+    expect(log).toEqual(['first start']);
+    release();
+    await first;
+    await expect(failing).rejects.toThrow('boom');
+    expect(await third).toBe(3);
+    await q.idle();
+    expect(log).toEqual(['first start', 'second', 'third']);
   });
 });

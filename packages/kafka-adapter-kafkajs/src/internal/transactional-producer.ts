@@ -13,6 +13,7 @@
  */
 import { FencedError, StateError } from '@ksched/core';
 import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
+import { serialQueue } from '@ksched/core/adapter';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { isFencedError, toTransportError } from '../map-errors.js';
 import { RecordingPartitioner } from './produce.js';
@@ -37,7 +38,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
   #broken = false;
   #open: Transaction | undefined;
   /** One transaction at a time. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = serialQueue();
 
   constructor(
     kafka: Kafka,
@@ -89,12 +90,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
   }
 
   sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    const run = this.#queue.then(
-      () => this.#send(records),
-      () => this.#send(records),
-    );
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(() => this.#send(records));
   }
 
   async #send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
@@ -221,7 +217,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
     const open = this.#open;
     this.#status = 'closed';
     if (open?.isActive()) await open.abort().catch(() => {});
-    await this.#queue.catch(() => {});
+    await this.#queue.idle();
     try {
       await this.#producer.disconnect();
     } catch (error) {

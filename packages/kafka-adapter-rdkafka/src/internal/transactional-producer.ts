@@ -18,6 +18,7 @@
  */
 import { FencedError, StateError, TransportError } from '@ksched/core';
 import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
+import { serialQueue } from '@ksched/core/adapter';
 import type { LibrdKafkaError } from 'node-rdkafka';
 import { isFencedError, isRetriableError, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
@@ -53,7 +54,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
   /** A transaction was begun and neither committed nor aborted. */
   #open = false;
   /** One transaction at a time. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = serialQueue();
 
   constructor(
     transactionalId: string,
@@ -100,12 +101,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
   }
 
   sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    const run = this.#queue.then(
-      () => this.#send(records),
-      () => this.#send(records),
-    );
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(() => this.#send(records));
   }
 
   async #send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
@@ -262,7 +258,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
     if (this.#status === 'closed') return;
     const wasUsable = this.#status === 'ready';
     this.#status = 'closed';
-    await this.#queue.catch(() => {});
+    await this.#queue.idle();
     if (wasUsable && this.#open) {
       await callback((cb) => this.#client.abortTransaction(this.#options.requestTimeoutMs, cb)).catch(() => {});
       this.#open = false;
