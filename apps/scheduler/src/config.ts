@@ -21,8 +21,9 @@ import {
   schemaDefault,
   schemaDescription,
   tlsOptionsSchema,
+  transportSettingsShape,
 } from '@ksched/core/adapter';
-import { kafkaJsConnectionOptionsSchema, kafkaJsTransportOptionsSchema } from '@ksched/kafka-adapter-kafkajs';
+import { kafkaJsConnectionOptionsSchema } from '@ksched/kafka-adapter-kafkajs';
 import { rdKafkaConnectionOptionsSchema } from '@ksched/kafka-adapter-rdkafka/options';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
@@ -335,7 +336,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'KSCHED_SESSION_TIMEOUT_MS',
     group: 'connection',
     type: 'duration',
-    ...fromSchema(kafkaJsTransportOptionsSchema.shape.sessionTimeoutMs, { text: durationText }),
+    ...fromSchema(transportSettingsShape.sessionTimeoutMs, { text: durationText }),
     description: 'consumer group session timeout: how long a crashed scheduler keeps its partitions before another member takes them over',
   },
   {

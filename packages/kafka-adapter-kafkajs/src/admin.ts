@@ -9,13 +9,8 @@
  */
 import { SCHEDULES_TOPIC_CONFIGS } from '@ksched/core';
 import { parseOptions, topicAdminKit } from '@ksched/core/adapter';
-import type {
-  ResolvedNewTopic,
-  SchedulesTopicsSettings,
-  TopicAdmin,
-  TopicAdminClient,
-  VerifySchedulesTopicsSettings,
-} from '@ksched/core/adapter';
+import type * as kit from '@ksched/core/adapter';
+import type { ResolvedNewTopic, TopicAdmin } from '@ksched/core/adapter';
 // kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
@@ -33,11 +28,11 @@ export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings } f
 /** Where the admin connects: an existing kafkajs client, or connection options. */
 export type KafkaJsAdminTarget = { readonly kafka: Kafka } | KafkaJsConnectionOptions;
 /** Options of {@link ensureSchedulesTopics}. */
-export type SchedulesTopicsOptions = KafkaJsAdminTarget & SchedulesTopicsSettings;
+export type SchedulesTopicsOptions = kit.SchedulesTopicsOptions<KafkaJsAdminTarget>;
 /** Options of {@link verifySchedulesTopics}. */
-export type VerifySchedulesTopicsOptions = KafkaJsAdminTarget & VerifySchedulesTopicsSettings;
+export type VerifySchedulesTopicsOptions = kit.VerifySchedulesTopicsOptions<KafkaJsAdminTarget>;
 /** The long-lived admin client {@link createTopicAdmin} opens (kafkajs has every capability). */
-export type { TopicAdminClient as TopicAdmin };
+export type { TopicAdminClient as TopicAdmin } from '@ksched/core/adapter';
 
 function toCreateTopic(t: ResolvedNewTopic) {
   const configEntries = Object.entries(t.configs).map(([name, value]) => ({ name, value }));

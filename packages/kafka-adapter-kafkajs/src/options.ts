@@ -1,11 +1,20 @@
 /**
  * Options of the kafkajs adapter: one zod schema for the connection (shared by the transport, the
  * topic administration and the schedule client) and one for the transport. Units are in the names.
+ * Both extend the kit's (`@ksched/core/adapter`): the shared connection settings and
+ * `transportSettingsShape`, which kafkajs takes as `sessionTimeout`, `rebalanceTimeout`,
+ * `heartbeatInterval`, `maxWaitTimeInMs` and `maxBytesPerPartition`.
  *
  * @module
  */
 import { z } from 'zod';
-import { connectionOptionsSchema, integerAtLeast as atLeast, isPlainObject, parseOptions } from '@ksched/core/adapter';
+import {
+  connectionOptionsSchema,
+  integerAtLeast as atLeast,
+  isPlainObject,
+  optionsParser,
+  transportSettingsShape,
+} from '@ksched/core/adapter';
 import type { SASLOptions } from 'kafkajs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
@@ -42,12 +51,17 @@ export const kafkaJsConnectionOptionsSchema = connectionOptionsSchema.extend({
   retry: retryOptionsSchema.optional(),
 });
 
+/** Connection settings as given. */
+export type KafkaJsConnectionOptions = z.input<typeof kafkaJsConnectionOptionsSchema>;
+/** Connection settings with defaults applied. */
+export type ResolvedKafkaJsConnectionOptions = z.output<typeof kafkaJsConnectionOptionsSchema>;
+
+/** Validates connection settings and fills in defaults; throws a `ConfigError` naming each bad setting. */
+export const parseKafkaJsConnectionOptions = optionsParser(kafkaJsConnectionOptionsSchema);
+
 /** Settings of {@link createKafkaJsTransport}: the connection plus the consumer and producer tuning. */
 export const kafkaJsTransportOptionsSchema = kafkaJsConnectionOptionsSchema.extend({
-  /** Consumer group session timeout, ms: a member silent this long is removed from the group. */
-  sessionTimeoutMs: atLeast(1).default(30_000),
-  /** How long the group waits for members to rejoin during a rebalance, ms. */
-  rebalanceTimeoutMs: atLeast(1).default(60_000),
+  ...transportSettingsShape,
   /**
    * Retry policy of the group consumer. When kafkajs runs out of retries (a broker down longer
    * than they last) the consumer crashes and rejoins as a *new* member, and the group then waits
@@ -56,24 +70,10 @@ export const kafkaJsTransportOptionsSchema = kafkaJsConnectionOptionsSchema.exte
    * member keeps its identity through a broker restart.
    */
   consumerRetry: retryOptionsSchema.default({ retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 }),
-  /** Heartbeat interval, ms (also while a long `onBatch` runs). */
-  heartbeatIntervalMs: atLeast(1).default(3000),
-  /**
-   * Longest a fetch waits for new records, ms. Also bounds how late a paused partition (after an
-   * assignment or a seek) resumes, so keep it short.
-   */
-  maxWaitTimeMs: atLeast(0).default(500),
-  /** Fetch size hint per partition, bytes (kafkajs `maxBytesPerPartition`): the upper bound of one batch. */
-  fetchMaxBytesPerPartition: atLeast(1).default(1_048_576),
   /** Fetch size hint per request, bytes (kafkajs `maxBytes`). */
   fetchMaxBytes: atLeast(1).default(10_485_760),
   /** Partitions whose `onBatch` may run at the same time (batches of one partition are always serialised). */
   partitionsConsumedConcurrently: atLeast(1).default(1),
-  /**
-   * How many times in a row a batch whose `onBatch` rejected is delivered again (after a
-   * backoff) before the partition stops until its next seek.
-   */
-  maxBatchRetries: atLeast(0).default(3),
   /** Transaction timeout of transactional producers, ms. */
   transactionTimeoutMs: atLeast(1).default(60_000),
   /**
@@ -83,29 +83,10 @@ export const kafkaJsTransportOptionsSchema = kafkaJsConnectionOptionsSchema.exte
   eofCheckDelayMs: atLeast(1).default(200),
 });
 
-/** Connection settings as given. */
-export type KafkaJsConnectionOptions = z.input<typeof kafkaJsConnectionOptionsSchema>;
-/** Connection settings with defaults applied. */
-export type ResolvedKafkaJsConnectionOptions = z.output<typeof kafkaJsConnectionOptionsSchema>;
 /** Transport settings as given (defaults optional). */
 export type KafkaJsTransportOptions = z.input<typeof kafkaJsTransportOptionsSchema>;
 /** Transport settings with defaults applied. */
 export type ResolvedKafkaJsTransportOptions = z.output<typeof kafkaJsTransportOptionsSchema>;
 
-/**
- * Validates transport settings and fills in defaults.
- *
- * @throws ConfigError (`KSM_CONFIG`) naming each bad setting, e.g. `brokers: needs at least one broker (host:port)`.
- */
-export function parseKafkaJsTransportOptions(input: KafkaJsTransportOptions): ResolvedKafkaJsTransportOptions {
-  return parseOptions(kafkaJsTransportOptionsSchema, input);
-}
-
-/**
- * Validates connection settings and fills in defaults.
- *
- * @throws ConfigError (`KSM_CONFIG`) naming each bad setting.
- */
-export function parseKafkaJsConnectionOptions(input: KafkaJsConnectionOptions): ResolvedKafkaJsConnectionOptions {
-  return parseOptions(kafkaJsConnectionOptionsSchema, input);
-}
+/** Validates transport settings and fills in defaults; throws a `ConfigError` naming each bad setting. */
+export const parseKafkaJsTransportOptions = optionsParser(kafkaJsTransportOptionsSchema);

@@ -2,17 +2,8 @@
 // once in core (`packages/core/test/adapter/connection.test.ts`); here only what kafkajs adds.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@ksched/core';
+import { configViolations } from '@ksched/testkit';
 import { createKafkaJsTransport, parseKafkaJsConnectionOptions, parseKafkaJsTransportOptions } from '../src/index.js';
-
-function fields(run: () => unknown): { field: string; message: string }[] {
-  try {
-    run();
-  } catch (error) {
-    if (!ConfigError.isInstance(error)) throw error;
-    return error.violations.map(({ field, message }) => ({ field, message }));
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('kafkajs transport options', () => {
   it('fills in the kafkajs defaults', () => {
@@ -42,7 +33,7 @@ describe('kafkajs transport options', () => {
 
   it('names every bad kafkajs setting in one ConfigError', () => {
     expect(
-      fields(() =>
+      configViolations(() =>
         parseKafkaJsTransportOptions({
           brokers: 'a:1',
           sasl: { username: 'u' } as never,
@@ -59,7 +50,7 @@ describe('kafkajs transport options', () => {
       { field: 'sessionTimeoutMs', message: 'needs to be an integer ≥ 1' },
       { field: 'maxWaitTimeMs', message: 'needs to be an integer ≥ 0' },
     ]);
-    expect(fields(() => parseKafkaJsConnectionOptions({ brokers: 'a:1', sessionTimeoutMs: 5 } as never))).toEqual([
+    expect(configViolations(() => parseKafkaJsConnectionOptions({ brokers: 'a:1', sessionTimeoutMs: 5 } as never))).toEqual([
       { field: '(options)', message: 'unknown setting(s): sessionTimeoutMs' },
     ]);
   });

@@ -15,13 +15,8 @@
  */
 import { SCHEDULES_TOPIC_CONFIGS, TransportError } from '@ksched/core';
 import { parseOptions, topicAdminKit } from '@ksched/core/adapter';
-import type {
-  ResolvedNewTopic,
-  SchedulesTopicsSettings,
-  TopicAdmin,
-  TopicAdminClient,
-  VerifySchedulesTopicsSettings,
-} from '@ksched/core/adapter';
+import type * as kit from '@ksched/core/adapter';
+import type { ResolvedNewTopic, TopicAdmin } from '@ksched/core/adapter';
 import type { IAdminClient, LibrdKafkaError, Metadata } from 'node-rdkafka';
 import { commonConfig, createClient } from './internal/config.js';
 import { DeliveringProducer } from './internal/producer.js';
@@ -35,14 +30,14 @@ export { SCHEDULES_TOPIC_CONFIGS };
 export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings } from '@ksched/core/adapter';
 
 /** Options of {@link ensureSchedulesTopics}: where to connect, and which topics. */
-export type SchedulesTopicsOptions = RdKafkaConnectionOptions & SchedulesTopicsSettings;
+export type SchedulesTopicsOptions = kit.SchedulesTopicsOptions<RdKafkaConnectionOptions>;
 /** Options of {@link verifySchedulesTopics} (`checkConfigs: true` rejects: node-rdkafka cannot read topic configs). */
-export type VerifySchedulesTopicsOptions = RdKafkaConnectionOptions & VerifySchedulesTopicsSettings;
+export type VerifySchedulesTopicsOptions = kit.VerifySchedulesTopicsOptions<RdKafkaConnectionOptions>;
 /**
  * The long-lived admin client {@link createTopicAdmin} opens. Its `deleteRecords` and
  * `describeTopicConfigs` reject with an `UnsupportedError` (node-rdkafka 3.6 lacks both).
  */
-export type { TopicAdminClient as TopicAdmin };
+export type { TopicAdminClient as TopicAdmin } from '@ksched/core/adapter';
 
 /** An admin client plus a producer for cluster metadata (node-rdkafka's AdminClient has none). */
 class AdminSession {

@@ -1,7 +1,10 @@
 /**
  * Options of the node-rdkafka adapter: one zod schema for the connection (shared by the transport,
  * the topic administration and the schedule client) and one for the transport. Units are in the
- * names. Where a setting means the same as in `@ksched/kafka-adapter-kafkajs` it has the same name.
+ * names. Both extend the kit's (`@ksched/core/adapter`): the shared connection settings and
+ * `transportSettingsShape`, which set librdkafka's `session.timeout.ms`, `max.poll.interval.ms`
+ * (librdkafka sends it as the rebalance timeout), `heartbeat.interval.ms` (heartbeats come from
+ * librdkafka's own thread), `fetch.wait.max.ms` and `max.partition.fetch.bytes`.
  *
  * @module
  */
@@ -9,7 +12,8 @@ import { z } from 'zod';
 import {
   connectionOptionsSchema,
   integerAtLeast as atLeast,
-  parseOptions,
+  optionsParser,
+  transportSettingsShape,
   saslOptionsSchema,
   tlsOptionsSchema,
 } from '@ksched/core/adapter';
@@ -45,21 +49,17 @@ export const rdKafkaConnectionOptionsSchema = connectionOptionsSchema.extend({
   librdkafka: librdkafkaSchema.default(() => ({})),
 });
 
+/** Connection settings as given. */
+export type RdKafkaConnectionOptions = z.input<typeof rdKafkaConnectionOptionsSchema>;
+/** Connection settings with defaults applied. */
+export type ResolvedRdKafkaConnectionOptions = z.output<typeof rdKafkaConnectionOptionsSchema>;
+
+/** Validates connection settings and fills in defaults; throws a `ConfigError` naming each bad setting. */
+export const parseRdKafkaConnectionOptions = optionsParser(rdKafkaConnectionOptionsSchema);
+
 /** Settings of {@link createRdKafkaTransport}: the connection plus the consumer and producer tuning. */
 export const rdKafkaTransportOptionsSchema = rdKafkaConnectionOptionsSchema.extend({
-  /** Consumer group session timeout, ms (`session.timeout.ms`): a member silent this long is removed from the group. */
-  sessionTimeoutMs: atLeast(1).default(30_000),
-  /**
-   * How long the group waits for members to rejoin during a rebalance, ms (librdkafka sends
-   * `max.poll.interval.ms` as the rebalance timeout). Also bounds how long `onRevoked` may take.
-   */
-  rebalanceTimeoutMs: atLeast(1).default(60_000),
-  /** Heartbeat interval, ms (`heartbeat.interval.ms`); librdkafka heartbeats from its own thread, also during a long `onBatch`. */
-  heartbeatIntervalMs: atLeast(1).default(3000),
-  /** Longest a fetch waits on the broker for new records, ms (`fetch.wait.max.ms`). */
-  maxWaitTimeMs: atLeast(0).default(500),
-  /** Fetch size hint per partition, bytes (`max.partition.fetch.bytes`). */
-  fetchMaxBytesPerPartition: atLeast(1).default(1_048_576),
+  ...transportSettingsShape,
   /** Fetch size hint per request, bytes (`fetch.max.bytes`). */
   fetchMaxBytes: atLeast(1).default(52_428_800),
   /** Transaction timeout of transactional producers, ms (`transaction.timeout.ms`). */
@@ -97,8 +97,6 @@ export const rdKafkaTransportOptionsSchema = rdKafkaConnectionOptionsSchema.exte
    * before that flush is run again after it waited 100 ms in vain (slow or unreachable broker).
    */
   pollIntervalMs: atLeast(1).default(5),
-  /** Redeliveries of a batch whose `onBatch` rejected before the partition is stopped until its next seek. */
-  maxBatchRetries: atLeast(0).default(3),
   /**
    * librdkafka `partition.assignment.strategy` of the group member. Unset: `range,roundrobin`
    * (the classic *eager* protocol: every rebalance revokes every partition, then assigns the new
@@ -119,35 +117,10 @@ export const rdKafkaTransportOptionsSchema = rdKafkaConnectionOptionsSchema.exte
   readerBatchSize: atLeast(1).default(500),
 });
 
-/** Connection settings as given. */
-export type RdKafkaConnectionOptions = z.input<typeof rdKafkaConnectionOptionsSchema>;
-/** Connection settings with defaults applied. */
-export type ResolvedRdKafkaConnectionOptions = z.output<typeof rdKafkaConnectionOptionsSchema>;
 /** Transport settings as given (defaults optional). */
 export type RdKafkaTransportOptions = z.input<typeof rdKafkaTransportOptionsSchema>;
 /** Transport settings with defaults applied. */
 export type ResolvedRdKafkaTransportOptions = z.output<typeof rdKafkaTransportOptionsSchema>;
 
-/**
- * Validates transport settings and fills in defaults.
- *
- * @throws ConfigError (`KSM_CONFIG`) naming each bad setting, e.g. `brokers: needs at least one broker (host:port)`.
- *
- * @example
- * ```ts
- * const options = parseRdKafkaTransportOptions({ brokers: '127.0.0.1:19092' });
- * options.consumeBatchSize; // 500
- * ```
- */
-export function parseRdKafkaTransportOptions(input: RdKafkaTransportOptions): ResolvedRdKafkaTransportOptions {
-  return parseOptions(rdKafkaTransportOptionsSchema, input);
-}
-
-/**
- * Validates connection settings and fills in defaults.
- *
- * @throws ConfigError (`KSM_CONFIG`) naming each bad setting.
- */
-export function parseRdKafkaConnectionOptions(input: RdKafkaConnectionOptions): ResolvedRdKafkaConnectionOptions {
-  return parseOptions(rdKafkaConnectionOptionsSchema, input);
-}
+/** Validates transport settings and fills in defaults; throws a `ConfigError` naming each bad setting. */
+export const parseRdKafkaTransportOptions = optionsParser(rdKafkaTransportOptionsSchema);

@@ -2,18 +2,8 @@
 // are tested once in core (`packages/core/test/adapter/connection.test.ts`); here only what
 // node-rdkafka adds.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@ksched/core';
+import { configViolations } from '@ksched/testkit';
 import { parseRdKafkaConnectionOptions, parseRdKafkaTransportOptions } from '../src/options.js';
-
-function fields(run: () => unknown): { field: string; message: string }[] {
-  try {
-    run();
-  } catch (error) {
-    if (!ConfigError.isInstance(error)) throw error;
-    return error.violations.map(({ field, message }) => ({ field, message }));
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('rdkafka transport options', () => {
   it('fills in the librdkafka defaults', () => {
@@ -53,19 +43,19 @@ describe('rdkafka transport options', () => {
 
   it('names every bad rdkafka setting', () => {
     expect(
-      fields(() =>
+      configViolations(() =>
         parseRdKafkaTransportOptions({ brokers: 'a:1', consumeBatchSize: 0, connectionTimeoutMs: 10, requestTimeoutMs: 5, lingerMs: -1 }),
       )
         .map((v) => v.field)
         .sort(),
     ).toEqual(['connectionTimeoutMs', 'consumeBatchSize', 'lingerMs', 'requestTimeoutMs']);
-    expect(fields(() => parseRdKafkaTransportOptions({ brokers: 'a:1', partitionAssignmentStrategy: 'sticky' as never }))).toEqual([
-      { field: 'partitionAssignmentStrategy', message: 'needs to be range, roundrobin or cooperative-sticky' },
-    ]);
-    expect(fields(() => parseRdKafkaTransportOptions({ brokers: 'a:1', retry: {} } as never))).toEqual([
+    expect(
+      configViolations(() => parseRdKafkaTransportOptions({ brokers: 'a:1', partitionAssignmentStrategy: 'sticky' as never })),
+    ).toEqual([{ field: 'partitionAssignmentStrategy', message: 'needs to be range, roundrobin or cooperative-sticky' }]);
+    expect(configViolations(() => parseRdKafkaTransportOptions({ brokers: 'a:1', retry: {} } as never))).toEqual([
       { field: '(options)', message: 'unknown setting(s): retry' },
     ]);
-    expect(fields(() => parseRdKafkaConnectionOptions({ brokers: 'a:1', consumeBatchSize: 5 } as never))[0]!.message).toBe(
+    expect(configViolations(() => parseRdKafkaConnectionOptions({ brokers: 'a:1', consumeBatchSize: 5 } as never))[0]!.message).toBe(
       'unknown setting(s): consumeBatchSize',
     );
   });

@@ -49,3 +49,4 @@ export { conformanceHarness, engineScenarioHarness, FAST_COMPACTION } from './ha
 
 export { describeTopicAdminConformance } from './conformance/topic-admin.js';
 export type { TopicAdminConformanceConnection, TopicAdminConformanceSubject } from './conformance/topic-admin.js';
+export { configViolations } from './config-violations.js';

@@ -114,6 +114,37 @@ export const connectionOptionsSchema = z.strictObject(
   { error: unknownSettings() },
 );
 
+/**
+ * Transport settings every adapter takes besides the connection (group membership, fetching,
+ * redelivery), with the same meaning, default and description everywhere. An adapter spreads this
+ * shape into its transport schema (`...transportSettingsShape`) and adds its own tuning; its
+ * module comment says which client property each one sets.
+ */
+export const transportSettingsShape = {
+  /** Consumer group session timeout, ms: a member silent this long is removed from the group. */
+  sessionTimeoutMs: integerAtLeast(1)
+    .default(30_000)
+    .describe('consumer group session timeout: a member silent this long is removed from the group'),
+  /** How long the group waits for members to rejoin during a rebalance, ms; also bounds how long `onRevoked` may take. */
+  rebalanceTimeoutMs: integerAtLeast(1).default(60_000).describe('how long the group waits for members to rejoin during a rebalance'),
+  /** Heartbeat interval, ms (also while a long `onBatch` runs). */
+  heartbeatIntervalMs: integerAtLeast(1).default(3000).describe('consumer group heartbeat interval'),
+  /**
+   * Longest a fetch waits on the broker for new records, ms. Also bounds how late a paused
+   * partition (after an assignment or a seek) resumes, so keep it short.
+   */
+  maxWaitTimeMs: integerAtLeast(0).default(500).describe('longest a fetch waits on the broker for new records'),
+  /** Fetch size hint per partition, bytes: the upper bound of one batch. */
+  fetchMaxBytesPerPartition: integerAtLeast(1).default(1_048_576).describe('fetch size hint per partition, bytes'),
+  /**
+   * How many times in a row a batch whose `onBatch` rejected is delivered again (after a
+   * backoff) before the partition stops until its next seek.
+   */
+  maxBatchRetries: integerAtLeast(0)
+    .default(3)
+    .describe('redeliveries of a batch whose onBatch rejected before the partition stops until its next seek'),
+};
+
 /** Connection settings as given. */
 export type ConnectionOptions = z.input<typeof connectionOptionsSchema>;
 /** Connection settings with defaults applied. */
@@ -141,6 +172,15 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (!result.success) throw new ConfigError(optionViolations(result.error));
   return result.data;
+}
+
+/**
+ * The parse function of an adapter's settings schema: validates settings and fills in defaults.
+ *
+ * @throws ConfigError (`KSM_CONFIG`) naming each bad setting, e.g. `brokers: needs at least one broker (host:port)`.
+ */
+export function optionsParser<S extends z.ZodType>(schema: S): (input: z.input<S>) => z.output<S> {
+  return (input) => parseOptions(schema, input) as z.output<S>;
 }
 
 /**

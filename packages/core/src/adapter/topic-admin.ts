@@ -81,6 +81,11 @@ export interface VerifySchedulesTopicsSettings extends SchedulesTopicsSettings {
   readonly checkConfigs?: boolean;
 }
 
+/** Options of `ensureSchedulesTopics` for an adapter whose connection settings are `Connection`. */
+export type SchedulesTopicsOptions<Connection> = Connection & SchedulesTopicsSettings;
+/** Options of `verifySchedulesTopics` for an adapter whose connection settings are `Connection`. */
+export type VerifySchedulesTopicsOptions<Connection> = Connection & VerifySchedulesTopicsSettings;
+
 /** What `ensureSchedulesTopics` did. */
 export interface EnsureSchedulesTopicsResult {
   /** Topics it created. */
@@ -137,7 +142,7 @@ export interface TopicAdminKit<Connection> {
    * await ensureSchedulesTopics({ brokers: ['127.0.0.1:19092'], topics: ['scheduled_messages'], partitions: 5 });
    * ```
    */
-  ensureSchedulesTopics(options: Connection & SchedulesTopicsSettings): Promise<EnsureSchedulesTopicsResult>;
+  ensureSchedulesTopics(options: SchedulesTopicsOptions<Connection>): Promise<EnsureSchedulesTopicsResult>;
   /**
    * Checks the schedules topics and their states topics, and returns every problem found as a
    * sentence (empty when all is well): a missing topic, partition counts that differ between a
@@ -155,7 +160,7 @@ export interface TopicAdminKit<Connection> {
    * if (problems.length > 0) throw new Error(problems.join('\n'));
    * ```
    */
-  verifySchedulesTopics(options: Connection & VerifySchedulesTopicsSettings): Promise<string[]>;
+  verifySchedulesTopics(options: VerifySchedulesTopicsOptions<Connection>): Promise<string[]>;
   /**
    * Creates one topic and waits until every partition has a leader; resolves `true` when created,
    * `false` when it existed already.

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError } from '../../src/errors.js';
+import { configViolations } from '@ksched/testkit';
 import { noopLogger } from '../../src/ports/logger.js';
 import { connectionOptionsSchema, parseConnectionOptions, schemaDefault, schemaDescription } from '../../src/adapter/connection.js';
-
-function violations(run: () => unknown): { field: string; message: string }[] {
-  try {
-    run();
-  } catch (error) {
-    if (!ConfigError.isInstance(error)) throw error;
-    return error.violations.map(({ field, message }) => ({ field, message }));
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('connection settings shared by the adapters', () => {
   it('fills in defaults', () => {
@@ -42,7 +32,7 @@ describe('connection settings shared by the adapters', () => {
 
   it('names every bad setting in one ConfigError', () => {
     expect(
-      violations(() =>
+      configViolations(() =>
         parseConnectionOptions({
           brokers: ['no-port'],
           clientId: '',
@@ -62,16 +52,16 @@ describe('connection settings shared by the adapters', () => {
       { field: 'logger', message: 'needs to be a logger with debug, info, warn and error methods' },
       { field: '(options)', message: 'unknown setting(s): typo' },
     ]);
-    expect(violations(() => parseConnectionOptions({ brokers: [] }))).toEqual([
+    expect(configViolations(() => parseConnectionOptions({ brokers: [] }))).toEqual([
       { field: 'brokers', message: 'needs at least one broker (host:port)' },
     ]);
-    expect(violations(() => parseConnectionOptions({ brokers: 'a:1', ssl: { pem: 'x' } as never }))).toEqual([
+    expect(configViolations(() => parseConnectionOptions({ brokers: 'a:1', ssl: { pem: 'x' } as never }))).toEqual([
       { field: 'ssl', message: 'unknown TLS setting(s): pem' },
     ]);
-    expect(violations(() => parseConnectionOptions({ brokers: 'a:1', sasl: { mechanism: 'plain' } as never })).map((v) => v.field)).toEqual(
-      ['sasl.username', 'sasl.password'],
-    );
-    expect(violations(() => parseConnectionOptions(undefined as never))).toEqual([
+    expect(
+      configViolations(() => parseConnectionOptions({ brokers: 'a:1', sasl: { mechanism: 'plain' } as never })).map((v) => v.field),
+    ).toEqual(['sasl.username', 'sasl.password']);
+    expect(configViolations(() => parseConnectionOptions(undefined as never))).toEqual([
       { field: '(options)', message: 'needs to be an object' },
     ]);
   });
