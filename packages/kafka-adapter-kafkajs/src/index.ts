@@ -6,7 +6,12 @@
  * @packageDocumentation
  */
 
+/** The adapter as a service loads it (`KafkaAdapter`): transport, topic admin and schedule client. */
+export { adapter } from './adapter.js';
 export { createKafkaJsTransport } from './kafkajs-transport.js';
+export { createScheduleClient } from './client.js';
+export type { ScheduleClientOptions } from './client.js';
+export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
 export {
   kafkaJsTransportOptionsSchema,
   kafkaJsConnectionOptionsSchema,
@@ -32,7 +37,3 @@ export type {
   TopicAdmin,
   VerifySchedulesTopicsOptions,
 } from './admin.js';
-export { adapter } from './adapter.js';
-export { createScheduleClient } from './client.js';
-export type { ScheduleClientOptions } from './client.js';
-export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';

@@ -6,7 +6,12 @@
  * @packageDocumentation
  */
 
+/** The adapter as a service loads it (`KafkaAdapter`): transport, topic admin and schedule client. */
+export { adapter } from './adapter.js';
 export { createRdKafkaTransport } from './rdkafka-transport.js';
+export { createScheduleClient } from './client.js';
+export type { ScheduleClientOptions } from './client.js';
+export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
 export {
   rdKafkaTransportOptionsSchema,
   rdKafkaConnectionOptionsSchema,
@@ -33,7 +38,3 @@ export type {
   TopicAdmin,
   VerifySchedulesTopicsOptions,
 } from './admin.js';
-export { adapter } from './adapter.js';
-export { createScheduleClient } from './client.js';
-export type { ScheduleClientOptions } from './client.js';
-export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
