@@ -3,26 +3,16 @@
  * log ending in transaction markers), dispatched on time, and a cancel on the schedule's
  * partition prevents the dispatch.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { Header, Scheduler, statesTopic, systemClock } from '@ksched/core';
+import { describe, expect, it } from 'vitest';
+import { Header, Scheduler, systemClock } from '@ksched/core';
 import type { DispatchedEvent, LoadedEvent } from '@ksched/core';
-import { createKafkaJsTransport, createScheduleClient, createTopicAdmin, ensureSchedulesTopics } from '../src/index.js';
+import { createKafkaJsTransport, createScheduleClient } from '../src/index.js';
 import { brokers, Recorder, text, unique, useResources, waitUntil } from './helpers.js';
 
 const r = useResources();
-const topics: string[] = [];
-
-afterAll(async () => {
-  const admin = await createTopicAdmin({ brokers });
-  await admin.deleteTopics(topics).catch(() => {});
-  await admin.close();
-});
-
 describe('the core Scheduler on the kafkajs transport', () => {
   it.each([false, true])('loads, dispatches due schedules and honours cancels (transactional: %s)', async (transactional) => {
-    const schedules = unique('engine');
-    topics.push(schedules, statesTopic(schedules));
-    await ensureSchedulesTopics({ brokers, topics: [schedules], partitions: 2 });
+    const [schedules] = (await r.schedulesTopics(2, 'engine')) as [string];
     const target = await r.topic('engine-target', 1);
     const producer = await r.transport();
     const client = createScheduleClient({ transport: producer, schedulesTopic: schedules });

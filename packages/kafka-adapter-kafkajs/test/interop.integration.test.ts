@@ -4,23 +4,15 @@
  * are dispatched or honoured by the Scheduler, and what the Scheduler writes (the target message
  * and the tombstone) is read back with a plain kafkajs consumer and checked header by header.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { Scheduler, statesTopic, systemClock } from '@ksched/core';
+import { describe, expect, it } from 'vitest';
+import { Scheduler, systemClock } from '@ksched/core';
 import type { DispatchedEvent, ErrorEvent } from '@ksched/core';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import { createKafkaJsTransport, createScheduleClient, createTopicAdmin, ensureSchedulesTopics } from '../src/index.js';
+import { createKafkaJsTransport, createScheduleClient } from '../src/index.js';
 import { brokers, sleep, unique, useResources, waitUntil } from './helpers.js';
 
 const r = useResources();
-const topics: string[] = [];
-
-afterAll(async () => {
-  const admin = await createTopicAdmin({ brokers });
-  await admin.deleteTopics(topics).catch(() => {});
-  await admin.close();
-});
-
 const kafka = new Kafka({ brokers, clientId: 'ksched-interop-plain', logLevel: logLevel.NOTHING });
 
 interface Seen {
@@ -63,9 +55,7 @@ async function plainConsumer(names: string[]): Promise<{ seen: Seen[]; stop: () 
 
 describe('interop with plain kafkajs producers and consumers', () => {
   it('dispatches a hand-written schedule with the spec’s headers, writes the spec’s tombstone, and honours hand-written cancels', async () => {
-    const schedules = unique('interop-sched');
-    topics.push(schedules, statesTopic(schedules));
-    await ensureSchedulesTopics({ brokers, topics: [schedules], partitions: 3 });
+    const [schedules] = (await r.schedulesTopics(3, 'interop-sched')) as [string];
     const target = await r.topic('interop-target', 1);
 
     const scheduler = new Scheduler({

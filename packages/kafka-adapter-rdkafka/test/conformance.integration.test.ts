@@ -4,22 +4,17 @@
  * node-rdkafka's AdminClient has no DeleteRecords: the harness's `deleteRecords` runs Kafka's own
  * `DeleteRecordsCommand` from the jars `scripts/kafka/kafka.sh` fetched (test-only).
  */
-import { beforeEach } from 'vitest';
 import { conformanceHarness, describeTransportConformance } from '@ksched/testkit';
 import { harness } from './helpers.js';
 
-/** Cases node-rdkafka 3.6 cannot pass, with the reason; skipped with the reason as note. */
-const KNOWN_UNSUPPORTED: readonly (readonly [RegExp, string])[] = [
-  [
-    /round-trips string and binary headers/,
-    'node-rdkafka 3.6 cannot produce non-UTF-8 header bytes (Blizzard/node-rdkafka#1006); the adapter refuses them with ' +
-      'UnsupportedError instead (covered in rdkafka-transport.integration.test.ts, with text headers round-tripping)',
+describeTransportConformance('rdkafka', conformanceHarness(harness), {
+  testTimeoutMs: 120_000,
+  unsupported: [
+    {
+      case: /round-trips string and binary headers/,
+      reason:
+        'node-rdkafka 3.6 cannot produce non-UTF-8 header bytes (Blizzard/node-rdkafka#1006); the adapter refuses them with ' +
+        'UnsupportedError instead (covered in rdkafka-transport.integration.test.ts, with text headers round-tripping)',
+    },
   ],
-];
-
-beforeEach((ctx) => {
-  const known = KNOWN_UNSUPPORTED.find(([pattern]) => pattern.test(ctx.task.name));
-  if (known !== undefined) ctx.skip(known[1]);
 });
-
-describeTransportConformance('rdkafka', conformanceHarness(harness), { testTimeoutMs: 120_000 });

@@ -2,27 +2,17 @@
  * Engine smoke test: core's `Scheduler` on the real clock and the rdkafka transport dispatches a
  * schedule due in about a second, at-least-once and transactional.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { Header, Scheduler, statesTopic, systemClock } from '@ksched/core';
+import { describe, expect, it } from 'vitest';
+import { Header, Scheduler, systemClock } from '@ksched/core';
 import type { DispatchedEvent } from '@ksched/core';
-import { createRdKafkaTransport, createScheduleClient, createTopicAdmin, ensureSchedulesTopics } from '../src/index.js';
+import { createRdKafkaTransport, createScheduleClient } from '../src/index.js';
 import { brokers, text, unique, useResources, waitUntil } from './helpers.js';
 
 const r = useResources();
-const topics: string[] = [];
-
-afterAll(async () => {
-  const admin = await createTopicAdmin({ brokers });
-  await admin.deleteTopics(topics).catch(() => {});
-  await admin.close();
-});
-
 describe.each([false, true])('Scheduler on the rdkafka transport (transactional: %s)', (transactional) => {
   it('dispatches a schedule due in ~1 s to its target topic and tombstones it', async () => {
-    const schedules = unique('sched');
+    const [schedules] = (await r.schedulesTopics(2, 'sched')) as [string];
     const target = await r.topic('target');
-    topics.push(schedules, statesTopic(schedules));
-    await ensureSchedulesTopics({ brokers, topics: [schedules], partitions: 2 });
 
     const transport = createRdKafkaTransport({ brokers, clientId: 'ksched-rdkafka-engine' });
     const scheduler = new Scheduler({

@@ -123,7 +123,8 @@ function baseHelpers(name: string, options: ConformanceOptions, state: SuiteStat
   }
 
   const test = (title: string, fn: (ctx: TestContext) => Promise<void>): void => {
-    it(title, fn, options.testTimeoutMs);
+    const unsupported = options.unsupported?.find((u) => u.case.test(title));
+    it(title, unsupported ? (ctx) => ctx.skip(unsupported.reason) : fn, options.testTimeoutMs);
   };
 
   /** A collector of this suite run (its callback sequence numbers are shared by every collector). */

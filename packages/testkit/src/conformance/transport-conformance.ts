@@ -8,11 +8,17 @@
 import { describe } from 'vitest';
 import { createConformanceContext } from './context.js';
 import { describeConsuming } from './groups/consuming.js';
+import { describeDelivery } from './groups/delivery.js';
 import { describeGroupMembership } from './groups/group.js';
 import { describeMetadata } from './groups/metadata.js';
+import { describeMisuse } from './groups/misuse.js';
 import { describeProducing } from './groups/producing.js';
 import { describeReader } from './groups/reader.js';
+import { describeReaderEnds } from './groups/reader-ends.js';
+import { describeRecords } from './groups/records.js';
+import { describeScheduleClient } from './groups/schedule-client.js';
 import { describeSeeking } from './groups/seeking.js';
+import { describeTransactionalProducer } from './groups/transactional-producer.js';
 import { describeTransactions } from './groups/transactions.js';
 import type { ConformanceHarness, ConformanceOptions } from './harness.js';
 
@@ -31,8 +37,15 @@ export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './
  * log was removed), seek (middle, below low, beyond high, unowned partition), openReader (whole
  * log, trailing commit marker, aborted transactions, from a middle offset or below low, alongside
  * group members and for unowned partitions, live records, close), compaction, read committed (aborted and open transactions), fencing, group
- * assignment and revocation, produceNoWait and commitOffsets. Cases needing an optional harness
- * hook, or transactions from an adapter without them, are skipped with a note.
+ * assignment and revocation, produceNoWait and commitOffsets; then edge-case records and
+ * concurrent produce calls, a log ending in an abort marker, seeks while batches flow and inside
+ * `onAssigned`, bounded redelivery of a rejected batch, a slow `onRevoked`, where a reader starts
+ * and ends (empty partition, outside the log, abort marker, open transaction), the transactional
+ * producer's life (init, failed sends, fenced for good, takeover, close), refusals (missing
+ * partitions, unowned partitions, a second subscription, use after close, overlapping reads) and
+ * core's schedule client over the transport. Cases needing an optional harness hook, or
+ * transactions from an adapter without them, are skipped with a note; so are the cases listed in
+ * {@link ConformanceOptions.unsupported}.
  *
  * @example
  * ```ts
@@ -43,6 +56,8 @@ export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './
  *   cleanup: () => admin.close(),
  *   timeoutMs: 60_000,
  * }), { testTimeoutMs: 120_000 });
+ * // or, from the testkit's broker harness of the adapter:
+ * describeTransportConformance('kafkajs', conformanceHarness(harness), { testTimeoutMs: 120_000 });
  * ```
  */
 export function describeTransportConformance(
@@ -59,5 +74,11 @@ export function describeTransportConformance(
     describeReader(ctx);
     describeTransactions(ctx);
     describeGroupMembership(ctx);
+    describeRecords(ctx);
+    describeDelivery(ctx);
+    describeReaderEnds(ctx);
+    describeTransactionalProducer(ctx);
+    describeMisuse(ctx);
+    describeScheduleClient(ctx);
   });
 }
