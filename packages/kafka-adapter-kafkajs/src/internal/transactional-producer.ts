@@ -11,16 +11,14 @@
  *
  * @module
  */
-import { FencedError, StateError } from '@ksched/core';
+import { FencedError } from '@ksched/core';
 import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
-import { serialQueue } from '@ksched/core/adapter';
+import { serialQueue, TransactionalStatus, waitUntilReadable } from '@ksched/core/adapter';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { isFencedError, toTransportError } from '../map-errors.js';
 import { RecordingPartitioner } from './produce.js';
 import { kafkaRetry } from './kafka.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
-
-type Status = 'new' | 'initialising' | 'ready' | 'fenced' | 'closed';
 
 /** A transactional producer (see the module comment). */
 export class KafkaJsTransactionalProducer implements TransactionalProducer {
@@ -33,7 +31,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
   /** Read-committed end offsets of a topic's partitions (the transport's admin client). */
   readonly #stableOffsets: (topic: string) => Promise<readonly { partition: number; offset: string }[]>;
   #producer: Producer;
-  #status: Status = 'new';
+  readonly #s: TransactionalStatus;
   /** The kafkajs producer is stuck (a commit or abort failed): replace it before the next transaction. */
   #broken = false;
   #open: Transaction | undefined;
@@ -49,6 +47,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
     stableOffsets: (topic: string) => Promise<readonly { partition: number; offset: string }[]>,
   ) {
     this.#stableOffsets = stableOffsets;
+    this.#s = new TransactionalStatus(transactionalId);
     this.#kafka = kafka;
     this.transactionalId = transactionalId;
     this.#options = options;
@@ -70,15 +69,12 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
   }
 
   async init(): Promise<void> {
-    if (this.#status === 'closed') throw new StateError(`transactional producer ${this.transactionalId} is closed`);
-    if (this.#status === 'fenced') throw this.#fencedError();
-    if (this.#status !== 'new') throw new StateError(`transactional producer ${this.transactionalId} is already initialised`);
-    this.#status = 'initialising';
+    this.#s.beginInit();
     try {
       await this.#register();
-      this.#status = 'ready';
+      this.#s.status = 'ready';
     } catch (error) {
-      this.#status = 'new';
+      this.#s.status = 'new';
       throw toTransportError(error, `initialising transactional producer ${this.transactionalId}`);
     }
   }
@@ -94,11 +90,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
   }
 
   async #send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    if (this.#status === 'fenced') throw this.#fencedError();
-    if (this.#status !== 'ready')
-      throw new StateError(
-        `transactional producer ${this.transactionalId} is ${this.#status === 'closed' ? 'closed' : 'not initialised: call init() first'}`,
-      );
+    this.#s.assertReady();
     if (this.#broken) await this.#replace();
     let txn: Transaction;
     try {
@@ -135,65 +127,28 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
     }
   }
 
-  /**
-   * Resolves once read-committed readers can see the committed records. The coordinator writes
-   * the commit markers after EndTxn has returned, and until then the last stable offset stays
-   * before the transaction: a reload started right after a flush would otherwise finish loading
-   * without the flush's tombstones and dispatch the same schedules again. Bounded by
-   * `requestTimeoutMs` (logged, not failed: the records are committed).
-   */
-  async #waitUntilStable(metadata: readonly RecordMetadata[]): Promise<void> {
-    const needed = new Map<string, Map<number, number>>();
-    for (const m of metadata) {
-      if (m.offset < 0) continue;
-      const byPartition = needed.get(m.topic) ?? new Map<number, number>();
-      byPartition.set(m.partition, Math.max(byPartition.get(m.partition) ?? -1, m.offset));
-      needed.set(m.topic, byPartition);
-    }
-    if (needed.size === 0) return;
-    const deadline = Date.now() + this.#options.requestTimeoutMs;
-    let delayMs = 2;
-    for (;;) {
-      let pending = false;
-      try {
-        for (const [topic, byPartition] of needed) {
-          const offsets = await this.#stableOffsets(topic);
-          for (const { partition, offset } of offsets) {
-            const last = byPartition.get(partition);
-            if (last !== undefined && Number(offset) > last) byPartition.delete(partition);
-          }
-          if (byPartition.size === 0) needed.delete(topic);
-          else pending = true;
-        }
-      } catch (error) {
-        this.#logger.debug({ transactionalId: this.transactionalId, error }, 'checking the last stable offset failed; retrying');
-        pending = true;
-      }
-      if (!pending) return;
-      if (Date.now() >= deadline) {
-        this.#logger.warn(
-          { transactionalId: this.transactionalId },
-          'committed records not yet visible to read-committed readers after requestTimeoutMs',
-        );
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      delayMs = Math.min(100, delayMs * 2);
-    }
+  /** Resolves once read-committed readers can see the committed records (see the kit's `waitUntilReadable`). */
+  #waitUntilStable(metadata: readonly RecordMetadata[]): Promise<void> {
+    return waitUntilReadable(metadata, {
+      stableOffset: async ({ topic, partition }) => {
+        const found = (await this.#stableOffsets(topic)).find((o) => o.partition === partition);
+        if (found === undefined) throw new Error(`no end offset for ${topic}/${partition}`);
+        return Number(found.offset);
+      },
+      timeoutMs: this.#options.requestTimeoutMs,
+      logger: this.#logger,
+      transactionalId: this.transactionalId,
+    });
   }
 
   #fail(error: unknown, what: string): Error {
     if (isFencedError(error)) {
-      this.#status = 'fenced';
+      this.#s.status = 'fenced';
       return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id (${what})`, {
         cause: error,
       });
     }
     return toTransportError(error, `${what} (transactional id ${this.transactionalId})`);
-  }
-
-  #fencedError(): FencedError {
-    return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id`);
   }
 
   /**
@@ -213,9 +168,9 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
   }
 
   async close(): Promise<void> {
-    if (this.#status === 'closed') return;
+    if (this.#s.status === 'closed') return;
     const open = this.#open;
-    this.#status = 'closed';
+    this.#s.status = 'closed';
     if (open?.isActive()) await open.abort().catch(() => {});
     await this.#queue.idle();
     try {

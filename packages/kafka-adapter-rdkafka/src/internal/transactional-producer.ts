@@ -16,17 +16,15 @@
  *
  * @module
  */
-import { FencedError, StateError, TransportError } from '@ksched/core';
+import { FencedError } from '@ksched/core';
 import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
-import { serialQueue } from '@ksched/core/adapter';
+import { serialQueue, TransactionalStatus, waitUntilReadable } from '@ksched/core/adapter';
 import type { LibrdKafkaError } from 'node-rdkafka';
 import { isFencedError, isRetriableError, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { createClient, producerConfig } from './config.js';
 import { DeliveringProducer, prepareRecords } from './producer.js';
 import type { DeliveryBatch, PartitionCounts } from './producer.js';
-
-type Status = 'new' | 'initialising' | 'ready' | 'fenced' | 'failed' | 'closed';
 
 /** Attempts of a commit or abort that librdkafka reports as retriable. */
 const TXN_ATTEMPTS = 3;
@@ -49,8 +47,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
   readonly #counts: PartitionCounts;
   readonly #onClosed: (producer: RdKafkaTransactionalProducer) => void;
   readonly #producer: DeliveringProducer;
-  #status: Status = 'new';
-  #failure: unknown;
+  readonly #s: TransactionalStatus;
   /** A transaction was begun and neither committed nor aborted. */
   #open = false;
   /** One transaction at a time. */
@@ -64,6 +61,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
     onClosed: (producer: RdKafkaTransactionalProducer) => void,
   ) {
     this.transactionalId = transactionalId;
+    this.#s = new TransactionalStatus(transactionalId);
     this.#options = options;
     this.#logger = logger;
     this.#counts = counts;
@@ -85,17 +83,13 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
   }
 
   async init(): Promise<void> {
-    if (this.#status === 'closed') throw new StateError(`transactional producer ${this.transactionalId} is closed`);
-    if (this.#status === 'fenced') throw this.#fencedError();
-    if (this.#status === 'failed') throw this.#failedError();
-    if (this.#status !== 'new') throw new StateError(`transactional producer ${this.transactionalId} is already initialised`);
-    this.#status = 'initialising';
+    this.#s.beginInit();
     try {
       if (!this.#producer.connected) await this.#producer.connect(this.#options.connectionTimeoutMs);
       await callback((cb) => this.#client.initTransactions(this.#options.transactionTimeoutMs, cb));
-      if (this.#status === 'initialising') this.#status = 'ready';
+      if (this.#s.status === 'initialising') this.#s.status = 'ready';
     } catch (error) {
-      if (this.#status === 'initialising') this.#status = 'new';
+      if (this.#s.status === 'initialising') this.#s.status = 'new';
       throw this.#fail(error, 'initialising');
     }
   }
@@ -105,7 +99,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
   }
 
   async #send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    this.#assertUsable();
+    this.#s.assertReady();
     // Refused records (bad header, bad partition) fail before a transaction is begun.
     const prepared = await prepareRecords(records, this.#counts);
     try {
@@ -131,46 +125,27 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
       let mapped = this.#fail(error, what);
       // A failed delivery names the cause better than the commit's "message(s) failed delivery".
       const cause = batch?.error;
-      if (cause !== undefined && cause !== error && this.#status === 'ready') mapped = this.#fail(cause, what);
+      if (cause !== undefined && cause !== error && this.#s.status === 'ready') mapped = this.#fail(cause, what);
       const abortError = await this.#abort();
       // Fencing may only show when aborting (the records' delivery reports then just say "purged").
-      if (this.#isFenced() && !FencedError.isInstance(mapped)) throw this.#fencedError(abortError ?? error);
+      if (this.#isFenced() && !FencedError.isInstance(mapped)) throw this.#s.fencedError(abortError ?? error);
       throw mapped;
     }
   }
 
-  /**
-   * Waits until read-committed readers can see the committed records: the coordinator writes the
-   * commit markers after EndTxn has returned, and until then the last stable offset stays before
-   * the transaction. Bounded by `requestTimeoutMs` (then logged, not failed: the commit stands).
-   */
-  async #untilReadable(metadata: readonly RecordMetadata[]): Promise<void> {
-    const last = new Map<string, { topic: string; partition: number; offset: number }>();
-    for (const m of metadata) {
-      const key = `${m.topic}\u0000${m.partition}`;
-      if ((last.get(key)?.offset ?? -1) < m.offset) last.set(key, { topic: m.topic, partition: m.partition, offset: m.offset });
-    }
-    const deadline = Date.now() + this.#options.requestTimeoutMs;
-    await Promise.all(
-      [...last.values()].map(async ({ topic, partition, offset }) => {
-        for (let wait = 1; ; wait = Math.min(wait * 2, 100)) {
-          const high = await new Promise<number>((resolve, reject) =>
-            this.#client.queryWatermarkOffsets(topic, partition, this.#options.requestTimeoutMs, (error, result) =>
-              error ? reject(error) : resolve(Number(result.highOffset)),
-            ),
-          ).catch(() => undefined);
-          if (high !== undefined && high > offset) return;
-          if (Date.now() > deadline) {
-            this.#logger.warn(
-              { transactionalId: this.transactionalId, topic, partition, offset },
-              'committed records are not readable yet',
-            );
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, wait));
-        }
-      }),
-    );
+  /** Waits until read-committed readers can see the committed records (see the kit's `waitUntilReadable`). */
+  #untilReadable(metadata: readonly RecordMetadata[]): Promise<void> {
+    return waitUntilReadable(metadata, {
+      stableOffset: ({ topic, partition }) =>
+        new Promise<number>((resolve, reject) =>
+          this.#client.queryWatermarkOffsets(topic, partition, this.#options.requestTimeoutMs, (error, result) =>
+            error ? reject(error) : resolve(Number(result.highOffset)),
+          ),
+        ),
+      timeoutMs: this.#options.requestTimeoutMs,
+      logger: this.#logger,
+      transactionalId: this.transactionalId,
+    });
   }
 
   /** Runs a commit or abort, again while librdkafka says the error is retriable. */
@@ -192,7 +167,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
    */
   async #abort(): Promise<unknown> {
     if (!this.#open) return undefined;
-    if (this.#status === 'fenced' || this.#status === 'failed') {
+    if (this.#s.status === 'fenced' || this.#s.status === 'failed') {
       // librdkafka cannot abort after a fatal error; the coordinator aborts the transaction (timeout or the next owner's init).
       this.#open = false;
       return undefined;
@@ -204,8 +179,8 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
     } catch (error) {
       this.#fail(error, 'aborting a transaction');
       if (!this.#isFenced()) {
-        this.#status = 'failed';
-        this.#failure ??= error;
+        this.#s.status = 'failed';
+        this.#s.failure ??= error;
       }
       this.#logger.warn({ transactionalId: this.transactionalId, error }, 'aborting the failed transaction failed');
       return error;
@@ -215,49 +190,26 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
   /** Maps an error and records what it means for the producer (fenced, or fatal → failed). */
   #fail(error: unknown, what: string): Error {
     if (isFencedError(error)) {
-      if (this.#status !== 'closed') this.#status = 'fenced';
+      if (this.#s.status !== 'closed') this.#s.status = 'fenced';
       this.#open = false;
-      return this.#fencedError(error);
+      return this.#s.fencedError(error);
     }
-    if ((error as { isFatal?: unknown } | null)?.isFatal === true && this.#status !== 'closed') {
-      this.#status = 'failed';
-      this.#failure = error;
+    if ((error as { isFatal?: unknown } | null)?.isFatal === true && this.#s.status !== 'closed') {
+      this.#s.status = 'failed';
+      this.#s.failure = error;
       this.#open = false;
     }
     return toTransportError(error, `${what} (transactional id ${this.transactionalId})`);
   }
 
   #isFenced(): boolean {
-    return this.#status === 'fenced';
-  }
-
-  #assertUsable(): void {
-    if (this.#status === 'fenced') throw this.#fencedError();
-    if (this.#status === 'failed') throw this.#failedError();
-    if (this.#status !== 'ready') {
-      throw new StateError(
-        `transactional producer ${this.transactionalId} is ${this.#status === 'closed' ? 'closed' : 'not initialised: call init() first'}`,
-      );
-    }
-  }
-
-  #fencedError(cause?: unknown): FencedError {
-    return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id`, {
-      ...(cause !== undefined ? { cause } : {}),
-    });
-  }
-
-  #failedError(): TransportError {
-    return new TransportError(
-      `transactional producer ${this.transactionalId} hit a fatal error and cannot be used again; create a new one`,
-      { cause: this.#failure, retriable: false },
-    );
+    return this.#s.status === 'fenced';
   }
 
   async close(): Promise<void> {
-    if (this.#status === 'closed') return;
-    const wasUsable = this.#status === 'ready';
-    this.#status = 'closed';
+    if (this.#s.status === 'closed') return;
+    const wasUsable = this.#s.status === 'ready';
+    this.#s.status = 'closed';
     await this.#queue.idle();
     if (wasUsable && this.#open) {
       await callback((cb) => this.#client.abortTransaction(this.#options.requestTimeoutMs, cb)).catch(() => {});

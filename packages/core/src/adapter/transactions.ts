@@ -1,0 +1,110 @@
+/**
+ * What every adapter's `TransactionalProducer` does the same way: the status it goes through
+ * (`new → initialising → ready`, then `fenced`, `failed` or `closed` for good) with the errors each
+ * status gives, and waiting after a commit until read-committed readers can see the records.
+ *
+ * @module
+ */
+import { FencedError, StateError, TransportError } from '../errors.js';
+import { systemClock } from '../ports/clock.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { RecordMetadata, TopicPartition } from '../ports/transport.js';
+
+/** Where a transactional producer is. `fenced` and `failed` are final, like `closed`. */
+export type TransactionalStatusName = 'new' | 'initialising' | 'ready' | 'fenced' | 'failed' | 'closed';
+
+/** The status of one transactional producer, with the error each status gives a caller. */
+export class TransactionalStatus {
+  readonly transactionalId: string;
+  status: TransactionalStatusName = 'new';
+  /** The fatal error that made the producer `failed`. */
+  failure: unknown;
+
+  constructor(transactionalId: string) {
+    this.transactionalId = transactionalId;
+  }
+
+  /** Checks that `init()` may run now and marks the producer `initialising`. */
+  beginInit(): void {
+    if (this.status === 'closed') throw new StateError(`transactional producer ${this.transactionalId} is closed`);
+    this.#throwIfUnusable();
+    if (this.status !== 'new') throw new StateError(`transactional producer ${this.transactionalId} is already initialised`);
+    this.status = 'initialising';
+  }
+
+  /** Checks that a transaction may run now (initialised, not fenced, failed or closed). */
+  assertReady(): void {
+    this.#throwIfUnusable();
+    if (this.status !== 'ready') {
+      throw new StateError(
+        `transactional producer ${this.transactionalId} is ${this.status === 'closed' ? 'closed' : 'not initialised: call init() first'}`,
+      );
+    }
+  }
+
+  #throwIfUnusable(): void {
+    if (this.status === 'fenced') throw this.fencedError();
+    if (this.status === 'failed') {
+      throw new TransportError(
+        `transactional producer ${this.transactionalId} hit a fatal error and cannot be used again; create a new one`,
+        { cause: this.failure, retriable: false },
+      );
+    }
+  }
+
+  /** The error of a fenced producer. */
+  fencedError(cause?: unknown): FencedError {
+    return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id`, {
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+}
+
+/** Settings of {@link waitUntilReadable}. */
+export interface WaitUntilReadableOptions {
+  /** The partition's read-committed end offset (last stable offset) now. */
+  readonly stableOffset: (tp: TopicPartition) => Promise<number>;
+  /** Longest wait, ms; then a warning is logged and the wait ends (the commit stands). */
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  readonly transactionalId: string;
+  /** Time and timers of the polling. Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+/**
+ * Resolves once read-committed readers can see the committed records of `metadata`: the
+ * coordinator writes the commit markers after EndTxn has returned, and until then the last stable
+ * offset stays before the transaction (a reload started right after a flush would miss the flush's
+ * records). Polls each partition with a doubling pause (up to 100 ms); never rejects.
+ */
+export async function waitUntilReadable(metadata: readonly RecordMetadata[], options: WaitUntilReadableOptions): Promise<void> {
+  const clock = options.clock ?? systemClock;
+  const last = new Map<string, RecordMetadata>();
+  for (const m of metadata) {
+    const key = `${m.topic}\u0000${m.partition}`;
+    if (m.offset >= 0 && (last.get(key)?.offset ?? -1) < m.offset) last.set(key, m);
+  }
+  const deadline = clock.now() + options.timeoutMs;
+  const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+  await Promise.all(
+    [...last.values()].map(async ({ topic, partition, offset }) => {
+      for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+        const stable = await options.stableOffset({ topic, partition }).catch((error: unknown) => {
+          options.logger.debug({ transactionalId: options.transactionalId, error }, 'checking the last stable offset failed; retrying');
+          return undefined;
+        });
+        if (stable !== undefined && stable > offset) return;
+        if (clock.now() >= deadline) {
+          options.logger.warn(
+            { transactionalId: options.transactionalId, topic, partition, offset },
+            'committed records not yet visible to read-committed readers after requestTimeoutMs',
+          );
+          return;
+        }
+        await sleep(wait);
+      }
+    }),
+  );
+}

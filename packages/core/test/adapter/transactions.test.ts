@@ -1,0 +1,107 @@
+import { FencedError, StateError, TransportError } from '@ksched/core';
+import type { Clock, Logger } from '@ksched/core';
+import { TransactionalStatus, waitUntilReadable } from '@ksched/core/adapter';
+import { describe, expect, it } from 'vitest';
+
+/** A clock whose timers fire at once and move time forward by their delay. */
+function steppingClock(): Clock & { readonly delays: number[] } {
+  let now = 0;
+  const delays: number[] = [];
+  return {
+    delays,
+    now: () => now,
+    setTimeout(cb: () => void, ms: number): object {
+      delays.push(ms);
+      now += ms;
+      queueMicrotask(cb);
+      return {};
+    },
+    clearTimeout: () => {},
+  };
+}
+
+function logger(): Logger & { readonly warnings: string[] } {
+  const warnings: string[] = [];
+  const noop = () => {};
+  return { warnings, debug: noop, info: noop, error: noop, warn: (_f: unknown, message: string) => warnings.push(message) };
+}
+
+describe('TransactionalStatus', () => {
+  it('allows init once, then transactions; fenced, failed and closed are final with their own errors', () => {
+    const s = new TransactionalStatus('tx-1');
+    expect(() => s.assertReady()).toThrow(/not initialised: call init\(\) first/);
+    s.beginInit();
+    expect(s.status).toBe('initialising');
+    s.status = 'ready';
+    expect(() => s.assertReady()).not.toThrow();
+    expect(() => s.beginInit()).toThrow(/already initialised/);
+    s.status = 'fenced';
+    expect(() => s.assertReady()).toThrow(FencedError);
+    s.status = 'failed';
+    s.failure = new Error('fatal');
+    const failed = (() => {
+      try {
+        s.assertReady();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(TransportError.isInstance(failed) && failed.cause).toBe(s.failure);
+    s.status = 'closed';
+    expect(() => s.beginInit()).toThrow(StateError);
+    expect(() => s.assertReady()).toThrow(/is closed/);
+    expect(s.fencedError('why').cause).toBe('why');
+  });
+});
+
+describe('waitUntilReadable', () => {
+  it('polls each written partition until its last stable offset passes the last record, backing off', async () => {
+    const clock = steppingClock();
+    const stable = new Map([
+      ['t/0', [3, 3, 6]],
+      ['t/1', [9]],
+    ]);
+    const asked: string[] = [];
+    await waitUntilReadable(
+      [
+        { topic: 't', partition: 0, offset: 4 },
+        { topic: 't', partition: 0, offset: 5 },
+        { topic: 't', partition: 1, offset: 8 },
+        { topic: 't', partition: 2, offset: -1 },
+      ],
+      {
+        stableOffset: async ({ topic, partition }) => {
+          asked.push(`${topic}/${partition}`);
+          return stable.get(`${topic}/${partition}`)!.shift()!;
+        },
+        timeoutMs: 1000,
+        logger: logger(),
+        transactionalId: 'tx',
+        clock,
+      },
+    );
+    expect(asked.filter((k) => k === 't/0')).toHaveLength(3);
+    expect(asked.filter((k) => k === 't/1')).toHaveLength(1);
+    expect(clock.delays).toEqual([2, 4]);
+  });
+
+  it('gives up with a warning after the timeout, and retries a failing query', async () => {
+    const clock = steppingClock();
+    const log = logger();
+    let calls = 0;
+    await waitUntilReadable([{ topic: 't', partition: 0, offset: 1 }], {
+      stableOffset: async () => {
+        calls++;
+        if (calls === 1) throw new Error('broker busy');
+        return 0;
+      },
+      timeoutMs: 300,
+      logger: log,
+      transactionalId: 'tx',
+      clock,
+    });
+    expect(calls).toBeGreaterThan(2);
+    expect(log.warnings).toEqual(['committed records not yet visible to read-committed readers after requestTimeoutMs']);
+  });
+});
