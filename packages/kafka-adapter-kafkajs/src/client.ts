@@ -7,6 +7,7 @@
  */
 import { scheduleClientFactory } from '@ksched/core/adapter';
 import type { AdapterScheduleClientOptions } from '@ksched/core/adapter';
+export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
 import { createKafkaJsTransport } from './kafkajs-transport.js';
 import type { KafkaJsTransportOptions } from './options.js';
 

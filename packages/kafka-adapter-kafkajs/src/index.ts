@@ -11,7 +11,7 @@ export { adapter } from './adapter.js';
 export { createKafkaJsTransport } from './kafkajs-transport.js';
 export { createScheduleClient } from './client.js';
 export type { ScheduleClientOptions } from './client.js';
-export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
+export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from './client.js';
 export {
   kafkaJsTransportOptionsSchema,
   kafkaJsConnectionOptionsSchema,
@@ -28,12 +28,5 @@ export type {
 export { toTransportError, isFencedError, isKafkaJsError } from './map-errors.js';
 export { fromKafkaMessage, toKafkaMessage, fromKafkaHeaders, toKafkaHeaders } from './map-record.js';
 export { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin, SCHEDULES_TOPIC_CONFIGS } from './admin.js';
-export type {
-  EnsureSchedulesTopicsResult,
-  KafkaJsAdminTarget,
-  NewTopic,
-  SchedulesTopicsOptions,
-  SchedulesTopicsSettings,
-  TopicAdmin,
-  VerifySchedulesTopicsOptions,
-} from './admin.js';
+export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings, TopicAdmin } from './admin.js';
+export type { KafkaJsAdminTarget, SchedulesTopicsOptions, VerifySchedulesTopicsOptions } from './admin.js';

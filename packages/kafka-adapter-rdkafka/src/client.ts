@@ -6,6 +6,7 @@
  */
 import { scheduleClientFactory } from '@ksched/core/adapter';
 import type { AdapterScheduleClientOptions } from '@ksched/core/adapter';
+export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
 import { createRdKafkaTransport } from './rdkafka-transport.js';
 import type { RdKafkaTransportOptions } from './options.js';
 

@@ -11,7 +11,7 @@ export { adapter } from './adapter.js';
 export { createRdKafkaTransport } from './rdkafka-transport.js';
 export { createScheduleClient } from './client.js';
 export type { ScheduleClientOptions } from './client.js';
-export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '@ksched/core';
+export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from './client.js';
 export {
   rdKafkaTransportOptionsSchema,
   rdKafkaConnectionOptionsSchema,
@@ -30,11 +30,5 @@ export { toTransportError, isFencedError, isRetriableError, rdKafkaCode, rdKafka
 export type { RdKafkaErrorLike } from './map-errors.js';
 export { fromRdKafkaMessage, fromRdKafkaHeaders, toRdKafkaHeaders, toRdKafkaBytes, sendableHeaderText } from './map-record.js';
 export { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin, SCHEDULES_TOPIC_CONFIGS } from './admin.js';
-export type {
-  EnsureSchedulesTopicsResult,
-  NewTopic,
-  SchedulesTopicsOptions,
-  SchedulesTopicsSettings,
-  TopicAdmin,
-  VerifySchedulesTopicsOptions,
-} from './admin.js';
+export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings, TopicAdmin } from './admin.js';
+export type { SchedulesTopicsOptions, VerifySchedulesTopicsOptions } from './admin.js';
