@@ -6,8 +6,7 @@ import type { ProduceRecord } from '@ksched/core';
 import { createBrokerHarness, kafkaBrokers } from '@ksched/testkit';
 import type { OpenTransaction } from '@ksched/testkit';
 import { Kafka, logLevel } from 'kafkajs';
-import { createKafkaJsTransport, createTopicAdmin, ensureSchedulesTopics } from '../src/index.js';
-import type { KafkaJsTransportOptions, TopicAdmin } from '../src/index.js';
+import { adapter, createTopicAdmin } from '../src/index.js';
 
 export { RecordingListener as Recorder, sleep, text, tpKey, waitUntil } from '@ksched/testkit';
 
@@ -41,14 +40,10 @@ async function openTransaction(transactionalId: string, records: readonly Produc
   return { commit: () => end('commit'), abort: () => end('abort') };
 }
 
-export const harness = createBrokerHarness<Partial<KafkaJsTransportOptions>, TopicAdmin>({
-  name: 'kafkajs',
+export const harness = createBrokerHarness({
+  kafkaAdapter: adapter,
   namePrefix: 'ksched-kjs',
-  createTransport: (clientId, options = {}) => createKafkaJsTransport({ brokers, clientId, ...options }),
   createAdmin: () => createTopicAdmin({ brokers }),
-  ensureSchedulesTopics: (topics, partitions) => ensureSchedulesTopics({ brokers, topics, partitions }),
   openTransaction,
 });
-
-export const unique = harness.unique;
-export const useResources = harness.useResources;
+export const { unique, useResources } = harness;

@@ -13,8 +13,7 @@ import type { ProduceRecord } from '@ksched/core';
 import { createBrokerHarness, kafkaBrokers, waitUntil } from '@ksched/testkit';
 import type { OpenTransaction } from '@ksched/testkit';
 import RdKafka from 'node-rdkafka';
-import { createRdKafkaTransport, createTopicAdmin, ensureSchedulesTopics, toRdKafkaBytes, toRdKafkaHeaders } from '../src/index.js';
-import type { RdKafkaTransportOptions, TopicAdmin } from '../src/index.js';
+import { adapter, createTopicAdmin, toRdKafkaBytes, toRdKafkaHeaders } from '../src/index.js';
 
 export { RecordingListener as Recorder, sleep, text, tpKey, waitUntil } from '@ksched/testkit';
 
@@ -108,15 +107,11 @@ export async function openTransaction(transactionalId: string, records: readonly
   return { commit: () => finish('commit'), abort: () => finish('abort') };
 }
 
-export const harness = createBrokerHarness<Partial<RdKafkaTransportOptions>, TopicAdmin>({
-  name: 'rdkafka',
+export const harness = createBrokerHarness({
+  kafkaAdapter: adapter,
   namePrefix: 'ksched-rdk',
-  createTransport: (clientId, options = {}) => createRdKafkaTransport({ brokers, clientId, ...options }),
   createAdmin: () => createTopicAdmin({ brokers }),
-  ensureSchedulesTopics: (topics, partitions) => ensureSchedulesTopics({ brokers, topics, partitions }),
   deleteRecords: (tp, beforeOffset) => deleteRecords(tp.topic, tp.partition, beforeOffset),
   openTransaction,
 });
-
-export const unique = harness.unique;
-export const useResources = harness.useResources;
+export const { unique, useResources } = harness;

@@ -44,7 +44,14 @@ export type { AddMemberOptions, DispatchedMessage, Member, RecordedEvents, TestE
 export { RecordingListener, waitForEndOffset, waitUntil } from './recording-listener.js';
 
 export { createBrokerHarness, kafkaBrokers, sleep, text, tpKey } from './harness/broker-harness.js';
-export type { AdapterUnderTest, BrokerHarness, BrokerResources, ConsumingMember, HarnessTopicAdmin } from './harness/broker-harness.js';
+export type {
+  AdapterUnderTest,
+  BrokerHarness,
+  BrokerResources,
+  ConsumingMember,
+  HarnessTopicAdmin,
+  KafkaAdapterUnderTest,
+} from './harness/broker-harness.js';
 export { conformanceHarness, engineScenarioHarness, FAST_COMPACTION } from './harness/suite-harnesses.js';
 
 export { describeTopicAdminConformance } from './conformance/topic-admin.js';

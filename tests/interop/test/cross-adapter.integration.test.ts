@@ -8,8 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { createScheduleClient, Header, partitionForKey, Scheduler, systemClock } from '@ksched/core';
 import type { ConsumedRecord, DispatchedEvent, ErrorEvent, ProduceRecord, ScheduleClient, ScheduledRef, Transport } from '@ksched/core';
-import { createKafkaJsTransport, createTopicAdmin as createKafkaJsTopicAdmin } from '@ksched/kafka-adapter-kafkajs';
-import { createRdKafkaTransport, createTopicAdmin as createRdKafkaTopicAdmin, ensureSchedulesTopics } from '@ksched/kafka-adapter-rdkafka';
+import { adapter as kafkajs, createTopicAdmin as createKafkaJsTopicAdmin } from '@ksched/kafka-adapter-kafkajs';
+import { adapter as rdkafka, createTopicAdmin as createRdKafkaTopicAdmin } from '@ksched/kafka-adapter-rdkafka';
 import { createBrokerHarness, kafkaBrokers, sleep, text, waitUntil } from '@ksched/testkit';
 
 type AdapterName = 'kafkajs' | 'rdkafka';
@@ -17,17 +17,14 @@ type AdapterName = 'kafkajs' | 'rdkafka';
 const brokers = kafkaBrokers();
 const harnesses = {
   kafkajs: createBrokerHarness({
-    name: 'kafkajs',
+    kafkaAdapter: kafkajs,
     namePrefix: 'ksched-cross-kjs',
-    createTransport: (clientId) => createKafkaJsTransport({ brokers, clientId }),
     createAdmin: () => createKafkaJsTopicAdmin({ brokers }),
   }),
   rdkafka: createBrokerHarness({
-    name: 'rdkafka',
+    kafkaAdapter: rdkafka,
     namePrefix: 'ksched-cross-rdk',
-    createTransport: (clientId) => createRdKafkaTransport({ brokers, clientId }),
     createAdmin: () => createRdKafkaTopicAdmin({ brokers }),
-    ensureSchedulesTopics: (topics, partitions) => ensureSchedulesTopics({ brokers, topics, partitions }),
   }),
 } as const;
 const unique = harnesses.rdkafka.unique;
@@ -77,7 +74,7 @@ const headerTexts = (record: ConsumedRecord): Record<string, string> =>
 
 const ADAPTERS: readonly AdapterName[] = ['kafkajs', 'rdkafka'];
 
-describe('cross-adapter', () => {
+describe('cross-adapter: written through one, dispatched or cancelled through the other', () => {
   describe.each([
     ['kafkajs', 'rdkafka'],
     ['rdkafka', 'kafkajs'],
@@ -195,7 +192,9 @@ describe('cross-adapter', () => {
     }
     expect(mismatches).toEqual([]);
   });
+});
 
+describe('cross-adapter: one set of schedules, a Scheduler on each adapter', () => {
   it('a Scheduler on each adapter turns the same schedules into the same target and tombstone records', async () => {
     // One schedules topic per adapter, same layout, the same records in the same order: the same
     // offsets. Both dispatch into one target topic; only schedule_source_topic may differ.

@@ -8,7 +8,7 @@
 import { describe } from 'vitest';
 import { createConformanceContext } from './context.js';
 import { describeConsuming } from './groups/consuming.js';
-import { describeDelivery } from './groups/delivery.js';
+import { describeDelivery, describeListenerFailures } from './groups/delivery.js';
 import { describeGroupMembership } from './groups/group.js';
 import { describeMetadata } from './groups/metadata.js';
 import { describeMisuse } from './groups/misuse.js';
@@ -76,6 +76,7 @@ export function describeTransportConformance(
     describeGroupMembership(ctx);
     describeRecords(ctx);
     describeDelivery(ctx);
+    describeListenerFailures(ctx);
     describeReaderEnds(ctx);
     describeTransactionalProducer(ctx);
     describeMisuse(ctx);

@@ -10,6 +10,7 @@
 import { afterAll, afterEach } from 'vitest';
 import { statesTopic } from '@ksched/core';
 import type { ProduceRecord, Subscription, TopicPartition, TransactionalProducer, Transport } from '@ksched/core';
+import type { KafkaAdapter, KafkaAdapterTopicsSettings } from '@ksched/core/adapter';
 import type { OpenTransaction } from '../conformance/transport-conformance.js';
 import { RecordingListener, waitUntil } from '../recording-listener.js';
 
@@ -69,6 +70,30 @@ export interface AdapterUnderTest<O, A extends HarnessTopicAdmin> {
   openTransaction?(transactionalId: string, records: readonly ProduceRecord[]): Promise<OpenTransaction>;
 }
 
+/**
+ * An adapter under test given by its `KafkaAdapter` object (what the package exports as `adapter`):
+ * transports and schedules topics come from it, with the brokers of {@link kafkaBrokers}.
+ */
+export interface KafkaAdapterUnderTest<T, C, A extends HarnessTopicAdmin> extends Omit<
+  AdapterUnderTest<Partial<T>, A>,
+  'name' | 'createTransport' | 'ensureSchedulesTopics'
+> {
+  readonly kafkaAdapter: KafkaAdapter<T, C>;
+}
+
+/** The {@link AdapterUnderTest} of a `KafkaAdapter` object. */
+function fromKafkaAdapter<T, C, A extends HarnessTopicAdmin>(spec: KafkaAdapterUnderTest<T, C, A>): AdapterUnderTest<Partial<T>, A> {
+  const { kafkaAdapter, ...rest } = spec;
+  const brokers = kafkaBrokers();
+  return {
+    ...rest,
+    name: kafkaAdapter.name,
+    createTransport: (clientId, options = {}) => kafkaAdapter.createTransport({ brokers, clientId, ...options } as unknown as T),
+    ensureSchedulesTopics: (topics, partitions) =>
+      kafkaAdapter.ensureSchedulesTopics({ brokers, topics, partitions } as unknown as C & KafkaAdapterTopicsSettings),
+  };
+}
+
 /** A group member that owns every partition of its topics (see {@link BrokerResources.consume}). */
 export interface ConsumingMember {
   readonly transport: Transport;
@@ -110,16 +135,16 @@ export interface BrokerHarness<O, A extends HarnessTopicAdmin> {
 }
 
 /**
- * The broker harness of an adapter. Use it from the adapter's test helpers; test files call
- * `useResources()` once at their top level.
+ * The broker harness of an adapter, given by its `KafkaAdapter` object or by its parts. Use it
+ * from the adapter's test helpers; test files call `useResources()` once at their top level.
  *
  * @example
  * ```ts
+ * // From the adapter's `KafkaAdapter` object (or give name, createTransport, ... one by one):
  * export const harness = createBrokerHarness({
- *   name: 'kafkajs',
+ *   kafkaAdapter: adapter,
  *   namePrefix: 'ksched-kjs',
- *   createTransport: (clientId, options = {}) => createKafkaJsTransport({ brokers, clientId, ...options }),
- *   createAdmin: () => createTopicAdmin({ brokers }),
+ *   createAdmin: () => createTopicAdmin({ brokers: kafkaBrokers() }),
  * });
  * const r = harness.useResources();
  * it('…', async () => {
@@ -128,7 +153,12 @@ export interface BrokerHarness<O, A extends HarnessTopicAdmin> {
  * });
  * ```
  */
-export function createBrokerHarness<O, A extends HarnessTopicAdmin>(adapter: AdapterUnderTest<O, A>): BrokerHarness<O, A> {
+export function createBrokerHarness<T, C, A extends HarnessTopicAdmin>(spec: KafkaAdapterUnderTest<T, C, A>): BrokerHarness<Partial<T>, A>;
+export function createBrokerHarness<O, A extends HarnessTopicAdmin>(spec: AdapterUnderTest<O, A>): BrokerHarness<O, A>;
+export function createBrokerHarness<O, A extends HarnessTopicAdmin>(
+  spec: AdapterUnderTest<O, A> | KafkaAdapterUnderTest<O, unknown, A>,
+): BrokerHarness<O, A> {
+  const adapter = ('kafkaAdapter' in spec ? fromKafkaAdapter(spec) : spec) as AdapterUnderTest<O, A>;
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
   let counter = 0;
   const unique = (label: string): string => `${adapter.namePrefix}-${label}-${run}-${++counter}`;

@@ -35,18 +35,23 @@ function hooked(c: Collector, hooks: Hooks): GroupListener {
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
-/** Seeks while delivering, seek in onAssigned, rejected batches, slow revocation. */
+/** A member of a fresh group on `topicName` with `hooks`, once it owns all `partitions`. */
+async function member(
+  ctx: ConformanceContext,
+  topicName: string,
+  partitions: number,
+  hooks: Hooks,
+): Promise<{ t: Transport; c: Collector }> {
+  const t = await ctx.transport();
+  const c = ctx.collector(t);
+  await t.subscribe({ groupId: ctx.unique('group'), topics: [topicName], listener: hooked(c, hooks) });
+  await ctx.waitUntil(() => c.owned.size === partitions, `assignment of ${partitions} partitions`);
+  return { t, c };
+}
+
+/** Seeks while batches flow and a seek inside onAssigned. */
 export function describeDelivery(ctx: ConformanceContext): void {
   const { unique, waitUntil, topic, transport, collector, settledEnd, waitForEof, expectNoViolations, test } = ctx;
-
-  /** A member of a fresh group on `topicName` with `hooks`, once it owns all `partitions`. */
-  async function member(topicName: string, partitions: number, hooks: Hooks): Promise<{ t: Transport; c: Collector }> {
-    const t = await transport();
-    const c = collector(t);
-    await t.subscribe({ groupId: unique('group'), topics: [topicName], listener: hooked(c, hooks) });
-    await waitUntil(() => c.owned.size === partitions, `assignment of ${partitions} partitions`);
-    return { t, c };
-  }
 
   test('seek and seekToBeginning while batches flow (inside onBatch and from outside): nothing fetched before the seek is delivered after it', async () => {
     const t1 = await topic('seek-flowing', 1);
@@ -58,7 +63,7 @@ export function describeDelivery(ctx: ConformanceContext): void {
     }
     const end = (await settledEnd(producer, tp, total)).high;
     let inside: ((batch: PartitionBatch) => Promise<void>) | undefined;
-    const { t, c } = await member(t1, 1, {
+    const { t, c } = await member(ctx, t1, 1, {
       afterBatch: async (batch) => {
         const run = inside;
         if (run && batch.records.length > 0) {
@@ -115,6 +120,11 @@ export function describeDelivery(ctx: ConformanceContext): void {
     expect(Object.values(sought).map((wm) => wm.high)).toEqual(ends);
     expectNoViolations(c);
   });
+}
+
+/** A rejecting onBatch (bounded redelivery, then stopped until a seek) and a slow onRevoked. */
+export function describeListenerFailures(ctx: ConformanceContext): void {
+  const { unique, waitUntil, topic, transport, collector, waitForEof, expectNoViolations, test } = ctx;
 
   test('a rejected batch is redelivered (the rejection goes to onError) a bounded number of times, then the partition stops until its next seek', async () => {
     const t2 = await topic('failing', 2);
@@ -122,7 +132,7 @@ export function describeDelivery(ctx: ConformanceContext): void {
     await producer.produce([0, 1].flatMap((p) => ['a', 'b', 'c'].map((v) => ({ topic: t2, partition: p, key: v, value: `${p}${v}` }))));
     const attempts = [0, 0];
     let failP1 = true;
-    const { t, c } = await member(t2, 2, {
+    const { t, c } = await member(ctx, t2, 2, {
       afterBatch: async (batch) => {
         if (batch.records.length === 0) return;
         const n = ++attempts[batch.partition]!;
