@@ -11,8 +11,8 @@ export { createTransport, serialQueue, TransportShell } from './transport-shell.
 export type { GroupMemberHandle, SerialQueue, Tracker, TransportDriver, TransportShellOptions } from './transport-shell.js';
 export { ListenerDelivery, plainTp, RETRY_BACKOFF_MAX_MS, tpKey } from './listener-delivery.js';
 export type { Delivery, DeliveryHooks, HeldPartition, ListenerDeliveryOptions, PartitionPhase } from './listener-delivery.js';
-export { TransactionalStatus, waitUntilReadable } from './transactions.js';
-export type { TransactionalStatusName, WaitUntilReadableOptions } from './transactions.js';
+export { TransactionalProducerBase, TransactionalStatus, waitUntilReadable } from './transactions.js';
+export type { TransactionalProducerBaseOptions, TransactionalStatusName, WaitUntilReadableOptions } from './transactions.js';
 export { createErrorMapper, isErrorLike, someCause } from './errors.js';
 export type { ErrorDialect, ErrorLike, ErrorMapper } from './errors.js';
 export { scheduleClientFactory } from './schedule-client.js';

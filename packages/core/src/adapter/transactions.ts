@@ -9,7 +9,8 @@ import { FencedError, StateError, TransportError } from '../errors.js';
 import { systemClock } from '../ports/clock.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type { RecordMetadata, TopicPartition } from '../ports/transport.js';
+import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer } from '../ports/transport.js';
+import { serialQueue } from './transport-shell.js';
 
 /** Where a transactional producer is. `fenced` and `failed` are final, like `closed`. */
 export type TransactionalStatusName = 'new' | 'initialising' | 'ready' | 'fenced' | 'failed' | 'closed';
@@ -107,4 +108,92 @@ export async function waitUntilReadable(metadata: readonly RecordMetadata[], opt
       }
     }),
   );
+}
+
+/** Settings of {@link TransactionalProducerBase}. */
+export interface TransactionalProducerBaseOptions {
+  readonly transactionalId: string;
+  readonly logger: Logger;
+  /** Called once the producer closed (its transport stops tracking it). */
+  readonly onClosed: (producer: TransactionalProducer) => void;
+  /** Longest wait after a commit until the records are readable (see {@link waitUntilReadable}), ms. */
+  readonly requestTimeoutMs: number;
+}
+
+/**
+ * A `TransactionalProducer` with what every adapter's does the same way: the status checks of
+ * `init` and `sendInTransaction`, one transaction at a time, and `close` (refuse new work, let the
+ * running transaction settle, release the client, log a failure). An adapter implements
+ * `register` (InitProducerId), `transact` (begin, send, commit or abort) and `release`.
+ */
+export abstract class TransactionalProducerBase implements TransactionalProducer {
+  readonly transactionalId: string;
+  protected readonly logger: Logger;
+  protected readonly state: TransactionalStatus;
+  readonly #onClosed: (producer: TransactionalProducer) => void;
+  readonly #requestTimeoutMs: number;
+  /** One transaction at a time. */
+  readonly #queue = serialQueue();
+
+  constructor(options: TransactionalProducerBaseOptions) {
+    this.transactionalId = options.transactionalId;
+    this.logger = options.logger;
+    this.state = new TransactionalStatus(options.transactionalId);
+    this.#onClosed = options.onClosed;
+    this.#requestTimeoutMs = options.requestTimeoutMs;
+  }
+
+  async init(): Promise<void> {
+    this.state.beginInit();
+    try {
+      await this.register();
+      if (this.state.status === 'initialising') this.state.status = 'ready';
+    } catch (error) {
+      if (this.state.status === 'initialising') this.state.status = 'new';
+      throw this.initError(error);
+    }
+  }
+
+  sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    return this.#queue.run(async () => {
+      this.state.assertReady();
+      return this.transact(records);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.state.status === 'closed') return;
+    const wasReady = this.state.status === 'ready';
+    this.state.status = 'closed';
+    await this.interrupt();
+    await this.#queue.idle();
+    try {
+      await this.release(wasReady);
+    } catch (error) {
+      this.logger.warn({ transactionalId: this.transactionalId, error }, 'disconnecting the transactional producer failed');
+    } finally {
+      this.#onClosed(this);
+    }
+  }
+
+  /** Waits until read-committed readers see the committed `metadata` (see {@link waitUntilReadable}). */
+  protected untilReadable(metadata: readonly RecordMetadata[], stableOffset: (tp: TopicPartition) => Promise<number>): Promise<void> {
+    return waitUntilReadable(metadata, {
+      stableOffset,
+      timeoutMs: this.#requestTimeoutMs,
+      logger: this.logger,
+      transactionalId: this.transactionalId,
+    });
+  }
+
+  /** Registers the transactional id with its coordinator (fencing older producers). */
+  protected abstract register(): Promise<void>;
+  /** Runs one transaction (the producer is ready): begin, send, commit; abort and reject on failure. */
+  protected abstract transact(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  /** Maps a failed `register` (the status is back to `new`, or `fenced`/`failed` if this says so). */
+  protected abstract initError(error: unknown): Error;
+  /** At close, before waiting for the running transaction: e.g. abort it. Default: nothing. */
+  protected async interrupt(): Promise<void> {}
+  /** At close, after the running transaction settled: abort what is open (when `wasReady`) and disconnect. */
+  protected abstract release(wasReady: boolean): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { FencedError, StateError, TransportError } from '@ksched/core';
-import type { Clock, Logger } from '@ksched/core';
-import { TransactionalStatus, waitUntilReadable } from '@ksched/core/adapter';
+import type { Clock, Logger, ProduceRecord, RecordMetadata } from '@ksched/core';
+import { TransactionalProducerBase, TransactionalStatus, waitUntilReadable } from '@ksched/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 /** A clock whose timers fire at once and move time forward by their delay. */
@@ -103,5 +103,75 @@ describe('waitUntilReadable', () => {
     });
     expect(calls).toBeGreaterThan(2);
     expect(log.warnings).toEqual(['committed records not yet visible to read-committed readers after requestTimeoutMs']);
+  });
+});
+
+class ScriptedProducer extends TransactionalProducerBase {
+  readonly log: string[] = [];
+  registerFails = false;
+  releaseFails = false;
+
+  protected async register(): Promise<void> {
+    this.log.push('register');
+    if (this.registerFails) throw new Error('coordinator unavailable');
+  }
+
+  protected initError(error: unknown): Error {
+    return new TransportError(`init failed: ${String(error)}`);
+  }
+
+  protected async transact(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    this.log.push(`transact ${records.length}`);
+    await Promise.resolve();
+    this.log.push('committed');
+    return [];
+  }
+
+  protected override async interrupt(): Promise<void> {
+    this.log.push('interrupt');
+  }
+
+  protected async release(wasReady: boolean): Promise<void> {
+    this.log.push(`release ${wasReady}`);
+    if (this.releaseFails) throw new Error('disconnect failed');
+  }
+}
+
+describe('TransactionalProducerBase', () => {
+  it('init maps a failure and can be retried; one transaction at a time; close interrupts, waits, releases and logs', async () => {
+    const closed: unknown[] = [];
+    const log = logger();
+    const p = new ScriptedProducer({ transactionalId: 'tx', logger: log, onClosed: (x) => closed.push(x), requestTimeoutMs: 10 });
+    await expect(p.sendInTransaction([])).rejects.toThrow(/call init\(\) first/);
+    p.registerFails = true;
+    await expect(p.init()).rejects.toThrow(/init failed: Error: coordinator unavailable/);
+    p.registerFails = false;
+    await p.init();
+    await Promise.all([p.sendInTransaction([{ topic: 't', key: 'k', value: 'v' }]), p.sendInTransaction([])]);
+    const running = p.sendInTransaction([]);
+    while (p.log.length < 7) await Promise.resolve(); // the third transaction is running
+    p.releaseFails = true;
+    const queued = p.sendInTransaction([]).catch((e: unknown) => e);
+    await p.close();
+    await running;
+    // Queued behind close(): refused, the producer is closed.
+    expect(String(await queued)).toMatch(/is closed/);
+    expect(p.log).toEqual([
+      'register',
+      'register',
+      'transact 1',
+      'committed',
+      'transact 0',
+      'committed',
+      'transact 0',
+      'interrupt',
+      'committed',
+      'release true',
+    ]);
+    expect(log.warnings).toEqual(['disconnecting the transactional producer failed']);
+    expect(closed).toEqual([p]);
+    await p.close();
+    expect(closed).toHaveLength(1);
+    await expect(p.init()).rejects.toThrow(StateError);
   });
 });

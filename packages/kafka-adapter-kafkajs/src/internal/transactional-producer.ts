@@ -13,7 +13,7 @@
  */
 import { FencedError } from '@ksched/core';
 import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
-import { serialQueue, TransactionalStatus, waitUntilReadable } from '@ksched/core/adapter';
+import { TransactionalProducerBase } from '@ksched/core/adapter';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { isFencedError, toTransportError } from '../map-errors.js';
 import { RecordingPartitioner } from './produce.js';
@@ -21,38 +21,29 @@ import { kafkaRetry } from './kafka.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
 
 /** A transactional producer (see the module comment). */
-export class KafkaJsTransactionalProducer implements TransactionalProducer {
-  readonly transactionalId: string;
+export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
   readonly #kafka: Kafka;
   readonly #options: ResolvedKafkaJsTransportOptions;
-  readonly #logger: Logger;
   readonly #partitioner = new RecordingPartitioner();
-  readonly #onClosed: (producer: KafkaJsTransactionalProducer) => void;
   /** Read-committed end offsets of a topic's partitions (the transport's admin client). */
   readonly #stableOffsets: (topic: string) => Promise<readonly { partition: number; offset: string }[]>;
   #producer: Producer;
-  readonly #s: TransactionalStatus;
   /** The kafkajs producer is stuck (a commit or abort failed): replace it before the next transaction. */
   #broken = false;
   #open: Transaction | undefined;
-  /** One transaction at a time. */
-  readonly #queue = serialQueue();
 
   constructor(
     kafka: Kafka,
     transactionalId: string,
     options: ResolvedKafkaJsTransportOptions,
     logger: Logger,
-    onClosed: (producer: KafkaJsTransactionalProducer) => void,
+    onClosed: (producer: TransactionalProducer) => void,
     stableOffsets: (topic: string) => Promise<readonly { partition: number; offset: string }[]>,
   ) {
+    super({ transactionalId, logger, onClosed, requestTimeoutMs: options.requestTimeoutMs });
     this.#stableOffsets = stableOffsets;
-    this.#s = new TransactionalStatus(transactionalId);
     this.#kafka = kafka;
-    this.transactionalId = transactionalId;
     this.#options = options;
-    this.#logger = logger;
-    this.#onClosed = onClosed;
     this.#producer = this.#createProducer();
   }
 
@@ -68,29 +59,17 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
     });
   }
 
-  async init(): Promise<void> {
-    this.#s.beginInit();
-    try {
-      await this.#register();
-      this.#s.status = 'ready';
-    } catch (error) {
-      this.#s.status = 'new';
-      throw toTransportError(error, `initialising transactional producer ${this.transactionalId}`);
-    }
+  protected initError(error: unknown): Error {
+    return toTransportError(error, `initialising transactional producer ${this.transactionalId}`);
   }
 
-  async #register(): Promise<void> {
+  protected async register(): Promise<void> {
     await this.#producer.connect();
     const txn = await this.#producer.transaction();
     await txn.abort();
   }
 
-  sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    return this.#queue.run(() => this.#send(records));
-  }
-
-  async #send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    this.#s.assertReady();
+  protected async transact(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
     if (this.#broken) await this.#replace();
     let txn: Transaction;
     try {
@@ -114,7 +93,7 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
         try {
           await txn.abort();
         } catch (abortError) {
-          this.#logger.warn({ transactionalId: this.transactionalId, error: abortError }, 'aborting the failed transaction failed');
+          this.logger.warn({ transactionalId: this.transactionalId, error: abortError }, 'aborting the failed transaction failed');
           this.#broken = true;
         }
       } else {
@@ -129,21 +108,16 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
 
   /** Resolves once read-committed readers can see the committed records (see the kit's `waitUntilReadable`). */
   #waitUntilStable(metadata: readonly RecordMetadata[]): Promise<void> {
-    return waitUntilReadable(metadata, {
-      stableOffset: async ({ topic, partition }) => {
-        const found = (await this.#stableOffsets(topic)).find((o) => o.partition === partition);
-        if (found === undefined) throw new Error(`no end offset for ${topic}/${partition}`);
-        return Number(found.offset);
-      },
-      timeoutMs: this.#options.requestTimeoutMs,
-      logger: this.#logger,
-      transactionalId: this.transactionalId,
+    return this.untilReadable(metadata, async ({ topic, partition }) => {
+      const found = (await this.#stableOffsets(topic)).find((o) => o.partition === partition);
+      if (found === undefined) throw new Error(`no end offset for ${topic}/${partition}`);
+      return Number(found.offset);
     });
   }
 
   #fail(error: unknown, what: string): Error {
     if (isFencedError(error)) {
-      this.#s.status = 'fenced';
+      this.state.status = 'fenced';
       return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id (${what})`, {
         cause: error,
       });
@@ -160,25 +134,19 @@ export class KafkaJsTransactionalProducer implements TransactionalProducer {
     this.#producer = this.#createProducer();
     await old.disconnect().catch(() => {});
     try {
-      await this.#register();
+      await this.register();
       this.#broken = false;
     } catch (error) {
       throw this.#fail(error, 're-initialising after a failed transaction');
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#s.status === 'closed') return;
-    const open = this.#open;
-    this.#s.status = 'closed';
-    if (open?.isActive()) await open.abort().catch(() => {});
-    await this.#queue.idle();
-    try {
-      await this.#producer.disconnect();
-    } catch (error) {
-      this.#logger.warn({ transactionalId: this.transactionalId, error }, 'disconnecting the transactional producer failed');
-    } finally {
-      this.#onClosed(this);
-    }
+  /** The running transaction is aborted at once (kafkajs cannot be interrupted otherwise). */
+  protected override async interrupt(): Promise<void> {
+    if (this.#open?.isActive()) await this.#open.abort().catch(() => {});
+  }
+
+  protected async release(): Promise<void> {
+    await this.#producer.disconnect();
   }
 }

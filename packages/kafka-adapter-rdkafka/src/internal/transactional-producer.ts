@@ -18,7 +18,7 @@
  */
 import { FencedError } from '@ksched/core';
 import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
-import { serialQueue, TransactionalStatus, waitUntilReadable } from '@ksched/core/adapter';
+import { TransactionalProducerBase } from '@ksched/core/adapter';
 import type { LibrdKafkaError } from 'node-rdkafka';
 import { isFencedError, isRetriableError, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
@@ -40,32 +40,23 @@ function callback(run: (cb: (error: LibrdKafkaError) => void) => void): Promise<
 }
 
 /** A transactional producer (see the module comment). */
-export class RdKafkaTransactionalProducer implements TransactionalProducer {
-  readonly transactionalId: string;
+export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
   readonly #options: ResolvedRdKafkaTransportOptions;
-  readonly #logger: Logger;
   readonly #counts: PartitionCounts;
-  readonly #onClosed: (producer: RdKafkaTransactionalProducer) => void;
   readonly #producer: DeliveringProducer;
-  readonly #s: TransactionalStatus;
   /** A transaction was begun and neither committed nor aborted. */
   #open = false;
-  /** One transaction at a time. */
-  readonly #queue = serialQueue();
 
   constructor(
     transactionalId: string,
     options: ResolvedRdKafkaTransportOptions,
     logger: Logger,
     counts: PartitionCounts,
-    onClosed: (producer: RdKafkaTransactionalProducer) => void,
+    onClosed: (producer: TransactionalProducer) => void,
   ) {
-    this.transactionalId = transactionalId;
-    this.#s = new TransactionalStatus(transactionalId);
+    super({ transactionalId, logger, onClosed, requestTimeoutMs: options.requestTimeoutMs });
     this.#options = options;
-    this.#logger = logger;
     this.#counts = counts;
-    this.#onClosed = onClosed;
     this.#producer = createClient(
       'transactional producer',
       () =>
@@ -82,24 +73,16 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
     return this.#producer.client;
   }
 
-  async init(): Promise<void> {
-    this.#s.beginInit();
-    try {
-      if (!this.#producer.connected) await this.#producer.connect(this.#options.connectionTimeoutMs);
-      await callback((cb) => this.#client.initTransactions(this.#options.transactionTimeoutMs, cb));
-      if (this.#s.status === 'initialising') this.#s.status = 'ready';
-    } catch (error) {
-      if (this.#s.status === 'initialising') this.#s.status = 'new';
-      throw this.#fail(error, 'initialising');
-    }
+  protected async register(): Promise<void> {
+    if (!this.#producer.connected) await this.#producer.connect(this.#options.connectionTimeoutMs);
+    await callback((cb) => this.#client.initTransactions(this.#options.transactionTimeoutMs, cb));
   }
 
-  sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    return this.#queue.run(() => this.#send(records));
+  protected initError(error: unknown): Error {
+    return this.#fail(error, 'initialising');
   }
 
-  async #send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    this.#s.assertReady();
+  protected async transact(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
     // Refused records (bad header, bad partition) fail before a transaction is begun.
     const prepared = await prepareRecords(records, this.#counts);
     try {
@@ -125,27 +108,25 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
       let mapped = this.#fail(error, what);
       // A failed delivery names the cause better than the commit's "message(s) failed delivery".
       const cause = batch?.error;
-      if (cause !== undefined && cause !== error && this.#s.status === 'ready') mapped = this.#fail(cause, what);
+      if (cause !== undefined && cause !== error && this.state.status === 'ready') mapped = this.#fail(cause, what);
       const abortError = await this.#abort();
       // Fencing may only show when aborting (the records' delivery reports then just say "purged").
-      if (this.#isFenced() && !FencedError.isInstance(mapped)) throw this.#s.fencedError(abortError ?? error);
+      if (this.#isFenced() && !FencedError.isInstance(mapped)) throw this.state.fencedError(abortError ?? error);
       throw mapped;
     }
   }
 
   /** Waits until read-committed readers can see the committed records (see the kit's `waitUntilReadable`). */
   #untilReadable(metadata: readonly RecordMetadata[]): Promise<void> {
-    return waitUntilReadable(metadata, {
-      stableOffset: ({ topic, partition }) =>
+    return this.untilReadable(
+      metadata,
+      ({ topic, partition }) =>
         new Promise<number>((resolve, reject) =>
           this.#client.queryWatermarkOffsets(topic, partition, this.#options.requestTimeoutMs, (error, result) =>
             error ? reject(error) : resolve(Number(result.highOffset)),
           ),
         ),
-      timeoutMs: this.#options.requestTimeoutMs,
-      logger: this.#logger,
-      transactionalId: this.transactionalId,
-    });
+    );
   }
 
   /** Runs a commit or abort, again while librdkafka says the error is retriable. */
@@ -156,7 +137,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
         return;
       } catch (error) {
         if (attempt >= TXN_ATTEMPTS || !isRetriableError(error) || isFencedError(error)) throw error;
-        this.#logger.warn({ transactionalId: this.transactionalId, error, attempt }, `${what} the transaction failed; retrying`);
+        this.logger.warn({ transactionalId: this.transactionalId, error, attempt }, `${what} the transaction failed; retrying`);
       }
     }
   }
@@ -167,7 +148,7 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
    */
   async #abort(): Promise<unknown> {
     if (!this.#open) return undefined;
-    if (this.#s.status === 'fenced' || this.#s.status === 'failed') {
+    if (this.state.status === 'fenced' || this.state.status === 'failed') {
       // librdkafka cannot abort after a fatal error; the coordinator aborts the transaction (timeout or the next owner's init).
       this.#open = false;
       return undefined;
@@ -179,10 +160,10 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
     } catch (error) {
       this.#fail(error, 'aborting a transaction');
       if (!this.#isFenced()) {
-        this.#s.status = 'failed';
-        this.#s.failure ??= error;
+        this.state.status = 'failed';
+        this.state.failure ??= error;
       }
-      this.#logger.warn({ transactionalId: this.transactionalId, error }, 'aborting the failed transaction failed');
+      this.logger.warn({ transactionalId: this.transactionalId, error }, 'aborting the failed transaction failed');
       return error;
     }
   }
@@ -190,37 +171,28 @@ export class RdKafkaTransactionalProducer implements TransactionalProducer {
   /** Maps an error and records what it means for the producer (fenced, or fatal → failed). */
   #fail(error: unknown, what: string): Error {
     if (isFencedError(error)) {
-      if (this.#s.status !== 'closed') this.#s.status = 'fenced';
+      if (this.state.status !== 'closed') this.state.status = 'fenced';
       this.#open = false;
-      return this.#s.fencedError(error);
+      return this.state.fencedError(error);
     }
-    if ((error as { isFatal?: unknown } | null)?.isFatal === true && this.#s.status !== 'closed') {
-      this.#s.status = 'failed';
-      this.#s.failure = error;
+    if ((error as { isFatal?: unknown } | null)?.isFatal === true && this.state.status !== 'closed') {
+      this.state.status = 'failed';
+      this.state.failure = error;
       this.#open = false;
     }
     return toTransportError(error, `${what} (transactional id ${this.transactionalId})`);
   }
 
   #isFenced(): boolean {
-    return this.#s.status === 'fenced';
+    return this.state.status === 'fenced';
   }
 
-  async close(): Promise<void> {
-    if (this.#s.status === 'closed') return;
-    const wasUsable = this.#s.status === 'ready';
-    this.#s.status = 'closed';
-    await this.#queue.idle();
-    if (wasUsable && this.#open) {
+  /** Aborts what a transaction left open (the producer was usable), then disconnects. */
+  protected async release(wasReady: boolean): Promise<void> {
+    if (wasReady && this.#open) {
       await callback((cb) => this.#client.abortTransaction(this.#options.requestTimeoutMs, cb)).catch(() => {});
       this.#open = false;
     }
-    try {
-      await this.#producer.disconnect(this.#options.requestTimeoutMs);
-    } catch (error) {
-      this.#logger.warn({ transactionalId: this.transactionalId, error }, 'disconnecting the transactional producer failed');
-    } finally {
-      this.#onClosed(this);
-    }
+    await this.#producer.disconnect(this.#options.requestTimeoutMs);
   }
 }
