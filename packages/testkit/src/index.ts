@@ -11,7 +11,7 @@
 export { FakeClock } from './fake-clock.js';
 export type { FakeClockOptions, FakeTimerInfo } from './fake-clock.js';
 
-export { FakeBroker, FakePartitionReader, FakeTransport } from './fake-broker.js';
+export { FakeBroker, FakePartitionReader, FakeTransport } from './fake-broker/index.js';
 export type {
   CompactOptions,
   CreateTopicOptions,
@@ -30,7 +30,7 @@ export type {
   StoredRecord,
   TransactionPause,
   TransactionState,
-} from './fake-broker.js';
+} from './fake-broker/index.js';
 
 export { describeTransportConformance } from './conformance/transport-conformance.js';
 export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './conformance/transport-conformance.js';

@@ -24,8 +24,8 @@ import {
   type StatesReport,
   type Transport,
 } from '@ksched/core';
-import { FakeBroker } from './fake-broker.js';
-import type { FakeBrokerOptions, FakeReadSpeed, FakeTransport } from './fake-broker.js';
+import { FakeBroker } from './fake-broker/index.js';
+import type { FakeBrokerOptions, FakeReadSpeed, FakeTransport } from './fake-broker/index.js';
 import { FakeClock } from './fake-clock.js';
 
 /** Options of {@link createTestEnvironment}. */

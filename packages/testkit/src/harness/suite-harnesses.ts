@@ -88,26 +88,41 @@ async function compactNow<O, A extends HarnessTopicAdmin>(harness: BrokerHarness
  */
 export function conformanceHarness<O, A extends HarnessTopicAdmin>(harness: BrokerHarness<O, A>): () => Promise<ConformanceHarness> {
   return async () => {
+    const common = await suiteHarness(harness, { timeoutMs: 60_000, suite: 'conformance', short: 'conf', compacted: FAST_COMPACTION });
     const { adapter } = harness;
-    const admin = await adapter.createAdmin();
-    const topics: string[] = [];
-    const deleteRecords = harness.deleteRecords(admin);
     return {
-      timeoutMs: 60_000,
-      namePrefix: `${adapter.namePrefix}-conf`,
-      createTransport: async () => adapter.createTransport(`ksched-${adapter.name}-conformance`),
-      createTopic: async (name, partitions, options = {}) => {
-        topics.push(name);
-        await admin.createTopic({ topic: name, partitions, configs: options.compacted ? FAST_COMPACTION : {} });
-      },
+      ...common,
       compact: (topic) => compactNow(harness, topic),
-      ...(deleteRecords ? { deleteRecords } : {}),
       ...(adapter.openTransaction ? { openTransaction: adapter.openTransaction.bind(adapter) } : {}),
-      cleanup: async () => {
-        await admin.deleteTopics(topics).catch(() => {});
-        await admin.close();
-      },
     };
+  };
+}
+
+/**
+ * What both suite harnesses hold: an admin client of the adapter, topics created (compacted ones
+ * with `compacted` configs) and deleted at cleanup, DeleteRecords where the adapter has it.
+ */
+async function suiteHarness<O, A extends HarnessTopicAdmin>(
+  harness: BrokerHarness<O, A>,
+  o: { readonly timeoutMs: number; readonly suite: string; readonly short: string; readonly compacted: Readonly<Record<string, string>> },
+): Promise<EngineScenarioHarness> {
+  const { adapter } = harness;
+  const admin = await adapter.createAdmin();
+  const topics: string[] = [];
+  const deleteRecords = harness.deleteRecords(admin);
+  return {
+    timeoutMs: o.timeoutMs,
+    namePrefix: `${adapter.namePrefix}-${o.short}`,
+    createTransport: async () => adapter.createTransport(`ksched-${adapter.name}-${o.suite}`),
+    createTopic: async (name, partitions, options = {}) => {
+      topics.push(name);
+      await admin.createTopic({ topic: name, partitions, configs: options.compacted ? { ...o.compacted } : {} });
+    },
+    ...(deleteRecords ? { deleteRecords } : {}),
+    cleanup: async () => {
+      await admin.deleteTopics(topics).catch(() => {});
+      await admin.close();
+    },
   };
 }
 
@@ -116,24 +131,5 @@ export function conformanceHarness<O, A extends HarnessTopicAdmin>(harness: Brok
  * topics get the production settings (compaction does not run within a scenario's few seconds).
  */
 export function engineScenarioHarness<O, A extends HarnessTopicAdmin>(harness: BrokerHarness<O, A>): () => Promise<EngineScenarioHarness> {
-  return async () => {
-    const { adapter } = harness;
-    const admin = await adapter.createAdmin();
-    const topics: string[] = [];
-    const deleteRecords = harness.deleteRecords(admin);
-    return {
-      timeoutMs: 30_000,
-      namePrefix: `${adapter.namePrefix}-eng`,
-      createTransport: async () => adapter.createTransport(`ksched-${adapter.name}-engine-scenarios`),
-      createTopic: async (name, partitions, options = {}) => {
-        topics.push(name);
-        await admin.createTopic({ topic: name, partitions, configs: options.compacted ? { ...SCHEDULES_TOPIC_CONFIGS } : {} });
-      },
-      ...(deleteRecords ? { deleteRecords } : {}),
-      cleanup: async () => {
-        await admin.deleteTopics(topics).catch(() => {});
-        await admin.close();
-      },
-    };
-  };
+  return () => suiteHarness(harness, { timeoutMs: 30_000, suite: 'engine-scenarios', short: 'eng', compacted: SCHEDULES_TOPIC_CONFIGS });
 }
