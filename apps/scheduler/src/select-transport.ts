@@ -7,7 +7,7 @@
  */
 import { ConfigError } from '@ksched/core';
 import type { Logger } from '@ksched/core';
-import type { KafkaAdapter as AdapterKit } from '@ksched/core/adapter';
+import type { KafkaAdapter as AdapterKit, VerifySchedulesTopicsSettings } from '@ksched/core/adapter';
 import type { AdapterName, AppConfig, ConnectionConfig } from './config.js';
 
 /** Connection settings as both adapters take them. */
@@ -22,14 +22,8 @@ export interface AdapterConnectionOptions {
   readonly sasl?: ConnectionConfig['sasl'];
 }
 
-/** Settings of the topic administration functions. */
-export interface TopicsSettings {
-  readonly topics: readonly string[];
-  readonly partitions?: number;
-  readonly replicationFactor?: number;
-  readonly statesPostfix?: string;
-  readonly checkConfigs?: boolean;
-}
+/** Settings of the topic administration functions (the kit's, besides the connection). */
+export type TopicsSettings = VerifySchedulesTopicsSettings;
 
 /** Transport options the app gives an adapter. */
 export type AdapterTransportOptions = AdapterConnectionOptions & {
@@ -37,7 +31,10 @@ export type AdapterTransportOptions = AdapterConnectionOptions & {
   readonly partitionAssignmentStrategy?: 'range' | 'roundrobin' | 'cooperative-sticky';
 };
 
-/** What the app uses from an adapter package: its `adapter` export, seen through the app's option types. */
+/**
+ * What the app uses from an adapter package: its `adapter` export (built by the kit's
+ * `defineAdapter`), seen through the app's option types.
+ */
 export type KafkaAdapter = AdapterKit<AdapterTransportOptions, AdapterConnectionOptions>;
 
 // A variable specifier keeps TypeScript (and bundlers) from resolving the optional adapter statically.

@@ -1,15 +1,14 @@
 /**
- * Topic administration over kafkajs: the kit's topic-admin flow (`@ksched/core/adapter`) with
- * kafkajs' admin calls as its {@link TopicAdmin} port. Creates and checks the schedules topics and
- * their states topics with the reference settings (reference §7.2); not part of the `Transport`
- * port: the engine never creates topics. kafkajs reads topic configs and deletes records, so
- * `verifySchedulesTopics` also checks `cleanup.policy` (and with `checkConfigs` every §7.2 setting).
+ * Topic administration over kafkajs: kafkajs' admin calls as the kit's {@link TopicAdmin} port;
+ * the flow over it (creating and checking the schedules topics and their states topics with the
+ * reference settings, reference §7.2) is the kit's, wired in by `defineAdapter` (see adapter.ts).
+ * kafkajs reads topic configs and deletes records, so `verifySchedulesTopics` also checks
+ * `cleanup.policy` (and with `checkConfigs` every §7.2 setting) and the admin client of
+ * `createTopicAdmin` has every capability.
  *
  * @module
  */
-import { SCHEDULES_TOPIC_CONFIGS } from '@ksched/core';
-import { parseOptions, topicAdminKit } from '@ksched/core/adapter';
-import type * as kit from '@ksched/core/adapter';
+import { parseOptions } from '@ksched/core/adapter';
 import type { ResolvedNewTopic, TopicAdmin } from '@ksched/core/adapter';
 // kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
 import kafkajs from 'kafkajs';
@@ -21,18 +20,8 @@ import type { KafkaJsConnectionOptions } from './options.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
-/** Re-exported from core: the §7.2 topic configs of schedules and states topics. */
-export { SCHEDULES_TOPIC_CONFIGS };
-export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings } from '@ksched/core/adapter';
-
 /** Where the admin connects: an existing kafkajs client, or connection options. */
 export type KafkaJsAdminTarget = { readonly kafka: Kafka } | KafkaJsConnectionOptions;
-/** Options of {@link ensureSchedulesTopics}. */
-export type SchedulesTopicsOptions = kit.SchedulesTopicsOptions<KafkaJsAdminTarget>;
-/** Options of {@link verifySchedulesTopics}. */
-export type VerifySchedulesTopicsOptions = kit.VerifySchedulesTopicsOptions<KafkaJsAdminTarget>;
-/** The long-lived admin client {@link createTopicAdmin} opens (kafkajs has every capability). */
-export type { TopicAdminClient as TopicAdmin } from '@ksched/core/adapter';
 
 function toCreateTopic(t: ResolvedNewTopic) {
   const configEntries = Object.entries(t.configs).map(([name, value]) => ({ name, value }));
@@ -79,15 +68,10 @@ function kafkaJsTopicAdmin(admin: Admin): TopicAdmin {
 }
 
 /** Opens the port: on the given kafkajs client, or on one made from the connection options. */
-async function openKafkaJsTopicAdmin(connection: Readonly<Record<string, unknown>>): Promise<TopicAdmin> {
-  const given = connection['kafka'] as Kafka | undefined;
-  const kafka = given ?? createKafka(parseOptions(kafkaJsConnectionOptionsSchema, connection));
+export async function openKafkaJsTopicAdmin(target: KafkaJsAdminTarget): Promise<TopicAdmin> {
+  const given: Kafka | undefined = 'kafka' in target ? target.kafka : undefined;
+  const kafka = given ?? createKafka(parseOptions(kafkaJsConnectionOptionsSchema, target));
   const admin = kafka.admin();
   await admin.connect().catch(rethrowAs('connecting the admin client'));
   return kafkaJsTopicAdmin(admin);
 }
-
-export const { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin } = topicAdminKit<KafkaJsAdminTarget>({
-  clientName: 'kafkajs',
-  open: openKafkaJsTopicAdmin,
-});

@@ -5,28 +5,18 @@
  *
  * @packageDocumentation
  */
+import { adapter } from './adapter.js';
 
 /** The adapter as a service loads it (`KafkaAdapter`): transport, topic admin and schedule client. */
-export { adapter } from './adapter.js';
+export { adapter };
+/** The adapter's functions (see `KafkaAdapter` in `@ksched/core/adapter` for each). */
+export const { createScheduleClient, ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin } = adapter;
+export type { ScheduleClientOptions, SchedulesTopicsOptions, VerifySchedulesTopicsOptions } from './adapter.js';
+export type { KafkaJsAdminTarget } from './admin.js';
+/** What every adapter re-exports from core: the schedule client's and topic admin's types, `SCHEDULES_TOPIC_CONFIGS`. */
+export * from '@ksched/core/adapter/reexports';
 export { createKafkaJsTransport } from './kafkajs-transport.js';
-export { createScheduleClient } from './client.js';
-export type { ScheduleClientOptions } from './client.js';
-export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from './client.js';
-export {
-  kafkaJsTransportOptionsSchema,
-  kafkaJsConnectionOptionsSchema,
-  retryOptionsSchema,
-  parseKafkaJsTransportOptions,
-  parseKafkaJsConnectionOptions,
-} from './options.js';
-export type {
-  KafkaJsTransportOptions,
-  ResolvedKafkaJsTransportOptions,
-  KafkaJsConnectionOptions,
-  ResolvedKafkaJsConnectionOptions,
-} from './options.js';
+/** The option schemas, parsers and types: all of options.ts. */
+export * from './options.js';
 export { toTransportError, isFencedError, isKafkaJsError } from './map-errors.js';
 export { fromKafkaMessage, toKafkaMessage, fromKafkaHeaders, toKafkaHeaders } from './map-record.js';
-export { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin, SCHEDULES_TOPIC_CONFIGS } from './admin.js';
-export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings, TopicAdmin } from './admin.js';
-export type { KafkaJsAdminTarget, SchedulesTopicsOptions, VerifySchedulesTopicsOptions } from './admin.js';

@@ -1,20 +1,15 @@
 /**
  * Options of the kafkajs adapter: one zod schema for the connection (shared by the transport, the
  * topic administration and the schedule client) and one for the transport. Units are in the names.
- * Both extend the kit's (`@ksched/core/adapter`): the shared connection settings and
+ * This module states only kafkajs' own settings; the kit's `adapterOptionSchemas`
+ * (`@ksched/core/adapter`) adds them to the shared connection settings and to
  * `transportSettingsShape`, which kafkajs takes as `sessionTimeout`, `rebalanceTimeout`,
  * `heartbeatInterval`, `maxWaitTimeInMs` and `maxBytesPerPartition`.
  *
  * @module
  */
 import { z } from 'zod';
-import {
-  connectionOptionsSchema,
-  integerAtLeast as atLeast,
-  isPlainObject,
-  optionsParser,
-  transportSettingsShape,
-} from '@ksched/core/adapter';
+import { adapterOptionSchemas, integerAtLeast as atLeast, isPlainObject } from '@ksched/core/adapter';
 import type { SASLOptions } from 'kafkajs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
@@ -37,56 +32,55 @@ export const retryOptionsSchema = z.strictObject({
 });
 
 /**
- * Connection settings shared by the transport, the topic administration and the schedule client:
- * the kit's {@link connectionOptionsSchema}, with kafkajs' own TLS, SASL, timeout and retry settings.
+ * The connection settings (shared by the transport, the topic administration and the schedule
+ * client: the kit's, with kafkajs' own TLS, SASL, timeout and retry settings) and the transport
+ * settings (those plus the kit's `transportSettingsShape` and kafkajs' consumer and producer
+ * tuning), with their parse functions, which throw a `ConfigError` naming each bad setting.
  */
-export const kafkaJsConnectionOptionsSchema = connectionOptionsSchema.extend({
-  /** TLS: `true`, or `tls.connect()` options; passed to kafkajs as-is. */
-  ssl: sslSchema.optional().describe('connect with TLS: true, or tls.connect() options (passed to kafkajs as-is)'),
-  /** SASL authentication, passed to kafkajs as-is (also aws and oauthbearer). */
-  sasl: saslSchema.optional().describe('SASL authentication, passed to kafkajs as-is'),
-  /** TCP connect timeout, ms. */
-  connectionTimeoutMs: atLeast(1).default(3000).describe('TCP connect timeout'),
-  /** Retry policy of every kafkajs client. */
-  retry: retryOptionsSchema.optional(),
+export const {
+  connection: kafkaJsConnectionOptionsSchema,
+  transport: kafkaJsTransportOptionsSchema,
+  parseConnection: parseKafkaJsConnectionOptions,
+  parseTransport: parseKafkaJsTransportOptions,
+} = adapterOptionSchemas({
+  connection: {
+    /** TLS: `true`, or `tls.connect()` options; passed to kafkajs as-is. */
+    ssl: sslSchema.optional().describe('connect with TLS: true, or tls.connect() options (passed to kafkajs as-is)'),
+    /** SASL authentication, passed to kafkajs as-is (also aws and oauthbearer). */
+    sasl: saslSchema.optional().describe('SASL authentication, passed to kafkajs as-is'),
+    /** TCP connect timeout, ms. */
+    connectionTimeoutMs: atLeast(1).default(3000).describe('TCP connect timeout'),
+    /** Retry policy of every kafkajs client. */
+    retry: retryOptionsSchema.optional(),
+  },
+  transport: {
+    /**
+     * Retry policy of the group consumer. When kafkajs runs out of retries (a broker down longer
+     * than they last) the consumer crashes and rejoins as a *new* member, and the group then waits
+     * up to `sessionTimeoutMs` for the old one before assigning partitions: dispatching pauses that
+     * long. The default rides out about 80 s of outage and retries at least every 5 s, so the
+     * member keeps its identity through a broker restart.
+     */
+    consumerRetry: retryOptionsSchema.default({ retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 }),
+    /** Fetch size hint per request, bytes (kafkajs `maxBytes`). */
+    fetchMaxBytes: atLeast(1).default(10_485_760),
+    /** Partitions whose `onBatch` may run at the same time (batches of one partition are always serialised). */
+    partitionsConsumedConcurrently: atLeast(1).default(1),
+    /** Transaction timeout of transactional producers, ms. */
+    transactionTimeoutMs: atLeast(1).default(60_000),
+    /**
+     * A partition idle this long below the fetched high watermark has its end offset checked (an
+     * open transaction stops the read-committed end there), ms; then rechecked with backoff.
+     */
+    eofCheckDelayMs: atLeast(1).default(200),
+  },
 });
 
 /** Connection settings as given. */
 export type KafkaJsConnectionOptions = z.input<typeof kafkaJsConnectionOptionsSchema>;
 /** Connection settings with defaults applied. */
 export type ResolvedKafkaJsConnectionOptions = z.output<typeof kafkaJsConnectionOptionsSchema>;
-
-/** Validates connection settings and fills in defaults; throws a `ConfigError` naming each bad setting. */
-export const parseKafkaJsConnectionOptions = optionsParser(kafkaJsConnectionOptionsSchema);
-
-/** Settings of {@link createKafkaJsTransport}: the connection plus the consumer and producer tuning. */
-export const kafkaJsTransportOptionsSchema = kafkaJsConnectionOptionsSchema.extend({
-  ...transportSettingsShape,
-  /**
-   * Retry policy of the group consumer. When kafkajs runs out of retries (a broker down longer
-   * than they last) the consumer crashes and rejoins as a *new* member, and the group then waits
-   * up to `sessionTimeoutMs` for the old one before assigning partitions: dispatching pauses that
-   * long. The default rides out about 80 s of outage and retries at least every 5 s, so the
-   * member keeps its identity through a broker restart.
-   */
-  consumerRetry: retryOptionsSchema.default({ retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 }),
-  /** Fetch size hint per request, bytes (kafkajs `maxBytes`). */
-  fetchMaxBytes: atLeast(1).default(10_485_760),
-  /** Partitions whose `onBatch` may run at the same time (batches of one partition are always serialised). */
-  partitionsConsumedConcurrently: atLeast(1).default(1),
-  /** Transaction timeout of transactional producers, ms. */
-  transactionTimeoutMs: atLeast(1).default(60_000),
-  /**
-   * A partition idle this long below the fetched high watermark has its end offset checked (an
-   * open transaction stops the read-committed end there), ms; then rechecked with backoff.
-   */
-  eofCheckDelayMs: atLeast(1).default(200),
-});
-
-/** Transport settings as given (defaults optional). */
+/** Settings of `createKafkaJsTransport` as given (defaults optional). */
 export type KafkaJsTransportOptions = z.input<typeof kafkaJsTransportOptionsSchema>;
 /** Transport settings with defaults applied. */
 export type ResolvedKafkaJsTransportOptions = z.output<typeof kafkaJsTransportOptionsSchema>;
-
-/** Validates transport settings and fills in defaults; throws a `ConfigError` naming each bad setting. */
-export const parseKafkaJsTransportOptions = optionsParser(kafkaJsTransportOptionsSchema);

@@ -1,21 +1,21 @@
 /**
- * Topic administration over node-rdkafka: the kit's topic-admin flow (`@ksched/core/adapter`) with
- * node-rdkafka's admin calls as its {@link TopicAdmin} port. Creates and checks the schedules
- * topics and their states topics with the reference settings (reference §7.2); not part of the
- * `Transport` port: the engine never creates topics.
+ * Topic administration over node-rdkafka: node-rdkafka's admin calls as the kit's
+ * {@link TopicAdmin} port; the flow over it (creating and checking the schedules topics and their
+ * states topics with the reference settings, reference §7.2) is the kit's, wired in by
+ * `defineAdapter` (see adapter.ts).
  *
  * Gotcha: node-rdkafka 3.6's `AdminClient` offers only CreateTopics, DeleteTopics and
  * CreatePartitions. Topic configs cannot be read back (no DescribeConfigs), so
- * {@link verifySchedulesTopics} checks existence and partition counts but not `cleanup.policy`
- * (`checkConfigs: true` rejects with an `UnsupportedError`), and there is no DeleteRecords. Use
+ * `verifySchedulesTopics` checks existence and partition counts but not `cleanup.policy`
+ * (`checkConfigs: true` rejects with an `UnsupportedError`), and there is no DeleteRecords (the
+ * admin client of `createTopicAdmin` rejects `deleteRecords` and `describeTopicConfigs`). Use
  * `@ksched/kafka-adapter-kafkajs`'s `verifySchedulesTopics` (or `kafka-configs.sh --describe`) to
  * check the configs.
  *
  * @module
  */
-import { SCHEDULES_TOPIC_CONFIGS, TransportError } from '@ksched/core';
-import { parseOptions, topicAdminKit } from '@ksched/core/adapter';
-import type * as kit from '@ksched/core/adapter';
+import { TransportError } from '@ksched/core';
+import { parseOptions } from '@ksched/core/adapter';
 import type { ResolvedNewTopic, TopicAdmin } from '@ksched/core/adapter';
 import type { IAdminClient, LibrdKafkaError, Metadata } from 'node-rdkafka';
 import { commonConfig, createClient } from './internal/config.js';
@@ -24,20 +24,6 @@ import { rdkafka } from './internal/native.js';
 import { RdKafkaErrorCode, rdKafkaCode, rethrowAs, toTransportError } from './map-errors.js';
 import { rdKafkaConnectionOptionsSchema } from './options.js';
 import type { RdKafkaConnectionOptions, ResolvedRdKafkaConnectionOptions } from './options.js';
-
-/** Re-exported from core: the §7.2 topic configs of schedules and states topics. */
-export { SCHEDULES_TOPIC_CONFIGS };
-export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings } from '@ksched/core/adapter';
-
-/** Options of {@link ensureSchedulesTopics}: where to connect, and which topics. */
-export type SchedulesTopicsOptions = kit.SchedulesTopicsOptions<RdKafkaConnectionOptions>;
-/** Options of {@link verifySchedulesTopics} (`checkConfigs: true` rejects: node-rdkafka cannot read topic configs). */
-export type VerifySchedulesTopicsOptions = kit.VerifySchedulesTopicsOptions<RdKafkaConnectionOptions>;
-/**
- * The long-lived admin client {@link createTopicAdmin} opens. Its `deleteRecords` and
- * `describeTopicConfigs` reject with an `UnsupportedError` (node-rdkafka 3.6 lacks both).
- */
-export type { TopicAdminClient as TopicAdmin } from '@ksched/core/adapter';
 
 /** An admin client plus a producer for cluster metadata (node-rdkafka's AdminClient has none). */
 class AdminSession {
@@ -153,7 +139,7 @@ class AdminSession {
 }
 
 /** Opens the kit's {@link TopicAdmin} port over an {@link AdminSession} (no DescribeConfigs, no DeleteRecords). */
-async function openRdKafkaTopicAdmin(connection: Readonly<Record<string, unknown>>): Promise<TopicAdmin> {
+export async function openRdKafkaTopicAdmin(connection: RdKafkaConnectionOptions): Promise<TopicAdmin> {
   const session = await AdminSession.open(parseOptions(rdKafkaConnectionOptionsSchema, connection));
   return {
     listTopics: async () => [...(await session.partitionCounts()).keys()],
@@ -165,8 +151,3 @@ async function openRdKafkaTopicAdmin(connection: Readonly<Record<string, unknown
     close: async () => session.close(),
   };
 }
-
-export const { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin } = topicAdminKit<RdKafkaConnectionOptions>({
-  clientName: 'node-rdkafka',
-  open: openRdKafkaTopicAdmin,
-});

@@ -5,30 +5,22 @@
  *
  * @packageDocumentation
  */
+import { adapter } from './adapter.js';
 
 /** The adapter as a service loads it (`KafkaAdapter`): transport, topic admin and schedule client. */
-export { adapter } from './adapter.js';
+export { adapter };
+/**
+ * The adapter's functions (see `KafkaAdapter` in `@ksched/core/adapter` for each). The admin client
+ * of `createTopicAdmin` rejects `deleteRecords` and `describeTopicConfigs` with an
+ * `UnsupportedError` (node-rdkafka 3.6 lacks both).
+ */
+export const { createScheduleClient, ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin } = adapter;
+export type { ScheduleClientOptions, SchedulesTopicsOptions, VerifySchedulesTopicsOptions } from './adapter.js';
+/** What every adapter re-exports from core: the schedule client's and topic admin's types, `SCHEDULES_TOPIC_CONFIGS`. */
+export * from '@ksched/core/adapter/reexports';
 export { createRdKafkaTransport } from './rdkafka-transport.js';
-export { createScheduleClient } from './client.js';
-export type { ScheduleClientOptions } from './client.js';
-export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from './client.js';
-export {
-  rdKafkaTransportOptionsSchema,
-  rdKafkaConnectionOptionsSchema,
-  sslOptionsSchema,
-  saslOptionsSchema,
-  parseRdKafkaTransportOptions,
-  parseRdKafkaConnectionOptions,
-} from './options.js';
-export type {
-  RdKafkaTransportOptions,
-  ResolvedRdKafkaTransportOptions,
-  RdKafkaConnectionOptions,
-  ResolvedRdKafkaConnectionOptions,
-} from './options.js';
+/** The option schemas, parsers and types: all of options.ts (`@ksched/kafka-adapter-rdkafka/options` exports it alone, without the native binding). */
+export * from './options.js';
 export { toTransportError, isFencedError, isRetriableError, rdKafkaCode, rdKafkaCodeName, RdKafkaErrorCode } from './map-errors.js';
 export type { RdKafkaErrorLike } from './map-errors.js';
 export { fromRdKafkaMessage, fromRdKafkaHeaders, toRdKafkaHeaders, toRdKafkaBytes, sendableHeaderText } from './map-record.js';
-export { ensureSchedulesTopics, verifySchedulesTopics, createTopic, createTopicAdmin, SCHEDULES_TOPIC_CONFIGS } from './admin.js';
-export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings, TopicAdmin } from './admin.js';
-export type { SchedulesTopicsOptions, VerifySchedulesTopicsOptions } from './admin.js';

@@ -47,6 +47,9 @@ const kafkaAdapter: KafkaAdapter<{ brokers: string[]; clientId?: string; fast?: 
   },
   verifySchedulesTopics: async () => [],
   createTopic: async () => true,
+  createTopicAdmin: async () => {
+    throw new Error('not used');
+  },
   createScheduleClient: () => {
     throw new Error('not used');
   },

@@ -183,6 +183,57 @@ export function optionsParser<S extends z.ZodType>(schema: S): (input: z.input<S
   return (input) => parseOptions(schema, input) as z.output<S>;
 }
 
+/** An adapter's option schemas and their parse functions (see {@link adapterOptionSchemas}). */
+export interface AdapterOptionSchemas<Connection extends z.ZodType, Transport extends z.ZodType> {
+  /** Connection settings shared by the transport, the topic administration and the schedule client. */
+  readonly connection: Connection;
+  /** Settings of the transport: the connection plus the consumer and producer tuning. */
+  readonly transport: Transport;
+  /**
+   * Validates connection settings and fills in defaults.
+   *
+   * @throws ConfigError (`KSM_CONFIG`) naming each bad setting.
+   */
+  readonly parseConnection: (input: z.input<Connection>) => z.output<Connection>;
+  /**
+   * Validates transport settings and fills in defaults.
+   *
+   * @throws ConfigError (`KSM_CONFIG`) naming each bad setting.
+   */
+  readonly parseTransport: (input: z.input<Transport>) => z.output<Transport>;
+}
+
+/**
+ * An adapter's option schemas from its own settings alone: the connection schema is
+ * {@link connectionOptionsSchema} extended with `connection` (settings the adapter adds, or kit
+ * settings it widens or gives a default), the transport schema that plus
+ * {@link transportSettingsShape} and `transport` (the adapter's tuning); with their parse
+ * functions, which throw a `ConfigError` naming each bad setting.
+ *
+ * @example
+ * ```ts
+ * export const { connection: myConnectionOptionsSchema, transport: myTransportOptionsSchema, parseTransport } =
+ *   adapterOptionSchemas({
+ *     connection: { connectionTimeoutMs: integerAtLeast(1).default(3000) },
+ *     transport: { fetchMaxBytes: integerAtLeast(1).default(10_485_760) },
+ *   });
+ * ```
+ */
+export function adapterOptionSchemas<C extends z.core.$ZodLooseShape, T extends z.core.$ZodLooseShape>(own: {
+  readonly connection: C;
+  readonly transport: T;
+}) {
+  const connection = connectionOptionsSchema.extend(own.connection);
+  const transport = connection.extend({ ...transportSettingsShape, ...own.transport });
+  const schemas: AdapterOptionSchemas<typeof connection, typeof transport> = {
+    connection,
+    transport,
+    parseConnection: optionsParser(connection),
+    parseTransport: optionsParser(transport),
+  };
+  return schemas;
+}
+
 /**
  * Validates connection settings and fills in defaults.
  *

@@ -17,10 +17,18 @@ export { createErrorMapper, isErrorLike, someCause } from './errors.js';
 export type { ErrorDialect, ErrorLike, ErrorMapper } from './errors.js';
 export { scheduleClientFactory } from './schedule-client.js';
 export type { AdapterScheduleClientOptions, ScheduleClientSettings } from './schedule-client.js';
-export type { KafkaAdapter, KafkaAdapterEnsureResult, KafkaAdapterNewTopic, KafkaAdapterTopicsSettings } from './kafka-adapter.js';
+export { defineAdapter } from './kafka-adapter.js';
+export type {
+  AdapterDefinition,
+  KafkaAdapter,
+  KafkaAdapterEnsureResult,
+  KafkaAdapterNewTopic,
+  KafkaAdapterTopicsSettings,
+} from './kafka-adapter.js';
 
 // Connection settings (H2's connection.ts).
 export {
+  adapterOptionSchemas,
   CLIENT_LOG_LEVELS,
   SASL_MECHANISMS,
   brokersSchema,
@@ -39,7 +47,7 @@ export {
   transportSettingsShape,
   unknownSettings,
 } from './connection.js';
-export type { ConnectionOptions, ResolvedConnectionOptions, SaslOptions, TlsOptions } from './connection.js';
+export type { AdapterOptionSchemas, ConnectionOptions, ResolvedConnectionOptions, SaslOptions, TlsOptions } from './connection.js';
 // Topic administration (H2's topic-admin.ts).
 export { newTopicSchema, schedulesTopicsSettingsSchema, splitTopicAdminOptions, topicAdminClient, topicAdminKit } from './topic-admin.js';
 export type {

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { configViolations } from '@ksched/testkit';
 import { noopLogger } from '../../src/ports/logger.js';
-import { connectionOptionsSchema, parseConnectionOptions, schemaDefault, schemaDescription } from '../../src/adapter/connection.js';
+import {
+  adapterOptionSchemas,
+  connectionOptionsSchema,
+  integerAtLeast,
+  parseConnectionOptions,
+  schemaDefault,
+  schemaDescription,
+} from '../../src/adapter/connection.js';
 
 describe('connection settings shared by the adapters', () => {
   it('fills in defaults', () => {
@@ -83,5 +90,37 @@ describe('connection settings shared by the adapters', () => {
     expect(schemaDefault(connectionOptionsSchema.shape.connectionTimeoutMs)).toBeUndefined();
     expect(schemaDefault(z.preprocess((v) => v, z.number().default(5)).optional())).toBe(5);
     expect(schemaDescription(z.number().describe('inner').optional())).toBe('inner');
+  });
+});
+
+describe('adapterOptionSchemas', () => {
+  const schemas = adapterOptionSchemas({
+    connection: { connectionTimeoutMs: integerAtLeast(1).default(3000), extra: z.string().optional() },
+    transport: { fetchMaxBytes: integerAtLeast(1).default(10) },
+  });
+
+  it('extends the kit connection schema with the adapter settings, and the transport schema with transportSettingsShape too', () => {
+    const c = schemas.parseConnection({ brokers: 'a:1', extra: 'x' });
+    expect(c).toMatchObject({ brokers: ['a:1'], clientId: 'ksched', connectionTimeoutMs: 3000, extra: 'x' });
+    expect(c).not.toHaveProperty('sessionTimeoutMs');
+    const t = schemas.parseTransport({ brokers: 'a:1' });
+    expect(t).toMatchObject({
+      brokers: ['a:1'],
+      connectionTimeoutMs: 3000,
+      sessionTimeoutMs: 30_000,
+      maxBatchRetries: 3,
+      fetchMaxBytes: 10,
+    });
+    expect(Object.keys(schemas.transport.shape)).toEqual(expect.arrayContaining(Object.keys(schemas.connection.shape)));
+  });
+
+  it('parsers throw a ConfigError naming each bad setting; transport settings are unknown to the connection', () => {
+    expect(configViolations(() => schemas.parseConnection({ brokers: [], sessionTimeoutMs: 1 } as never))).toEqual([
+      { field: 'brokers', message: 'needs at least one broker (host:port)' },
+      { field: '(options)', message: 'unknown setting(s): sessionTimeoutMs' },
+    ]);
+    expect(configViolations(() => schemas.parseTransport({ brokers: 'a:1', fetchMaxBytes: 0 }))).toEqual([
+      { field: 'fetchMaxBytes', message: 'needs to be an integer ≥ 1' },
+    ]);
   });
 });
