@@ -110,4 +110,20 @@ describe('createBrokerHarness', () => {
     expect(calls.at(-1)).toBe('create ksched-fake-eng-s 2 compact');
     await engine.cleanup();
   });
+
+  it("takes the topic admin from the adapter's createTopicAdmin when not given one", async () => {
+    const asked: unknown[] = [];
+    const admin = await createBrokerHarness({
+      kafkaAdapter: {
+        ...kafkaAdapter,
+        createTopicAdmin: async (options) => {
+          asked.push(options);
+          return { ...fakeAdmin(broker, []), partitionCounts: async () => new Map(), describeTopicConfigs: async () => ({}) } as never;
+        },
+      },
+      namePrefix: 'ksched-fake',
+    }).adapter.createAdmin();
+    expect(asked).toEqual([{ brokers: kafkaBrokers() }]);
+    await admin.close();
+  });
 });

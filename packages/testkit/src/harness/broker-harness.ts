@@ -10,7 +10,7 @@
 import { afterAll, afterEach } from 'vitest';
 import { statesTopic } from '@ksched/core';
 import type { ProduceRecord, Subscription, TopicPartition, TransactionalProducer, Transport } from '@ksched/core';
-import type { KafkaAdapter, KafkaAdapterTopicsSettings } from '@ksched/core/adapter';
+import type { KafkaAdapter, KafkaAdapterTopicsSettings, TopicAdminClient } from '@ksched/core/adapter';
 import type { OpenTransaction } from '../conformance/transport-conformance.js';
 import { RecordingListener, waitUntil } from '../recording-listener.js';
 
@@ -72,22 +72,27 @@ export interface AdapterUnderTest<O, A extends HarnessTopicAdmin> {
 
 /**
  * An adapter under test given by its `KafkaAdapter` object (what the package exports as `adapter`):
- * transports and schedules topics come from it, with the brokers of {@link kafkaBrokers}.
+ * transports, schedules topics and the topic admin come from it, with the brokers of
+ * {@link kafkaBrokers}.
  */
-export interface KafkaAdapterUnderTest<T, C, A extends HarnessTopicAdmin> extends Omit<
+export interface KafkaAdapterUnderTest<T, C, A extends HarnessTopicAdmin = TopicAdminClient> extends Omit<
   AdapterUnderTest<Partial<T>, A>,
-  'name' | 'createTransport' | 'ensureSchedulesTopics'
+  'name' | 'createTransport' | 'ensureSchedulesTopics' | 'createAdmin'
 > {
   readonly kafkaAdapter: KafkaAdapter<T, C>;
+  /** A topic admin client (closed by the harness); default: the adapter's `createTopicAdmin({ brokers })`. */
+  readonly createAdmin?: () => Promise<A>;
 }
 
 /** The {@link AdapterUnderTest} of a `KafkaAdapter` object. */
 function fromKafkaAdapter<T, C, A extends HarnessTopicAdmin>(spec: KafkaAdapterUnderTest<T, C, A>): AdapterUnderTest<Partial<T>, A> {
-  const { kafkaAdapter, ...rest } = spec;
+  const { kafkaAdapter, createAdmin, ...rest } = spec;
   const brokers = kafkaBrokers();
   return {
     ...rest,
     name: kafkaAdapter.name,
+    // Without createAdmin, A is its default, TopicAdminClient: what the adapter's createTopicAdmin returns.
+    createAdmin: createAdmin ?? (() => kafkaAdapter.createTopicAdmin({ brokers } as unknown as C) as Promise<unknown> as Promise<A>),
     createTransport: (clientId, options = {}) => kafkaAdapter.createTransport({ brokers, clientId, ...options } as unknown as T),
     ensureSchedulesTopics: (topics, partitions) =>
       kafkaAdapter.ensureSchedulesTopics({ brokers, topics, partitions } as unknown as C & KafkaAdapterTopicsSettings),
@@ -136,16 +141,13 @@ export interface BrokerHarness<O, A extends HarnessTopicAdmin> {
 
 /**
  * The broker harness of an adapter, given by its `KafkaAdapter` object or by its parts. Use it
- * from the adapter's test helpers; test files call `useResources()` once at their top level.
+ * from the adapter's test helpers; test files call `useResources()` once at their top level (or
+ * once in a `describe`, whose hooks then close and delete what it opened).
  *
  * @example
  * ```ts
- * // From the adapter's `KafkaAdapter` object (or give name, createTransport, ... one by one):
- * export const harness = createBrokerHarness({
- *   kafkaAdapter: adapter,
- *   namePrefix: 'ksched-kjs',
- *   createAdmin: () => createTopicAdmin({ brokers: kafkaBrokers() }),
- * });
+ * // From the adapter's `KafkaAdapter` object (or give name, createTransport, createAdmin, ... one by one):
+ * export const harness = createBrokerHarness({ kafkaAdapter: adapter, namePrefix: 'ksched-kjs' });
  * const r = harness.useResources();
  * it('…', async () => {
  *   const topic = await r.topic('roundtrip', 2);
@@ -153,7 +155,9 @@ export interface BrokerHarness<O, A extends HarnessTopicAdmin> {
  * });
  * ```
  */
-export function createBrokerHarness<T, C, A extends HarnessTopicAdmin>(spec: KafkaAdapterUnderTest<T, C, A>): BrokerHarness<Partial<T>, A>;
+export function createBrokerHarness<T, C, A extends HarnessTopicAdmin = TopicAdminClient>(
+  spec: KafkaAdapterUnderTest<T, C, A>,
+): BrokerHarness<Partial<T>, A>;
 export function createBrokerHarness<O, A extends HarnessTopicAdmin>(spec: AdapterUnderTest<O, A>): BrokerHarness<O, A>;
 export function createBrokerHarness<O, A extends HarnessTopicAdmin>(
   spec: AdapterUnderTest<O, A> | KafkaAdapterUnderTest<O, unknown, A>,
