@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Transport } from '@ksched/core';
-import { Recorder, sleep, text, useResources, waitUntil } from './helpers.js';
+import { RecordingListener, sleep, text, waitUntil } from '@ksched/testkit';
+import { harness } from './helpers.js';
 
-const r = useResources();
+const r = harness.useResources();
 
 /** Compacts quickly: small segments roll on the next append, and the cleaner acts at 1 % dirty. */
 const FAST_COMPACTION = {
@@ -21,7 +22,7 @@ describe('kafkajs transport: compacted logs', () => {
     const metas = await t.produce(
       ['a=1', 'a=2', 'b=1', 'c=1', 'b=2', 'a=3'].map((kv) => ({ topic, partition: 0, key: kv.split('=')[0]!, value: kv })),
     );
-    const recorder = new Recorder();
+    const recorder = new RecordingListener();
     const consumer = await r.transport();
     const seeks: { low: number; high: number }[] = [];
     recorder.onAssignedHook = async (parts) => {

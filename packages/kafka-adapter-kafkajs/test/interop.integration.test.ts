@@ -7,12 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler, systemClock } from '@ksched/core';
 import type { DispatchedEvent, ErrorEvent } from '@ksched/core';
+import { sleep, waitUntil } from '@ksched/testkit';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { createKafkaJsTransport, createScheduleClient } from '../src/index.js';
-import { brokers, sleep, unique, useResources, waitUntil } from './helpers.js';
+import { brokers, harness } from './helpers.js';
 
-const r = useResources();
+const r = harness.useResources();
 const kafka = new Kafka({ brokers, clientId: 'ksched-interop-plain', logLevel: logLevel.NOTHING });
 
 interface Seen {
@@ -36,7 +37,7 @@ function headers(h: IHeaders | undefined): Record<string, string> {
 
 /** A plain kafkajs consumer of `names` from the beginning, in a group of its own. */
 async function plainConsumer(names: string[]): Promise<{ seen: Seen[]; stop: () => Promise<void> }> {
-  const consumer = kafka.consumer({ groupId: unique('plain-reader'), maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: harness.unique('plain-reader'), maxWaitTimeInMs: 100 });
   const seen: Seen[] = [];
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -61,7 +62,7 @@ describe('interop with plain kafkajs producers and consumers', () => {
     const scheduler = new Scheduler({
       transport: createKafkaJsTransport({ brokers, clientId: 'ksched-interop' }),
       clock: systemClock,
-      options: { topics: [schedules], groupId: unique('interop-scheduler'), intervalMs: 1000, statesReportIntervalMs: 1000 },
+      options: { topics: [schedules], groupId: harness.unique('interop-scheduler'), intervalMs: 1000, statesReportIntervalMs: 1000 },
     });
     const dispatched: DispatchedEvent[] = [];
     const errors: ErrorEvent[] = [];

@@ -1,15 +1,18 @@
 /**
  * What the kafkajs transport does beyond the Transport conformance suite (which it passes, see
- * conformance.integration.test.ts): kafkajs's own header arrays, keyless spreading, one EOF notice
- * per position, seeks racing its concurrent partition workers and queued batches, and agreement
- * with kafkajs's DefaultPartitioner.
+ * tests/interop): kafkajs's own header arrays, keyless spreading, one EOF notice per position,
+ * seeks racing its concurrent partition workers and queued batches, agreement with kafkajs's
+ * DefaultPartitioner; group membership (where a member starts without a seek, heartbeats during a
+ * long onBatch); and readers (kafkajs has no assign-only consumer, so a reader is a member of a
+ * throwaway group, gone once the reader closed).
  */
 import { describe, expect, it } from 'vitest';
 import { partitionForKey } from '@ksched/core';
+import { RecordingListener, sleep, text, waitUntil } from '@ksched/testkit';
 import { Partitioners } from 'kafkajs';
-import { Recorder, rawKafka, sleep, text, unique, useResources, waitUntil } from './helpers.js';
+import { harness, rawKafka } from './helpers.js';
 
-const r = useResources();
+const r = harness.useResources();
 
 describe('kafkajs transport: records', () => {
   it('duplicate header names: the last value wins', async () => {
@@ -82,13 +85,13 @@ describe('kafkajs transport: seeks racing its partition workers', () => {
       );
     }
     await t.produce([{ topic, partition: 1, key: 'other', value: 'other' }]);
-    const recorder = new Recorder();
+    const recorder = new RecordingListener();
     const consumer = await r.transport({ fetchMaxBytesPerPartition: 300, partitionsConsumedConcurrently: 2 });
     recorder.onAssignedHook = async (parts) => {
       for (const p of parts) await consumer.seekToBeginning(p);
     };
     recorder.onBatchHook = () => sleep(3);
-    await r.consume([topic], recorder, unique('group'), consumer);
+    await r.consume([topic], recorder, harness.unique('group'), consumer);
     const all = Array.from({ length: total }, (_, i) => i);
     for (let round = 0; round < 5; round++) {
       // Start a pass, wait until it is under way, then seek again from outside any onBatch.
@@ -119,7 +122,7 @@ describe('kafkajs transport: seeks racing its partition workers', () => {
     }
     const p0 = { topic, partition: 0 };
     const p1 = { topic, partition: 1 };
-    const recorder = new Recorder();
+    const recorder = new RecordingListener();
     // One worker: a fetch round's batches are handled one after the other.
     const consumer = await r.transport({ fetchMaxBytesPerPartition: 1000, partitionsConsumedConcurrently: 1 });
     recorder.onAssignedHook = async (parts) => {
@@ -136,7 +139,7 @@ describe('kafkajs transport: seeks racing its partition workers', () => {
         await run(batch.partition);
       }
     };
-    await r.consume([topic], recorder, unique('group'), consumer);
+    await r.consume([topic], recorder, harness.unique('group'), consumer);
     for (let round = 0; round < 8; round++) {
       await consumer.seekToBeginning(p0);
       await consumer.seekToBeginning(p1);
@@ -158,5 +161,77 @@ describe('kafkajs transport: seeks racing its partition workers', () => {
     }
     expect(recorder.violations).toEqual([]);
     expect(recorder.errors).toEqual([]);
+  });
+});
+
+describe('kafkajs transport: group membership', () => {
+  it('without a seek in onAssigned, a member starts at the committed offset and still gets its EOF notice', async () => {
+    const topic = await r.topic('committed', 1);
+    const groupId = harness.unique('group');
+    const t = await r.transport();
+    await t.produce(['a', 'b', 'c', 'd'].map((v) => ({ topic, partition: 0, key: v, value: v })));
+    const first = await r.consume([topic], new RecordingListener(), groupId);
+    await first.recorder.waitForEof({ topic, partition: 0 }, 4);
+    await first.transport.commitOffsets([{ topic, partition: 0, offset: 2 }]);
+    await first.subscription.close();
+    const second = await r.consume([topic], new RecordingListener(), groupId);
+    await second.recorder.waitForEof({ topic, partition: 0 }, 4);
+    expect(second.recorder.values({ topic, partition: 0 })).toEqual(['c', 'd']);
+  });
+
+  it('a long onBatch keeps the membership (heartbeats continue) and batches of a partition never overlap', async () => {
+    const topic = await r.topic('slow', 2);
+    const t = await r.transport();
+    await t.produce([0, 1].flatMap((p) => [0, 1, 2].map((i) => ({ topic, partition: p, key: `k${i}`, value: `${p}-${i}` }))));
+    const recorder = new RecordingListener();
+    let slowOnce = true;
+    recorder.onBatchHook = async (batch) => {
+      if (slowOnce && batch.records.length > 0) {
+        slowOnce = false;
+        await new Promise((resolve) => setTimeout(resolve, 8000));
+      }
+    };
+    const joins: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: (_fields: Record<string, unknown>, message: string) => {
+        if (message === 'Consumer has joined the group') joins.push(message);
+      },
+      warn: () => {},
+      error: () => {},
+    };
+    const transport = await r.transport({ sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000, logLevel: 'info', logger });
+    await r.consume([topic], recorder, harness.unique('group'), transport);
+    await recorder.waitForEof({ topic, partition: 0 }, 3, 0, 30_000);
+    await recorder.waitForEof({ topic, partition: 1 }, 3, 0, 30_000);
+    // The member was never expired: one join, no revocation.
+    expect(joins).toHaveLength(1);
+    expect(recorder.events.filter((e) => e.kind === 'revoked')).toEqual([]);
+    expect(recorder.violations).toEqual([]);
+  });
+});
+
+describe('kafkajs transport: openReader', () => {
+  it("a reader's throwaway group is gone once the reader closed", async () => {
+    const topic = await r.topic('reader-group', 2);
+    const t = await r.transport();
+    await t.produce([0, 1].map((partition) => ({ topic, partition, key: 'k', value: `v${partition}` })));
+    const other = await r.transport();
+    const readers = await Promise.all([
+      t.openReader({ topic, partition: 0 }, { fromOffset: 0 }),
+      other.openReader({ topic, partition: 1 }, { fromOffset: 0 }),
+    ]);
+    for (const reader of readers) expect((await reader.read()).records.length).toBeGreaterThan(0);
+    await Promise.all(readers.map((x) => x.close()));
+    const groupIds = readers.map((x) => (x as unknown as { groupId: string }).groupId);
+    expect(groupIds.every((g) => g.includes('-reader-'))).toBe(true);
+    const admin = rawKafka().admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.listGroups();
+      expect(groups.map((g) => g.groupId).filter((g) => groupIds.includes(g))).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
   });
 });

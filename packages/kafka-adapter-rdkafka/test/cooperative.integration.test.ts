@@ -5,14 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TopicPartition, Transport } from '@ksched/core';
-import { Recorder, sleep, tpKey, unique, useResources, waitUntil } from './helpers.js';
+import { RecordingListener, sleep, tpKey, waitUntil } from '@ksched/testkit';
+import { harness } from './helpers.js';
 
-const r = useResources();
+const r = harness.useResources();
 
 const PARTITIONS = 6;
 
 /** Offsets delivered of `tp` are strictly increasing and without repeats (no seek since the first one). */
-function expectSteady(recorder: Recorder, tp: TopicPartition): void {
+function expectSteady(recorder: RecordingListener, tp: TopicPartition): void {
   const offsets = recorder.offsets(tp);
   expect(
     offsets.every((o, i) => i === 0 || o > offsets[i - 1]!),
@@ -23,14 +24,14 @@ function expectSteady(recorder: Recorder, tp: TopicPartition): void {
 describe('rdkafka transport: cooperative-sticky', () => {
   it('a second member takes only the partitions that move; the first keeps delivering the others without onRevoked', async () => {
     const topic = await r.topic('cooperative', PARTITIONS);
-    const groupId = unique('group');
+    const groupId = harness.unique('group');
     const tps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }));
     const options = { partitionAssignmentStrategy: 'cooperative-sticky' as const, sessionTimeoutMs: 10_000 };
     const producer = await r.transport();
     const ta = await r.transport(options);
     const tb = await r.transport(options);
-    const a = new Recorder();
-    const b = new Recorder();
+    const a = new RecordingListener();
+    const b = new RecordingListener();
     const seekFromBeginning = (t: Transport) => async (assigned: readonly TopicPartition[]) => {
       for (const tp of assigned) await t.seekToBeginning(tp);
     };

@@ -1,13 +1,17 @@
 /**
  * What the rdkafka transport does beyond the Transport conformance suite (which it passes but for
- * binary headers, see conformance.integration.test.ts): text and UTF-8 byte headers round-trip,
- * and header bytes node-rdkafka would alter are refused.
+ * binary headers, see tests/interop): text and UTF-8 byte headers round-trip, and header bytes
+ * node-rdkafka would alter are refused; a slow onBatch holds its partition only, under
+ * backpressure (its consumeBatchSize and maxQueuedRecordsPerPartition options); and readers read
+ * in large batches (a background read of a whole partition is as fast as a raw consumer).
  */
 import { describe, expect, it } from 'vitest';
 import { UnsupportedError } from '@ksched/core';
-import { text, useResources } from './helpers.js';
+import type { PartitionBatch, PartitionReader, TopicPartition } from '@ksched/core';
+import { RecordingListener, text, waitUntil } from '@ksched/testkit';
+import { harness } from './helpers.js';
 
-const r = useResources();
+const r = harness.useResources();
 
 describe('rdkafka transport: headers', () => {
   it('text headers and UTF-8 byte headers round-trip (as plain Uint8Arrays)', async () => {
@@ -42,5 +46,63 @@ describe('rdkafka transport: headers', () => {
       expect(UnsupportedError.isInstance(error)).toBe(true);
     }
     expect(await t.fetchWatermarks({ topic, partition: 0 })).toEqual(before);
+  });
+});
+
+describe('rdkafka transport: consumer group', () => {
+  it('a slow onBatch holds its partition only: other partitions keep flowing, and the slow one pauses under backpressure', async () => {
+    const topic = await r.topic('backpressure', 2);
+    const t = await r.transport();
+    await t.produce(Array.from({ length: 300 }, (_, i) => ({ topic, partition: 0, key: `k${i}`, value: `slow-${i}` })));
+    const recorder = new RecordingListener();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    recorder.onBatchHook = async (batch) => {
+      if (batch.partition === 0 && batch.records.length > 0) await gate;
+    };
+    await r.consume(
+      [topic],
+      recorder,
+      harness.unique('group'),
+      await r.transport({ consumeBatchSize: 20, maxQueuedRecordsPerPartition: 40 }),
+    );
+    await t.produce([{ topic, partition: 1, key: 'fast', value: 'fast' }]);
+    await waitUntil(() => recorder.values({ topic, partition: 1 }).includes('fast'), 'partition 1 delivered while partition 0 is blocked');
+    expect(recorder.values({ topic, partition: 0 }).length).toBeLessThanOrEqual(20);
+    release();
+    await recorder.waitForEof({ topic, partition: 0 }, 300);
+    expect(recorder.offsets({ topic, partition: 0 })).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(recorder.violations).toEqual([]);
+  });
+});
+
+/** Reads with `reader` until its position reaches `end`; returns every batch. */
+async function readTo(reader: PartitionReader, end: number, maxReads = 1000): Promise<PartitionBatch[]> {
+  const batches: PartitionBatch[] = [];
+  for (let i = 0; i < maxReads; i++) {
+    const batch = await reader.read();
+    batches.push(batch);
+    if (batch.position >= end) return batches;
+  }
+  throw new Error(`reader did not reach ${end}: ${JSON.stringify(batches.map((b) => [b.records.length, b.position]))}`);
+}
+
+describe('rdkafka transport: openReader', () => {
+  it('reads thousands of records in large batches, in order', async () => {
+    const topic = await r.topic('reader-many');
+    const tp: TopicPartition = { topic, partition: 0 };
+    const t = await r.transport();
+    const n = 20_000;
+    for (let i = 0; i < n; i += 5000) {
+      await t.produce(Array.from({ length: 5000 }, (_, j) => ({ ...tp, key: `k${i + j}`, value: `v${i + j}`, headers: { h: 'x' } })));
+    }
+    const reader = await t.openReader(tp, { fromOffset: 0 });
+    const batches = await readTo(reader, n);
+    const offsets = batches.flatMap((b) => b.records.map((rec) => rec.offset));
+    expect(offsets.length).toBe(n);
+    expect(offsets.every((o, i) => o === i)).toBe(true);
+    expect(Math.max(...batches.map((b) => b.records.length))).toBeGreaterThan(100);
+    expect(text(batches[0]!.records[0]!.headers['h'] as Uint8Array)).toBe('x');
+    await reader.close();
   });
 });

@@ -8,31 +8,16 @@
 import { describe, expect, it } from 'vitest';
 import { createScheduleClient, Header, partitionForKey, Scheduler, systemClock } from '@ksched/core';
 import type { ConsumedRecord, DispatchedEvent, ErrorEvent, ProduceRecord, ScheduleClient, ScheduledRef, Transport } from '@ksched/core';
-import { adapter as kafkajs, createTopicAdmin as createKafkaJsTopicAdmin } from '@ksched/kafka-adapter-kafkajs';
-import { adapter as rdkafka, createTopicAdmin as createRdKafkaTopicAdmin } from '@ksched/kafka-adapter-rdkafka';
-import { createBrokerHarness, kafkaBrokers, sleep, text, waitUntil } from '@ksched/testkit';
+import { sleep, text, waitUntil } from '@ksched/testkit';
+import { adapters, ADAPTERS } from './adapters/index.js';
+import type { AdapterName } from './adapters/index.js';
 
-type AdapterName = 'kafkajs' | 'rdkafka';
-
-const brokers = kafkaBrokers();
-const harnesses = {
-  kafkajs: createBrokerHarness({
-    kafkaAdapter: kafkajs,
-    namePrefix: 'ksched-cross-kjs',
-    createAdmin: () => createKafkaJsTopicAdmin({ brokers }),
-  }),
-  rdkafka: createBrokerHarness({
-    kafkaAdapter: rdkafka,
-    namePrefix: 'ksched-cross-rdk',
-    createAdmin: () => createRdKafkaTopicAdmin({ brokers }),
-  }),
-} as const;
-const unique = harnesses.rdkafka.unique;
+const unique = adapters.rdkafka.harness.unique;
 // One set of resources (topics, the checking consumer, what closes after the file) for both adapters.
-const r = harnesses.rdkafka.useResources();
+const r = adapters.rdkafka.harness.useResources();
 
 function transportOf(adapter: AdapterName, clientId: string): Transport {
-  return harnesses[adapter].adapter.createTransport(clientId);
+  return adapters[adapter].harness.adapter.createTransport(clientId);
 }
 
 /** Core's schedule client on a transport of `adapter` (closed after the file). */
@@ -72,8 +57,6 @@ async function startScheduler(adapter: AdapterName, schedules: string): Promise<
 const headerTexts = (record: ConsumedRecord): Record<string, string> =>
   Object.fromEntries(Object.entries(record.headers).map(([k, v]) => [k, text(v) ?? '']));
 
-const ADAPTERS: readonly AdapterName[] = ['kafkajs', 'rdkafka'];
-
 describe('cross-adapter: written through one, dispatched or cancelled through the other', () => {
   describe.each([
     ['kafkajs', 'rdkafka'],
@@ -101,7 +84,7 @@ describe('cross-adapter: written through one, dispatched or cancelled through th
         await client.schedule({ message: { topic: target, key: 'kept-4', partitionKey: 'tenant-7', payload: 'p4' }, at }),
       ];
       const cancelled: ScheduledRef[] = [];
-      for (const canceller of ADAPTERS) {
+      for (const { name: canceller } of ADAPTERS) {
         const c = await clientOf(canceller, schedules!);
         const byKey = await client.schedule({ message: { topic: target, payload: 'x' }, envelope: { key: `cancel-${canceller}-key` }, at });
         const byPartition = await client.schedule({
@@ -163,9 +146,9 @@ describe('cross-adapter: written through one, dispatched or cancelled through th
     const target = 'cross-partitions-target';
     const mismatches: string[] = [];
     let n = 0;
-    for (const writer of ADAPTERS) {
+    for (const { name: writer } of ADAPTERS) {
       const w = await clientOf(writer, schedules!);
-      for (const canceller of ADAPTERS) {
+      for (const { name: canceller } of ADAPTERS) {
         const c = await clientOf(canceller, schedules!);
         for (const key of ['21', 'foobar', 'abc', 'order-42-reminder', 'customer-9', '3', 'orders-5b1c0f9e-2f5e-4c51-9d55-0f6f1a8c3b7e']) {
           const k = `${key}-${++n}`;
