@@ -1,5 +1,7 @@
-// The shared connection settings (brokers, clientId, logLevel, logger, unknown keys) are tested
-// once in core (`packages/core/test/adapter/connection.test.ts`); here only what kafkajs adds.
+// The shared connection settings (brokers, clientId, logLevel, logger, unknown keys) and transport
+// settings (session, rebalance, heartbeat, fetch wait and size, redeliveries) are tested once in core
+// (`packages/core/test/adapter/connection.test.ts`, `transport-settings.test.ts`), and that each
+// adapter takes the latter in tests/interop; here only what kafkajs adds.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@ksched/core';
 import { configViolations } from '@ksched/testkit';
@@ -9,15 +11,9 @@ describe('kafkajs transport options', () => {
   it('fills in the kafkajs defaults', () => {
     expect(parseKafkaJsTransportOptions({ brokers: ['127.0.0.1:19092'] })).toMatchObject({
       connectionTimeoutMs: 3000,
-      sessionTimeoutMs: 30_000,
-      rebalanceTimeoutMs: 60_000,
       consumerRetry: { retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 },
-      heartbeatIntervalMs: 3000,
-      maxWaitTimeMs: 500,
-      fetchMaxBytesPerPartition: 1_048_576,
       fetchMaxBytes: 10_485_760,
       partitionsConsumedConcurrently: 1,
-      maxBatchRetries: 3,
       transactionTimeoutMs: 60_000,
       eofCheckDelayMs: 200,
     });
@@ -39,16 +35,14 @@ describe('kafkajs transport options', () => {
           sasl: { username: 'u' } as never,
           connectionTimeoutMs: 0,
           retry: { retries: -1 },
-          sessionTimeoutMs: 0,
-          maxWaitTimeMs: 1.5,
+          partitionsConsumedConcurrently: 0,
         }),
       ),
     ).toEqual([
       { field: 'sasl', message: expect.stringContaining('mechanism') },
       { field: 'connectionTimeoutMs', message: 'needs to be an integer ≥ 1' },
       { field: 'retry.retries', message: 'needs to be an integer ≥ 0' },
-      { field: 'sessionTimeoutMs', message: 'needs to be an integer ≥ 1' },
-      { field: 'maxWaitTimeMs', message: 'needs to be an integer ≥ 0' },
+      { field: 'partitionsConsumedConcurrently', message: 'needs to be an integer ≥ 1' },
     ]);
     expect(configViolations(() => parseKafkaJsConnectionOptions({ brokers: 'a:1', sessionTimeoutMs: 5 } as never))).toEqual([
       { field: '(options)', message: 'unknown setting(s): sessionTimeoutMs' },

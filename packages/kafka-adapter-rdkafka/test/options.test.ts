@@ -1,6 +1,7 @@
-// The shared connection settings (brokers, clientId, TLS, SASL, logLevel, logger, unknown keys)
-// are tested once in core (`packages/core/test/adapter/connection.test.ts`); here only what
-// node-rdkafka adds.
+// The shared connection settings (brokers, clientId, TLS, SASL, logLevel, logger, unknown keys) and
+// transport settings (session, rebalance, heartbeat, fetch wait and size, redeliveries) are tested
+// once in core (`packages/core/test/adapter/connection.test.ts`, `transport-settings.test.ts`), and
+// that each adapter takes the latter in tests/interop; here only what node-rdkafka adds.
 import { describe, expect, it } from 'vitest';
 import { configViolations } from '@ksched/testkit';
 import { parseRdKafkaConnectionOptions, parseRdKafkaTransportOptions } from '../src/options.js';
@@ -10,11 +11,6 @@ describe('rdkafka transport options', () => {
     const o = parseRdKafkaTransportOptions({ brokers: ['127.0.0.1:19092'] });
     expect(o).toMatchObject({
       connectionTimeoutMs: 10_000,
-      sessionTimeoutMs: 30_000,
-      rebalanceTimeoutMs: 60_000,
-      heartbeatIntervalMs: 3000,
-      maxWaitTimeMs: 500,
-      fetchMaxBytesPerPartition: 1_048_576,
       fetchMaxBytes: 52_428_800,
       transactionTimeoutMs: 60_000,
       messageTimeoutMs: 60_000,
@@ -23,7 +19,6 @@ describe('rdkafka transport options', () => {
       maxQueuedRecordsPerPartition: 2000,
       lingerMs: 1,
       pollIntervalMs: 5,
-      maxBatchRetries: 3,
       readerBatchSize: 500,
       librdkafka: {},
     });
