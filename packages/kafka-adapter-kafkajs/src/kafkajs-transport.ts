@@ -4,25 +4,16 @@
  * @module
  */
 import { TransportError } from '@ksched/core';
-import type {
-  Logger,
-  ProduceRecord,
-  RecordMetadata,
-  SubscribeOptions,
-  TopicPartition,
-  TransactionalProducer,
-  Transport,
-  Watermarks,
-} from '@ksched/core';
-import { createTransport } from '@ksched/core/adapter';
-import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
+import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer, Transport, Watermarks } from '@ksched/core';
+import { createTransport, TransportDriverBase } from '@ksched/core/adapter';
+import type { MemberContext, ReaderContext, TransactionalContext } from '@ksched/core/adapter';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { GroupMember } from './internal/group-member.js';
 import { createKafka, kafkaRetry } from './internal/kafka.js';
 import { KafkaJsPartitionReader } from './internal/partition-reader.js';
 import { RecordingPartitioner } from './internal/produce.js';
 import { KafkaJsTransactionalProducer } from './internal/transactional-producer.js';
-import { rethrowAs } from './map-errors.js';
+import { kafkaJsErrors, rethrowAs } from './map-errors.js';
 import { parseKafkaJsTransportOptions } from './options.js';
 import type { KafkaJsTransportOptions, ResolvedKafkaJsTransportOptions } from './options.js';
 
@@ -56,18 +47,16 @@ export function createKafkaJsTransport(options: KafkaJsTransportOptions): Transp
 }
 
 /** The kafkajs clients of one transport: a producer and an admin client (a consumer per member and per reader). */
-class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
-  readonly logger: Logger;
+class KafkaJsDriver extends TransportDriverBase<KafkaJsPartitionReader> {
   readonly #options: ResolvedKafkaJsTransportOptions;
   readonly #kafka: Kafka;
   readonly #producer: Producer;
   readonly #admin: Admin;
   readonly #partitioner = new RecordingPartitioner();
-  #ready: () => Promise<void> = async () => {};
 
   constructor(options: ResolvedKafkaJsTransportOptions) {
+    super(options, kafkaJsErrors);
     this.#options = options;
-    this.logger = options.logger;
     this.#kafka = createKafka(options);
     const retry = kafkaRetry(options.retry);
     this.#producer = this.#kafka.producer({
@@ -79,13 +68,8 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
     this.#admin = this.#kafka.admin(retry !== undefined ? { retry } : {});
   }
 
-  attach(shell: { ready(): Promise<void> }): void {
-    this.#ready = () => shell.ready();
-  }
-
-  async connect(): Promise<void> {
-    const target = `connecting to ${this.#options.brokers.join(',')}`;
-    await Promise.all([this.#producer.connect(), this.#admin.connect()]).catch(rethrowAs(target));
+  protected async connectClients(): Promise<void> {
+    await Promise.all([this.#producer.connect(), this.#admin.connect()]);
   }
 
   async disconnect(): Promise<void> {
@@ -95,55 +79,41 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
     }
   }
 
-  async join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
-    const member = GroupMember.create({
+  join(context: MemberContext): Promise<GroupMember> {
+    return new GroupMember({
+      ...context,
       kafka: this.#kafka,
       options: this.#options,
-      logger: this.logger,
-      groupId: options.groupId,
-      topics: options.topics,
-      listener: options.listener,
-      watermarks: (topic) => this.#watermarks(topic),
+      topicWatermarks: (topic) => this.#watermarks(topic),
       committedOffsets: (groupId, topic) => this.#committedOffsets(groupId, topic),
-      onClosed: (m) => members.delete(m),
-    });
-    members.add(member);
-    await member.start();
-    return member;
+    }).join();
   }
 
   /**
-   * A reader of `tp` in a throwaway consumer group of its own (kafkajs cannot fetch without a
-   * group): see `internal/partition-reader.ts`.
+   * A reader of `context.tp` in a throwaway consumer group of its own (kafkajs cannot fetch without
+   * a group): see `internal/partition-reader.ts`.
    */
-  async openReader(tp: TopicPartition, fromOffset: number, readers: Tracker<KafkaJsPartitionReader>): Promise<KafkaJsPartitionReader> {
-    const reader = new KafkaJsPartitionReader({
+  openReader(context: ReaderContext<KafkaJsPartitionReader>): Promise<KafkaJsPartitionReader> {
+    return new KafkaJsPartitionReader({
+      ...context,
       kafka: this.#kafka,
       options: this.#options,
-      logger: this.logger,
-      tp,
-      fromOffset,
-      watermarks: (topic) => this.#watermarks(topic),
+      topicWatermarks: (topic) => this.#watermarks(topic),
       deleteGroup: async (groupId) => {
         await this.#admin.deleteGroups([groupId]);
       },
-      onClosed: (r) => readers.delete(r),
-    });
-    // Registered before it joins: closing the transport meanwhile closes it too.
-    readers.add(reader);
-    await reader.start();
-    return reader;
+    }).open();
   }
 
   async #watermarks(topic: string): Promise<Map<number, Watermarks>> {
-    await this.#ready();
+    await this.ready();
     const offsets = await this.#admin.fetchTopicOffsets(topic).catch(rethrowAs(`fetching the watermarks of ${topic}`));
     // kafkajs's ListOffsets defaults to read committed: `high` is the last stable offset.
     return new Map(offsets.map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }]));
   }
 
   async #committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
-    await this.#ready();
+    await this.ready();
     const result = await this.#admin
       .fetchOffsets({ groupId, topics: [topic] })
       .catch(rethrowAs(`fetching the committed offsets of ${groupId}`));
@@ -163,13 +133,12 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
     return wm;
   }
 
-  async partitionCount(topic: string): Promise<number> {
+  /** The partition count from the topic's metadata, once `listTopics` says it exists (kafkajs's metadata request may create a topic). */
+  async partitionCount(topic: string): Promise<number | undefined> {
     const existing = await this.#admin.listTopics().catch(rethrowAs('listing topics'));
-    if (!existing.includes(topic)) throw new TransportError(`topic ${topic} does not exist`, { retriable: false });
+    if (!existing.includes(topic)) return undefined;
     const { topics } = await this.#admin.fetchTopicMetadata({ topics: [topic] }).catch(rethrowAs(`fetching the metadata of ${topic}`));
-    const meta = topics.find((t) => t.name === topic);
-    if (meta === undefined || meta.partitions.length === 0) throw new TransportError(`topic ${topic} does not exist`, { retriable: false });
-    return meta.partitions.length;
+    return topics.find((t) => t.name === topic)?.partitions.length;
   }
 
   async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
@@ -180,17 +149,10 @@ class KafkaJsDriver implements TransportDriver<KafkaJsPartitionReader> {
     return this.#partitioner.metadata(batch, response);
   }
 
-  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
-    return new KafkaJsTransactionalProducer(
-      this.#kafka,
-      transactionalId,
-      this.#options,
-      this.logger,
-      (p) => producers.delete(p),
-      async (topic) => {
-        await this.#ready();
-        return this.#admin.fetchTopicOffsets(topic);
-      },
-    );
+  createTransactionalProducer(context: TransactionalContext): TransactionalProducer {
+    return new KafkaJsTransactionalProducer(context, this.#kafka, this.#options, async (topic) => {
+      await this.ready();
+      return this.#admin.fetchTopicOffsets(topic);
+    });
   }
 }

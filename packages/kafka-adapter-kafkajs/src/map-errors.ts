@@ -68,13 +68,15 @@ function describe(error: KafkaJsErrorLike): string {
 
 /**
  * Maps any error raised while doing `operation` to a ksched error: ksched errors pass through
- * unchanged; anything else becomes a `TransportError` (`KSM_TRANSPORT`) whose message names the
- * operation and the kafkajs error type, with `retriable` from kafkajs and the original kept as
- * `cause`. `rethrowAs(operation)` is the same as a rejection handler.
+ * unchanged; fencing ({@link isFencedError}) becomes a `FencedError` (`KSM_FENCED`); anything else
+ * a `TransportError` (`KSM_TRANSPORT`) whose message names the operation and the kafkajs error
+ * type, with `retriable` from kafkajs and the original kept as `cause`. `rethrowAs(operation)` is
+ * the same as a rejection handler.
  *
  * @example
  * ```ts
  * try { await admin.fetchTopicOffsets(topic); } catch (error) { throw toTransportError(error, `fetching watermarks of ${topic}`); }
  * ```
  */
-export const { toTransportError, rethrowAs } = createErrorMapper<KafkaJsErrorLike>({ describe, retriable: retriableOf });
+export const kafkaJsErrors = createErrorMapper<KafkaJsErrorLike>({ describe, retriable: retriableOf, fenced: isFencedError });
+export const { toTransportError, rethrowAs } = kafkaJsErrors;

@@ -4,25 +4,20 @@
  * @module
  */
 import type { ConsumedRecord, HeaderValue, ProduceRecord, RecordHeaders } from '@ksched/core';
+import { consumedHeaderValue, plainBytes } from '@ksched/core/adapter';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
-/**
- * kafkajs bytes as a plain `Uint8Array` over the same memory (no copy). kafkajs hands out Buffer
- * views into the whole fetch response and never reuses it; a view keeps that response alive for as
- * long as it is kept, so long-lived holders copy (the engine packs what it buffers into its own
- * compact form). Copying here cost about 1 µs per record on a reload, plus the garbage.
+/*
+ * kafkajs bytes become plain `Uint8Array`s over the same memory (the kit's `plainBytes`, no copy).
+ * kafkajs hands out Buffer views into the whole fetch response and never reuses it; a view keeps
+ * that response alive for as long as it is kept, so long-lived holders copy (the engine packs what
+ * it buffers into its own compact form). Copying here cost about 1 µs per record on a reload, plus
+ * the garbage.
  */
-function view(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 /** A Buffer over the same memory (kafkajs wants Buffers; a Buffer is passed through). */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function consumedHeaderValue(value: Buffer | string): HeaderValue {
-  return typeof value === 'string' ? value : view(value);
 }
 
 /**
@@ -38,7 +33,7 @@ export function fromKafkaHeaders(headers: IHeaders | undefined): RecordHeaders {
     if (!Object.hasOwn(headers, name)) continue;
     const value = headers[name];
     const last = Array.isArray(value) ? value[value.length - 1] : value;
-    out[name] = last === undefined || last === null ? new Uint8Array(0) : consumedHeaderValue(last);
+    out[name] = consumedHeaderValue(last);
   }
   return out;
 }
@@ -77,8 +72,8 @@ export function fromKafkaMessage(topic: string, partition: number, message: Kafk
     topic,
     partition,
     offset: Number(message.offset),
-    key: message.key === null || message.key === undefined ? null : view(message.key),
-    value: message.value === null || message.value === undefined ? null : view(message.value),
+    key: message.key === null || message.key === undefined ? null : plainBytes(message.key),
+    value: message.value === null || message.value === undefined ? null : plainBytes(message.value),
     headers: fromKafkaHeaders(message.headers),
     timestamp: Number(message.timestamp),
   };

@@ -298,8 +298,5 @@ function describe(error: RdKafkaErrorLike): string {
  * producer.flush(timeoutMs, (err) => (err ? reject(toTransportError(err, 'flushing')) : resolve()));
  * ```
  */
-export const { toTransportError, rethrowAs } = createErrorMapper<RdKafkaErrorLike>({
-  describe,
-  retriable: isRetriableError,
-  fenced: isFencedError,
-});
+export const rdKafkaErrors = createErrorMapper<RdKafkaErrorLike>({ describe, retriable: isRetriableError, fenced: isFencedError });
+export const { toTransportError, rethrowAs } = rdKafkaErrors;

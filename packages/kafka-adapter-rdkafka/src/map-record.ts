@@ -11,6 +11,7 @@
  */
 import { UnsupportedError } from '@ksched/core';
 import type { ConsumedRecord, HeaderValue, RecordHeaders } from '@ksched/core';
+import { consumedHeaderValue, plainBytes } from '@ksched/core/adapter';
 import type { Message, MessageHeader } from 'node-rdkafka';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -19,11 +20,6 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** A Buffer over the same memory (node-rdkafka wants Buffers; a Buffer is passed through). */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** A plain `Uint8Array` view of a Buffer node-rdkafka created for one message (no copy needed: it owns its memory). */
-function asBytes(buffer: Uint8Array): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /** Half of a surrogate pair: the text needs a closer look. */
@@ -108,8 +104,9 @@ export function toRdKafkaBytes(value: string | Uint8Array | null | undefined): B
 }
 
 /**
- * Consumed node-rdkafka headers → ksched headers. Values stay bytes (plain `Uint8Array`s); when a
- * name occurs more than once, the last value wins.
+ * Consumed node-rdkafka headers → ksched headers. Values stay bytes (plain `Uint8Array`s over
+ * node-rdkafka's Buffers, which each message owns: no copy); when a name occurs more than once, the
+ * last value wins.
  */
 export function fromRdKafkaHeaders(headers: readonly MessageHeader[] | undefined): RecordHeaders {
   const out: Record<string, HeaderValue> = {};
@@ -119,7 +116,7 @@ export function fromRdKafkaHeaders(headers: readonly MessageHeader[] | undefined
     const header = headers[i]!;
     for (const name in header) {
       const value = header[name];
-      out[name] = typeof value === 'string' ? value : value === null || value === undefined ? new Uint8Array(0) : asBytes(value);
+      out[name] = consumedHeaderValue(value);
     }
   }
   return out;
@@ -132,8 +129,8 @@ export function fromRdKafkaMessage(message: Message): ConsumedRecord {
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,
-    key: key === null || key === undefined ? null : typeof key === 'string' ? new TextEncoder().encode(key) : asBytes(key),
-    value: message.value === null || message.value === undefined ? null : asBytes(message.value),
+    key: key === null || key === undefined ? null : typeof key === 'string' ? new TextEncoder().encode(key) : plainBytes(key),
+    value: message.value === null || message.value === undefined ? null : plainBytes(message.value),
     headers: fromRdKafkaHeaders(message.headers),
     timestamp: typeof message.timestamp === 'number' ? message.timestamp : -1,
   };

@@ -3,19 +3,9 @@
  *
  * @module
  */
-import { TransportError } from '@ksched/core';
-import type {
-  Logger,
-  ProduceRecord,
-  RecordMetadata,
-  SubscribeOptions,
-  TopicPartition,
-  TransactionalProducer,
-  Transport,
-  Watermarks,
-} from '@ksched/core';
-import { createTransport } from '@ksched/core/adapter';
-import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
+import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer, Transport, Watermarks } from '@ksched/core';
+import { createTransport, TransportDriverBase } from '@ksched/core/adapter';
+import type { MemberContext, ReaderContext, TransactionalContext } from '@ksched/core/adapter';
 import type { Metadata, WatermarkOffsets } from 'node-rdkafka';
 import { createClient, producerConfig } from './internal/config.js';
 import { RdKafkaGroupMember } from './internal/group-member.js';
@@ -23,7 +13,7 @@ import { RdKafkaPartitionReader } from './internal/partition-reader.js';
 import { DeliveringProducer, PartitionCounts, prepareRecords } from './internal/producer.js';
 import { retryTransient } from './internal/retry.js';
 import { RdKafkaTransactionalProducer } from './internal/transactional-producer.js';
-import { rethrowAs, toTransportError } from './map-errors.js';
+import { rdKafkaErrors, rethrowAs, toTransportError } from './map-errors.js';
 import { parseRdKafkaTransportOptions } from './options.js';
 import type { RdKafkaTransportOptions, ResolvedRdKafkaTransportOptions } from './options.js';
 
@@ -68,33 +58,23 @@ export function createRdKafkaTransport(options: RdKafkaTransportOptions): Transp
 }
 
 /** The producer of one transport (it also answers metadata and watermark queries); a consumer per member and per reader. */
-class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
-  readonly logger: Logger;
+class RdKafkaDriver extends TransportDriverBase<RdKafkaPartitionReader> {
   readonly #options: ResolvedRdKafkaTransportOptions;
   readonly #producer: DeliveringProducer;
   readonly #counts: PartitionCounts;
-  #ready: () => Promise<void> = async () => {};
 
   constructor(options: ResolvedRdKafkaTransportOptions) {
+    super(options, rdKafkaErrors);
     this.#options = options;
-    this.logger = options.logger;
     this.#producer = createClient(
       'producer',
       () => new DeliveringProducer(producerConfig(options), options.logger, 'producer', options.pollIntervalMs),
     );
-    this.#counts = new PartitionCounts(async (topic) => {
-      await this.#ready();
-      return this.partitionCount(topic);
-    }, PARTITION_COUNT_TTL_MS);
+    this.#counts = new PartitionCounts((topic) => this.existingPartitionCount(topic), PARTITION_COUNT_TTL_MS);
   }
 
-  attach(shell: { ready(): Promise<void> }): void {
-    this.#ready = () => shell.ready();
-  }
-
-  async connect(): Promise<void> {
-    const target = `connecting to ${this.#options.brokers.join(',')}`;
-    await this.#producer.connect(this.#options.connectionTimeoutMs).catch(rethrowAs(target));
+  protected async connectClients(): Promise<void> {
+    await this.#producer.connect(this.#options.connectionTimeoutMs);
   }
 
   async disconnect(): Promise<void> {
@@ -103,35 +83,12 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
     });
   }
 
-  async join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
-    const member = RdKafkaGroupMember.create({
-      options: this.#options,
-      logger: this.logger,
-      groupId: options.groupId,
-      topics: options.topics,
-      listener: options.listener,
-      watermarks: async (tp) => {
-        await this.#ready();
-        return this.fetchWatermarks(tp);
-      },
-      onClosed: (m) => members.delete(m),
-    });
-    members.add(member);
-    await member.start();
-    return member;
+  join(context: MemberContext): Promise<RdKafkaGroupMember> {
+    return new RdKafkaGroupMember(context, this.#options).join();
   }
 
-  async openReader(tp: TopicPartition, fromOffset: number, readers: Tracker<RdKafkaPartitionReader>): Promise<RdKafkaPartitionReader> {
-    const wm = await this.fetchWatermarks(tp);
-    const reader = await RdKafkaPartitionReader.open({
-      options: this.#options,
-      logger: this.logger,
-      tp,
-      start: Math.min(Math.max(fromOffset, wm.low), wm.high),
-      onClosed: (r) => readers.delete(r),
-    });
-    readers.add(reader);
-    return reader;
+  openReader(context: ReaderContext<RdKafkaPartitionReader>): Promise<RdKafkaPartitionReader> {
+    return new RdKafkaPartitionReader(context, this.#options).open();
   }
 
   async fetchWatermarks(tp: TopicPartition): Promise<Watermarks> {
@@ -148,7 +105,7 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
     return { low: Number(offsets.lowOffset), high: Number(offsets.highOffset) };
   }
 
-  async partitionCount(topic: string): Promise<number> {
+  async partitionCount(topic: string): Promise<number | undefined> {
     // All topics: asking for one topic by name would let the broker auto-create it.
     const metadata = await retryTransient(
       () =>
@@ -159,9 +116,7 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
         }),
       this.#options.requestTimeoutMs,
     ).catch(rethrowAs(`fetching the metadata of ${topic}`));
-    const meta = metadata.topics.find((t) => t.name === topic);
-    if (meta === undefined || meta.partitions.length === 0) throw new TransportError(`topic ${topic} does not exist`, { retriable: false });
-    return meta.partitions.length;
+    return metadata.topics.find((t) => t.name === topic)?.partitions.length;
   }
 
   async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
@@ -174,7 +129,7 @@ class RdKafkaDriver implements TransportDriver<RdKafkaPartitionReader> {
     }
   }
 
-  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
-    return new RdKafkaTransactionalProducer(transactionalId, this.#options, this.logger, this.#counts, (p) => producers.delete(p));
+  createTransactionalProducer(context: TransactionalContext): TransactionalProducer {
+    return new RdKafkaTransactionalProducer(context, this.#options, this.#counts);
   }
 }

@@ -52,6 +52,8 @@ export interface ErrorMapper {
   toTransportError(error: unknown, operation: string): SchedulerError;
   /** `toTransportError` as a rejection handler: `promise.catch(rethrowAs('producing'))`. */
   rethrowAs(operation: string): (error: unknown) => never;
+  /** True for a `FencedError` and for what the client's rules call fencing (a producer that cannot be used again). */
+  isFenced(error: unknown): boolean;
 }
 
 /**
@@ -82,5 +84,6 @@ export function createErrorMapper<E extends ErrorLike>(dialect: ErrorDialect<E>)
     (error: unknown): never => {
       throw toTransportError(error, operation);
     };
-  return { toTransportError, rethrowAs };
+  const isFenced = (error: unknown): boolean => FencedError.isInstance(error) || dialect.fenced?.(error) === true;
+  return { toTransportError, rethrowAs, isFenced };
 }

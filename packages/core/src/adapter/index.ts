@@ -7,8 +7,21 @@
  * @packageDocumentation
  */
 
-export { createTransport, serialQueue, TransportShell } from './transport-shell.js';
-export type { GroupMemberHandle, SerialQueue, Tracker, TransportDriver, TransportShellOptions } from './transport-shell.js';
+export { createTransport, existingPartitionCount, serialQueue, TransportDriverBase, TransportShell } from './transport-shell.js';
+export type {
+  GroupMemberHandle,
+  MemberContext,
+  ReaderContext,
+  SerialQueue,
+  Tracker,
+  TransactionalContext,
+  TransportDriver,
+  TransportShellOptions,
+} from './transport-shell.js';
+export { GroupMemberBase } from './group-member.js';
+export type { GroupMemberBaseOptions } from './group-member.js';
+export { PartitionReaderBase } from './partition-reader.js';
+export { consumedHeaderValue, plainBytes } from './records.js';
 export { ListenerDelivery, plainTp, RETRY_BACKOFF_MAX_MS, tpKey } from './listener-delivery.js';
 export type { Delivery, DeliveryHooks, HeldPartition, ListenerDeliveryOptions, PartitionPhase } from './listener-delivery.js';
 export { TransactionalProducerBase, TransactionalStatus, waitUntilReadable } from './transactions.js';

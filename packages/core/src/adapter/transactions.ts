@@ -10,7 +10,10 @@ import { systemClock } from '../ports/clock.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer } from '../ports/transport.js';
+import { createErrorMapper } from './errors.js';
+import type { ErrorMapper } from './errors.js';
 import { serialQueue } from './transport-shell.js';
+import type { TransactionalContext } from './transport-shell.js';
 
 /** Where a transactional producer is. `fenced` and `failed` are final, like `closed`. */
 export type TransactionalStatusName = 'new' | 'initialising' | 'ready' | 'fenced' | 'failed' | 'closed';
@@ -54,9 +57,10 @@ export class TransactionalStatus {
     }
   }
 
-  /** The error of a fenced producer. */
-  fencedError(cause?: unknown): FencedError {
-    return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id`, {
+  /** The error of a fenced producer (found while doing `operation`, if given). */
+  fencedError(cause?: unknown, operation?: string): FencedError {
+    const during = operation !== undefined ? ` (${operation})` : '';
+    return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id${during}`, {
       ...(cause !== undefined ? { cause } : {}),
     });
   }
@@ -110,15 +114,15 @@ export async function waitUntilReadable(metadata: readonly RecordMetadata[], opt
   );
 }
 
-/** Settings of {@link TransactionalProducerBase}. */
-export interface TransactionalProducerBaseOptions {
-  readonly transactionalId: string;
-  readonly logger: Logger;
-  /** Called once the producer closed (its transport stops tracking it). */
-  readonly onClosed: (producer: TransactionalProducer) => void;
+/** Settings of {@link TransactionalProducerBase}: the shell's context and the adapter's. */
+export interface TransactionalProducerBaseOptions extends TransactionalContext {
   /** Longest wait after a commit until the records are readable (see {@link waitUntilReadable}), ms. */
   readonly requestTimeoutMs: number;
+  /** The adapter's error mapping (its fencing errors become `FencedError`). Default: messages only, nothing retriable. */
+  readonly errors?: ErrorMapper;
 }
+
+const plainErrors = createErrorMapper({ describe: (error) => error.message, retriable: () => false });
 
 /**
  * A `TransactionalProducer` with what every adapter's does the same way: the status checks of
@@ -132,6 +136,7 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
   protected readonly state: TransactionalStatus;
   readonly #onClosed: (producer: TransactionalProducer) => void;
   readonly #requestTimeoutMs: number;
+  readonly #errors: ErrorMapper;
   /** One transaction at a time. */
   readonly #queue = serialQueue();
 
@@ -141,6 +146,7 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
     this.state = new TransactionalStatus(options.transactionalId);
     this.#onClosed = options.onClosed;
     this.#requestTimeoutMs = options.requestTimeoutMs;
+    this.#errors = options.errors ?? plainErrors;
   }
 
   async init(): Promise<void> {
@@ -186,12 +192,27 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
     });
   }
 
+  /**
+   * Maps an error raised while doing `operation` and records what it means for the producer: a
+   * fencing error (`ErrorMapper.isFenced`) makes it `fenced` for good, with a `FencedError`;
+   * anything else becomes a `TransportError` naming the operation and the transactional id.
+   */
+  protected fail(error: unknown, operation: string): Error {
+    if (this.#errors.isFenced(error)) {
+      if (this.state.status !== 'closed') this.state.status = 'fenced';
+      return this.state.fencedError(error, operation);
+    }
+    return this.#errors.toTransportError(error, `${operation} (transactional id ${this.transactionalId})`);
+  }
+
   /** Registers the transactional id with its coordinator (fencing older producers). */
   protected abstract register(): Promise<void>;
   /** Runs one transaction (the producer is ready): begin, send, commit; abort and reject on failure. */
   protected abstract transact(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
-  /** Maps a failed `register` (the status is back to `new`, or `fenced`/`failed` if this says so). */
-  protected abstract initError(error: unknown): Error;
+  /** Maps a failed `register` (the status is back to `new`, or `fenced`/`failed` if this says so). Default: {@link TransactionalProducerBase.fail}. */
+  protected initError(error: unknown): Error {
+    return this.fail(error, 'initialising');
+  }
   /** At close, before waiting for the running transaction: e.g. abort it. Default: nothing. */
   protected async interrupt(): Promise<void> {}
   /** At close, after the running transaction settled: abort what is open (when `wasReady`) and disconnect. */

@@ -2,13 +2,17 @@
  * The Transport shell: what every adapter's `Transport` does the same way, written once. An
  * adapter implements a small {@link TransportDriver} over its client (connect its clients, join a
  * group, open a reader, fetch watermarks, count partitions, produce, create a transactional
- * producer, disconnect) and {@link createTransport} wraps it with the rest of the port:
+ * producer, disconnect), usually over {@link TransportDriverBase}, and {@link createTransport}
+ * wraps it with the rest of the port:
  *
  * - the lifecycle `idle → connecting → connected → closing → closed`, connecting on first use
  *   (or, with `notConnected`, refusing operations before `connect()`);
  * - one subscription per transport (a transport is one group member), registered before it joins
  *   so that the first `onAssigned` may already seek;
  * - argument checks of `seek`, `openReader` and `createTransactionalProducer`, naming the field;
+ * - the contexts a driver's member, reader and transactional producer are built from (a reader's
+ *   `fromOffset` clamped into the watermarks fetched for it); "topic does not exist" for
+ *   `partitionCount`;
  * - `seek` / `seekToBeginning` / `commitOffsets` routed to the member, with a clear error without one;
  * - `produce` refusing after close, `produceNoWait` over `produce` (never throws);
  * - close ordering: the member (awaiting `onRevoked`), then the readers, then the transactional
@@ -20,7 +24,9 @@ import { InvalidArgumentError, StateError, TransportError } from '../errors.js';
 import type { Violation } from '../errors.js';
 import type { Logger } from '../ports/logger.js';
 import { produceWithoutWaiting } from '../ports/transport.js';
+import type { ErrorMapper } from './errors.js';
 import type {
+  GroupListener,
   PartitionReader,
   ProduceRecord,
   RecordMetadata,
@@ -53,6 +59,43 @@ export interface Tracker<T> {
   delete(item: T): unknown;
 }
 
+/** What the shell gives a driver's `join`: the subscription, and where the member registers. */
+export interface MemberContext {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly listener: GroupListener;
+  readonly logger: Logger;
+  /**
+   * The transport's member slot: `add` the member before it joins (the first `onAssigned` may call
+   * `seek` on the transport), `delete` it once it left by itself (closed or crashed for good).
+   */
+  readonly members: Tracker<GroupMemberHandle>;
+  /** Watermarks (low, read-committed high) of one partition; connects the transport on first use. */
+  watermarks(tp: TopicPartition): Promise<Watermarks>;
+}
+
+/** What the shell gives a driver's `openReader`. */
+export interface ReaderContext<R extends PartitionReader = PartitionReader> {
+  readonly tp: TopicPartition;
+  /** The offset asked for (unclamped). */
+  readonly fromOffset: number;
+  /** The partition's watermarks (low, read-committed high), fetched for this reader. */
+  readonly watermarks: Watermarks;
+  /** Where reading starts: `fromOffset` clamped into `watermarks`. */
+  readonly start: number;
+  readonly logger: Logger;
+  /** The transport's readers: `add` a reader as soon as it exists (closing the transport meanwhile closes it), `delete` it once closed. */
+  readonly readers: Tracker<R>;
+}
+
+/** What the shell gives a driver's `createTransactionalProducer`. */
+export interface TransactionalContext {
+  readonly transactionalId: string;
+  readonly logger: Logger;
+  /** Call once the producer closed (the transport stops tracking it). */
+  readonly onClosed: (producer: TransactionalProducer) => void;
+}
+
 /**
  * What an adapter implements over its client. Every method may assume the shell's checks passed
  * and (except `connect`, `disconnect` and `createTransactionalProducer`) that the driver is
@@ -75,21 +118,74 @@ export interface TransportDriver<R extends PartitionReader = PartitionReader> {
   /** Disconnects the driver's own clients; called last by `close()`. A rejection is logged. */
   disconnect(): Promise<void>;
   /**
-   * Joins `options.groupId` and starts consuming. The member is given to `members.add` before it
-   * joins (the first `onAssigned` may call `seek` on the transport) and to `members.delete` once
-   * it left by itself (closed or crashed for good).
+   * Joins `context.groupId` and starts consuming (see {@link MemberContext} for registering the
+   * member; the kit's `GroupMemberBase` does it).
    */
-  join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle>;
-  /** Opens a reader of `tp` from `fromOffset` (unclamped), registering it with `readers`. */
-  openReader(tp: TopicPartition, fromOffset: number, readers: Tracker<R>): Promise<R>;
+  join(context: MemberContext): Promise<GroupMemberHandle>;
+  /** Opens a reader of `context.tp` from `context.start`, registering it with `context.readers` (the kit's `PartitionReaderBase` does it). */
+  openReader(context: ReaderContext<R>): Promise<R>;
   fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
-  partitionCount(topic: string): Promise<number>;
+  /** The number of partitions of `topic`; `undefined` or 0 when it does not exist (the shell says so). */
+  partitionCount(topic: string): Promise<number | undefined>;
   /** Produces a non-empty batch (see `Transport.produce`). */
   produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
   /** A fire-and-forget produce of its own; by default the shell runs `produce` without waiting. */
   produceNoWait?(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void;
-  /** A transactional producer, not initialised; `producers.delete` it once it closed. */
-  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer;
+  /** A transactional producer, not initialised; `context.onClosed` it once it closed. */
+  createTransactionalProducer(context: TransactionalContext): TransactionalProducer;
+}
+
+/** `count` partitions of `topic`, or the error that the topic does not exist. */
+export function existingPartitionCount(topic: string, count: number | undefined): number {
+  if (count === undefined || count <= 0) throw new TransportError(`topic ${topic} does not exist`, { retriable: false });
+  return count;
+}
+
+/**
+ * A driver over a Kafka client, with what every such driver does the same way: the logger, the
+ * shell's `ready()` (see {@link TransportDriver.attach}), connect errors naming the brokers, and
+ * partition counts that reject for a topic that does not exist.
+ */
+export abstract class TransportDriverBase<R extends PartitionReader = PartitionReader> implements TransportDriver<R> {
+  readonly logger: Logger;
+  protected readonly errors: ErrorMapper;
+  readonly #brokers: readonly string[];
+  #shell: { ready(): Promise<void> } | undefined;
+
+  constructor(options: { readonly logger: Logger; readonly brokers: readonly string[] }, errors: ErrorMapper) {
+    this.logger = options.logger;
+    this.#brokers = options.brokers;
+    this.errors = errors;
+  }
+
+  attach(shell: { ready(): Promise<void> }): void {
+    this.#shell = shell;
+  }
+
+  /** Connects the transport on first use (rejects once it is closed): for work outside the shell's operations. */
+  protected async ready(): Promise<void> {
+    await this.#shell?.ready();
+  }
+
+  async connect(): Promise<void> {
+    await this.connectClients().catch(this.errors.rethrowAs(`connecting to ${this.#brokers.join(',')}`));
+  }
+
+  /** The partition count of an existing topic (connecting first), else a `TransportError`. */
+  protected async existingPartitionCount(topic: string): Promise<number> {
+    await this.ready();
+    return existingPartitionCount(topic, await this.partitionCount(topic));
+  }
+
+  /** Connects the driver's own clients (errors are mapped by `connect`). */
+  protected abstract connectClients(): Promise<void>;
+  abstract disconnect(): Promise<void>;
+  abstract join(context: MemberContext): Promise<GroupMemberHandle>;
+  abstract openReader(context: ReaderContext<R>): Promise<R>;
+  abstract fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
+  abstract partitionCount(topic: string): Promise<number | undefined>;
+  abstract produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  abstract createTransactionalProducer(context: TransactionalContext): TransactionalProducer;
 }
 
 /** Settings of the shell. */
@@ -195,15 +291,22 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
     let joined: GroupMemberHandle | undefined;
     try {
       await this.#ready('subscribe');
-      return await this.#driver.join(options, {
+      return await this.#driver.join({
+        groupId: options.groupId,
+        topics: options.topics,
+        listener: options.listener,
+        logger: this.#driver.logger,
         // Registered before joining: the first onAssigned (during the join) may already seek.
-        add: (member) => {
-          joined = member;
-          this.#member = member;
+        members: {
+          add: (member) => {
+            joined = member;
+            this.#member = member;
+          },
+          delete: (member) => {
+            if (this.#member === member) this.#member = undefined;
+          },
         },
-        delete: (member) => {
-          if (this.#member === member) this.#member = undefined;
-        },
+        watermarks: (tp) => this.fetchWatermarks(tp),
       });
     } catch (error) {
       if (joined !== undefined && this.#member === joined) this.#member = undefined;
@@ -237,7 +340,16 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
     const fromOffset = (options as { readonly fromOffset?: unknown } | undefined)?.fromOffset;
     this.#requireOffset('fromOffset', fromOffset);
     await this.#ready('openReader');
-    const reader = await this.#driver.openReader({ topic: tp.topic, partition: tp.partition }, fromOffset as number, this.#readers);
+    const plain = { topic: tp.topic, partition: tp.partition };
+    const watermarks = await this.#driver.fetchWatermarks(plain);
+    const reader = await this.#driver.openReader({
+      tp: plain,
+      fromOffset: fromOffset as number,
+      watermarks,
+      start: Math.min(Math.max(fromOffset as number, watermarks.low), watermarks.high),
+      logger: this.#driver.logger,
+      readers: this.#readers,
+    });
     if (this.#state !== 'connected') {
       // Closed while it opened: the transport's close may have missed it.
       await reader.close();
@@ -263,7 +375,7 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
 
   async partitionCount(topic: string): Promise<number> {
     await this.#ready('partitionCount');
-    return this.#driver.partitionCount(topic);
+    return existingPartitionCount(topic, await this.#driver.partitionCount(topic));
   }
 
   // ---- producing ------------------------------------------------------------------------------
@@ -286,7 +398,11 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
       throw this.#invalid({ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' });
     }
     if (this.#options.notConnected) this.#check('createTransactionalProducer');
-    const producer = this.#driver.createTransactionalProducer(transactionalId, this.#producers);
+    const producer = this.#driver.createTransactionalProducer({
+      transactionalId,
+      logger: this.#driver.logger,
+      onClosed: (p) => this.#producers.delete(p),
+    });
     this.#producers.add(producer);
     return producer;
   }

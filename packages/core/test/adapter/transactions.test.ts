@@ -116,7 +116,7 @@ class ScriptedProducer extends TransactionalProducerBase {
     if (this.registerFails) throw new Error('coordinator unavailable');
   }
 
-  protected initError(error: unknown): Error {
+  protected override initError(error: unknown): Error {
     return new TransportError(`init failed: ${String(error)}`);
   }
 

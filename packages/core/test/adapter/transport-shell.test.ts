@@ -1,7 +1,7 @@
 import { InvalidArgumentError, noopLogger, StateError, TransportError } from '@ksched/core';
-import type { PartitionReader, ProduceRecord, SubscribeOptions, TransactionalProducer } from '@ksched/core';
+import type { PartitionReader, ProduceRecord, TransactionalProducer } from '@ksched/core';
 import { createTransport, serialQueue, TransportShell } from '@ksched/core/adapter';
-import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
+import type { GroupMemberHandle, MemberContext, ReaderContext, TransactionalContext, Tracker, TransportDriver } from '@ksched/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const tp = { topic: 't', partition: 0 };
@@ -26,7 +26,8 @@ class RecordingDriver implements TransportDriver {
     this.calls.push('disconnect');
   }
 
-  async join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
+  async join(context: MemberContext): Promise<GroupMemberHandle> {
+    const members = context.members;
     this.members = members;
     const member: GroupMemberHandle = {
       seek: async (_tp, offset) => {
@@ -46,14 +47,15 @@ class RecordingDriver implements TransportDriver {
       },
     };
     members.add(member);
-    this.calls.push(`join ${options.groupId}`);
+    this.calls.push(`join ${context.groupId}`);
     return member;
   }
 
-  async openReader(_tp: typeof tp, fromOffset: number, readers: Tracker<PartitionReader>): Promise<PartitionReader> {
+  async openReader({ start, readers }: ReaderContext): Promise<PartitionReader> {
+    this.calls.push(`openReader at ${start}`);
     const reader: PartitionReader = {
       ...tp,
-      read: async () => ({ ...tp, records: [], position: fromOffset }),
+      read: async () => ({ ...tp, records: [], position: start }),
       close: async () => {
         this.calls.push('reader.close');
         readers.delete(reader);
@@ -67,8 +69,8 @@ class RecordingDriver implements TransportDriver {
     return wm;
   }
 
-  async partitionCount(): Promise<number> {
-    return 3;
+  async partitionCount(topic: string): Promise<number | undefined> {
+    return topic === 'missing' ? undefined : 3;
   }
 
   async produce(records: readonly ProduceRecord[]) {
@@ -76,14 +78,14 @@ class RecordingDriver implements TransportDriver {
     return records.map((r, i) => ({ topic: r.topic, partition: 0, offset: i }));
   }
 
-  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
+  createTransactionalProducer({ transactionalId, onClosed }: TransactionalContext): TransactionalProducer {
     const producer: TransactionalProducer = {
       transactionalId,
       init: async () => {},
       sendInTransaction: async () => [],
       close: async () => {
         this.calls.push('producer.close');
-        producers.delete(producer);
+        onClosed(producer);
       },
     };
     return producer;
@@ -132,6 +134,16 @@ describe('TransportShell', () => {
     expect(driver.calls).toEqual(['connect', 'join g', 'seek 3', 'commit', 'member.close', 'join g2']);
   });
 
+  it("clamps a reader's fromOffset into the watermarks; says when a topic does not exist", async () => {
+    const { driver, transport } = setup();
+    await transport.openReader(tp, { fromOffset: 99 });
+    await transport.openReader(tp, { fromOffset: -3 });
+    await transport.openReader(tp, { fromOffset: 2 });
+    expect(driver.calls.slice(1)).toEqual(['openReader at 5', 'openReader at 0', 'openReader at 2']);
+    const error = await transport.partitionCount('missing').catch((e: unknown) => e);
+    expect(TransportError.isInstance(error) && error.message).toBe('topic missing does not exist');
+  });
+
   it('checks offsets and transactional ids, naming the field', async () => {
     const { transport } = setup();
     await transport.subscribe({ groupId: 'g', topics: ['t'], listener });
@@ -149,7 +161,7 @@ describe('TransportShell', () => {
     await transport.openReader(tp, { fromOffset: 0 });
     await transport.createTransactionalProducer('tx');
     await Promise.all([transport.close(), transport.close()]);
-    expect(driver.calls.slice(2)).toEqual(['member.close', 'reader.close', 'producer.close', 'disconnect']);
+    expect(driver.calls.slice(2)).toEqual(['openReader at 0', 'member.close', 'reader.close', 'producer.close', 'disconnect']);
     await expect(transport.produce([{ topic: 't', key: 'k', value: 'v' }])).rejects.toSatisfy(StateError.isInstance);
     await expect(transport.connect()).rejects.toSatisfy(StateError.isInstance);
     await expect(transport.openReader(tp, { fromOffset: 0 })).rejects.toSatisfy(StateError.isInstance);

@@ -36,13 +36,12 @@
  *
  * @module
  */
-import { StateError, TransportError } from '@ksched/core';
-import type { GroupListener, Logger, PartitionBatch, Subscription, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
-import { ListenerDelivery, tpKey } from '@ksched/core/adapter';
-import type { HeldPartition } from '@ksched/core/adapter';
+import type { PartitionBatch, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
+import { GroupMemberBase, tpKey } from '@ksched/core/adapter';
+import type { HeldPartition, MemberContext } from '@ksched/core/adapter';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromKafkaMessage } from '../map-record.js';
-import { rethrowAs, toTransportError } from '../map-errors.js';
+import { kafkaJsErrors, rethrowAs, toTransportError } from '../map-errors.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
 import { kafkaRetry } from './kafka.js';
 
@@ -61,7 +60,8 @@ interface SeekWindow {
   readonly startedAt: number;
 }
 
-interface PartitionState extends HeldPartition {
+/** A partition held, with what the member mirrors of kafkajs's fetch. */
+interface KafkaJsPartition extends HeldPartition {
   /** The next offset kafkajs fetches, as far as the adapter knows. */
   position: number | undefined;
   /** An end offset the partition had at some point (batch high watermark or read-committed end offset). */
@@ -76,37 +76,31 @@ interface PartitionState extends HeldPartition {
   inBatch: boolean;
 }
 
-/** What the member needs from its transport. */
-export interface GroupMemberDeps {
+/** What the member needs besides the shell's context: the kafkajs client and the transport's admin queries. */
+export interface GroupMemberDeps extends MemberContext {
   readonly kafka: Kafka;
   readonly options: ResolvedKafkaJsTransportOptions;
-  readonly logger: Logger;
-  readonly groupId: string;
-  readonly topics: readonly string[];
-  readonly listener: GroupListener;
   /** Watermarks (low, read-committed high) of every partition of `topic`. */
-  watermarks(topic: string): Promise<Map<number, Watermarks>>;
+  topicWatermarks(topic: string): Promise<Map<number, Watermarks>>;
   /** Committed offsets of the group for `topic` (partitions without one are absent). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;
-  /** Called once the member has left (closed or crashed for good). */
-  onClosed(member: GroupMember): void;
 }
 
-/** A running group membership (see the module comment). */
-export class GroupMember implements Subscription {
-  readonly #deps: GroupMemberDeps;
+/** A running group membership (see the module comment). Create it, then {@link GroupMemberBase.join}. */
+export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
+  readonly #options: ResolvedKafkaJsTransportOptions;
+  readonly #topicWatermarks: GroupMemberDeps['topicWatermarks'];
+  readonly #committedOffsets: GroupMemberDeps['committedOffsets'];
   readonly #consumer: Consumer;
-  readonly #d: ListenerDelivery<PartitionState>;
-  readonly #states: Map<string, PartitionState>;
   readonly #nodes = new Map<number, number>();
   readonly #removeListeners: (() => void)[] = [];
-  #closed: Promise<void> | undefined;
 
-  private constructor(deps: GroupMemberDeps) {
-    this.#deps = deps;
+  constructor(deps: GroupMemberDeps) {
     const o = deps.options;
-    this.#d = new ListenerDelivery({ ...deps, maxBatchRetries: o.maxBatchRetries });
-    this.#states = this.#d.states;
+    super({ ...deps, maxBatchRetries: o.maxBatchRetries, errors: kafkaJsErrors });
+    this.#options = o;
+    this.#topicWatermarks = deps.topicWatermarks;
+    this.#committedOffsets = deps.committedOffsets;
     this.#consumer = deps.kafka.consumer({
       groupId: deps.groupId,
       sessionTimeout: o.sessionTimeoutMs,
@@ -122,16 +116,8 @@ export class GroupMember implements Subscription {
     });
   }
 
-  /** A member, not yet joined: call {@link GroupMember.start}. */
-  static create(deps: GroupMemberDeps): GroupMember {
-    return new GroupMember(deps);
-  }
-
-  /**
-   * Joins the group and starts consuming; resolves after the first join. The first `onAssigned`
-   * may run (and call `seekToBeginning`) before this resolves.
-   */
-  async start(): Promise<void> {
+  /** Subscribes and runs the consumer; resolves after the first join (whose `onAssigned` may already seek). */
+  protected async connectClient(): Promise<void> {
     const c = this.#consumer;
     const { events } = c;
     this.#removeListeners.push(
@@ -141,155 +127,119 @@ export class GroupMember implements Subscription {
       c.on(events.START_BATCH_PROCESS, (e) => this.#onStartBatchProcess(e.payload)),
       c.on(events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart)),
     );
-    try {
-      await c.connect();
-      await c.subscribe({ topics: [...this.#deps.topics], fromBeginning: true });
-      await c.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.#deps.options.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.#eachBatch(payload),
-      });
-    } catch (error) {
-      this.#d.closing = true;
-      for (const remove of this.#removeListeners.splice(0)) remove();
-      await c.disconnect().catch(() => {});
-      this.#deps.onClosed(this);
-      throw toTransportError(error, `joining group ${this.#deps.groupId} on ${this.#deps.topics.join(', ')}`);
-    }
+    await c.connect();
+    await c.subscribe({ topics: [...this.topics], fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
   }
 
-  // ---- port operations ------------------------------------------------------------------------
-
-  /** See `Transport.seekToBeginning`: a seek to the low watermark. */
-  seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
-    return this.seek(tp, Number.NEGATIVE_INFINITY);
+  protected async abandon(): Promise<void> {
+    for (const remove of this.#removeListeners.splice(0)) remove();
+    await this.#consumer.disconnect().catch(() => {});
   }
 
-  /** See `Transport.seek`: `offset` is clamped into [low, high] of the watermarks fetched now. */
-  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
-    const st = this.#d.held(tp);
-    const all = await this.#deps.watermarks(tp.topic);
-    const wm = all.get(tp.partition);
-    if (wm === undefined) throw new TransportError(`partition ${tp.partition} of ${tp.topic} does not exist`, { retriable: false });
-    // Revoked while the watermarks were fetched: nothing will be delivered any more; no seek.
-    if (this.#states.get(st.key) !== st || st.phase === 'revoked') return wm;
-    this.#seek(st, Math.min(Math.max(offset, wm.low), wm.high), wm.high);
-    return wm;
+  protected seekClient(st: KafkaJsPartition, offset: number, wm: Watermarks): void {
+    this.#seek(st, offset, wm.high);
   }
 
-  /** See `Transport.commitOffsets`. */
-  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    if (this.#d.closing) throw new StateError('the subscription is closed; offsets cannot be committed');
-    if (offsets.length === 0) return;
+  protected async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     await this.#consumer
       .commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })))
-      .catch(rethrowAs(`committing offsets of group ${this.#deps.groupId}`));
+      .catch(rethrowAs(`committing offsets of group ${this.groupId}`));
   }
 
-  /** Revokes every partition (awaiting `onRevoked`), then leaves the group and disconnects. */
-  close(): Promise<void> {
-    this.#closed ??= this.#close();
-    return this.#closed;
-  }
-
-  async #close(): Promise<void> {
-    this.#d.closing = true;
+  protected override stopFetching(): void {
     try {
-      this.#consumer.pause(this.#deps.topics.map((topic) => ({ topic })));
+      this.#consumer.pause(this.topics.map((topic) => ({ topic })));
     } catch {
       // Not running (crashed for good): nothing is fetched anyway.
     }
-    this.#revoke(this.#d.heldStates());
-    await this.#d.groupSettled();
-    for (const st of this.#states.values()) this.#clearEofTimer(st);
+  }
+
+  protected async leave(): Promise<void> {
+    for (const st of this.states.values()) this.#clearEofTimer(st);
     try {
       await this.#consumer.disconnect();
     } catch (error) {
-      this.#d.reportError(toTransportError(error, `leaving group ${this.#deps.groupId}`));
+      this.delivery.reportError(toTransportError(error, `leaving group ${this.groupId}`));
     } finally {
       for (const remove of this.#removeListeners.splice(0)) remove();
-      this.#deps.onClosed(this);
     }
+  }
+
+  protected forget(st: KafkaJsPartition): void {
+    st.seeking = undefined;
+    this.#clearEofTimer(st);
+  }
+
+  protected pause(states: readonly KafkaJsPartition[]): void {
+    this.#pauseAll(states);
+  }
+
+  protected activate(st: KafkaJsPartition): void {
+    if (st.seeking === undefined && !st.stopped) this.#resume(st);
+    this.#checkEof(st);
   }
 
   // ---- group events ---------------------------------------------------------------------------
 
   #onRebalancing(): void {
-    if (this.#d.closing) return;
-    this.#deps.logger.info({ groupId: this.#deps.groupId }, 'group is rebalancing: revoking every partition');
-    this.#revoke(this.#d.heldStates());
+    if (this.closing) return;
+    this.logger.info({ groupId: this.groupId }, 'group is rebalancing: revoking every partition');
+    this.revoke(this.delivery.heldStates());
   }
 
   #onCrash(error: Error, restart: boolean): void {
-    if (this.#d.closing) return;
+    if (this.closing) return;
     // kafkajs disconnected the consumer: every partition is gone. With `restart` it rejoins by
     // itself (assignments follow); without, the member is dead and the listener must know.
-    this.#revoke(this.#d.heldStates());
-    const mapped = toTransportError(error, `consuming group ${this.#deps.groupId}`);
-    if (restart)
-      this.#deps.logger.warn({ groupId: this.#deps.groupId, error: mapped }, 'the kafkajs consumer crashed; it restarts and rejoins');
-    else this.#d.reportError(mapped);
+    this.revoke(this.delivery.heldStates());
+    this.consumeFailed(error, restart, 'the kafkajs consumer crashed; it restarts and rejoins');
   }
 
   #onGroupJoin(memberAssignment: Record<string, number[]>): void {
-    if (this.#d.closing) return;
+    if (this.closing) return;
     const next = new Map<string, TopicPartition>();
     for (const [topic, partitions] of Object.entries(memberAssignment)) {
       for (const partition of partitions) next.set(tpKey(topic, partition), { topic, partition });
     }
-    const held = this.#d.heldStates();
-    this.#revoke(held.filter((st) => !next.has(st.key)));
+    const held = this.delivery.heldStates();
+    this.revoke(held.filter((st) => !next.has(st.key)));
     for (const st of held) {
       // kafkajs restarts kept partitions from the committed offset: put them back where they were.
       if (next.has(st.key) && st.position !== undefined) this.#seek(st, st.position, st.end, false);
     }
-    const added = this.#d.add(next.values(), (base) => ({
-      ...base,
-      position: undefined,
-      end: undefined,
-      seeking: undefined,
-      eofAt: undefined,
-      eofTimer: undefined,
-      eofBackoffMs: this.#deps.options.eofCheckDelayMs,
-      eofCheckedPosition: undefined,
-      inBatch: false,
-    }));
-    if (added.length === 0) return;
-    // Nothing is fetched for a new partition before its onAssigned settled.
-    this.#pauseAll(added);
-    this.#d.assigned(added, async (current) => {
-      await this.#initialPositions(current.filter((st) => st.position === undefined));
-      for (const st of current) {
-        if (st.phase !== 'assigning') continue;
-        st.phase = 'active';
-        if (st.seeking === undefined && !st.stopped) this.#resume(st);
-        this.#checkEof(st);
-      }
-    });
-  }
-
-  /** Marks `states` revoked now (nothing more is delivered) and queues `onRevoked` for them. */
-  #revoke(states: readonly PartitionState[]): void {
-    if (states.length === 0) return;
-    for (const st of states) {
-      st.seeking = undefined;
-      this.#clearEofTimer(st);
-    }
-    this.#d.revoke(states);
+    // Nothing is fetched for a new partition before its onAssigned settled; then it starts where
+    // kafkajs would (unless the listener sought).
+    this.assign(
+      next.values(),
+      (base) => ({
+        ...base,
+        position: undefined,
+        end: undefined,
+        seeking: undefined,
+        eofAt: undefined,
+        eofTimer: undefined,
+        eofBackoffMs: this.#options.eofCheckDelayMs,
+        eofCheckedPosition: undefined,
+        inBatch: false,
+      }),
+      (current) => this.#initialPositions(current.filter((st) => st.position === undefined)),
+    );
   }
 
   /** Where kafkajs starts a partition the listener did not seek: the committed offset, else the beginning. */
-  async #initialPositions(states: readonly PartitionState[]): Promise<void> {
-    const byTopic = new Map<string, PartitionState[]>();
+  async #initialPositions(states: readonly KafkaJsPartition[]): Promise<void> {
+    const byTopic = new Map<string, KafkaJsPartition[]>();
     for (const st of states) byTopic.set(st.topic, [...(byTopic.get(st.topic) ?? []), st]);
     await Promise.all(
       [...byTopic].map(async ([topic, list]) => {
         try {
-          const [committed, watermarks] = await Promise.all([
-            this.#deps.committedOffsets(this.#deps.groupId, topic),
-            this.#deps.watermarks(topic),
-          ]);
+          const [committed, watermarks] = await Promise.all([this.#committedOffsets(this.groupId, topic), this.#topicWatermarks(topic)]);
           for (const st of list) {
             const wm = watermarks.get(st.partition);
             if (st.position !== undefined || st.phase !== 'assigning' || wm === undefined) continue;
@@ -299,7 +249,7 @@ export class GroupMember implements Subscription {
           }
         } catch (error) {
           // kafkajs still starts the partitions; only the EOF notice waits for the first batch.
-          this.#d.reportError(toTransportError(error, `reading the start offsets of ${topic}`));
+          this.delivery.reportError(toTransportError(error, `reading the start offsets of ${topic}`));
         }
       }),
     );
@@ -307,7 +257,7 @@ export class GroupMember implements Subscription {
 
   // ---- seeking --------------------------------------------------------------------------------
 
-  #seek(st: PartitionState, offset: number, end: number | undefined, newGeneration = true): void {
+  #seek(st: KafkaJsPartition, offset: number, end: number | undefined, newGeneration = true): void {
     if (newGeneration) {
       st.generation++;
       // A seek restarts a partition that was stopped after failed deliveries.
@@ -315,7 +265,7 @@ export class GroupMember implements Subscription {
     }
     st.eofAt = undefined;
     st.eofCheckedPosition = undefined;
-    st.eofBackoffMs = this.#deps.options.eofCheckDelayMs;
+    st.eofBackoffMs = this.#options.eofCheckDelayMs;
     this.#clearEofTimer(st);
     if (st.phase === 'active' && !st.inBatch) {
       const nodes = this.#recentNodes();
@@ -343,7 +293,7 @@ export class GroupMember implements Subscription {
   #onFetchStart(nodeId: number): void {
     const now = Date.now();
     this.#nodes.set(nodeId, now);
-    for (const st of this.#states.values()) {
+    for (const st of this.states.values()) {
       const window = st.seeking;
       if (window === undefined) continue;
       window.pendingNodes.delete(nodeId);
@@ -357,26 +307,26 @@ export class GroupMember implements Subscription {
     }
   }
 
-  #pauseAll(states: readonly PartitionState[]): void {
+  #pauseAll(states: readonly KafkaJsPartition[]): void {
     const byTopic = new Map<string, number[]>();
     for (const st of states) byTopic.set(st.topic, [...(byTopic.get(st.topic) ?? []), st.partition]);
     this.#consumer.pause([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
   }
 
-  #resume(st: PartitionState): void {
-    if (this.#d.closing) return;
+  #resume(st: KafkaJsPartition): void {
+    if (this.closing) return;
     this.#consumer.resume([{ topic: st.topic, partitions: [st.partition] }]);
   }
 
   // ---- delivery -------------------------------------------------------------------------------
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
-    const st = this.#states.get(tpKey(batch.topic, batch.partition));
+    const st = this.states.get(tpKey(batch.topic, batch.partition));
     // Not resolving a dropped batch leaves kafkajs's position where it was (or where a pending seek puts it).
-    if (st === undefined || st.phase !== 'active' || st.seeking !== undefined || st.stopped || isStale() || this.#d.closing) return;
+    if (st === undefined || st.phase !== 'active' || st.seeking !== undefined || st.stopped || isStale() || this.closing) return;
     const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset);
     if (st.position !== undefined && Number.isFinite(fetchedOffset) && fetchedOffset !== st.position) {
-      this.#deps.logger.warn(
+      this.logger.warn(
         { topic: st.topic, partition: st.partition, expected: st.position, fetchedOffset },
         'kafkajs fetched from another offset than expected (offset reset?); following it',
       );
@@ -397,7 +347,7 @@ export class GroupMember implements Subscription {
     };
     st.inBatch = true;
     // kafkajs heartbeats only between batches; keep the membership alive during a long onBatch.
-    const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.#deps.options.heartbeatIntervalMs);
+    const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.#options.heartbeatIntervalMs);
     try {
       const result = await this.#deliver(st, generation, delivery);
       if (result !== 'delivered' || st.generation !== generation || st.phase !== 'active') return;
@@ -414,7 +364,7 @@ export class GroupMember implements Subscription {
   /** A control-only (or aborted-only) batch: kafkajs resolves it without calling eachBatch. */
   #onStartBatchProcess(payload: { topic: string; partition: number; batchSize: number; lastOffset: string; highWatermark: string }): void {
     if (payload.batchSize !== 0) return;
-    const st = this.#states.get(tpKey(payload.topic, payload.partition));
+    const st = this.states.get(tpKey(payload.topic, payload.partition));
     if (st === undefined || st.phase !== 'active' || st.seeking !== undefined || st.inBatch) return;
     const next = Number(payload.lastOffset) + 1;
     if (!Number.isFinite(next) || (st.position !== undefined && next <= st.position)) return;
@@ -425,8 +375,8 @@ export class GroupMember implements Subscription {
   }
 
   /** Delivers `batch` by the kit's rules (bounded redelivery, then the partition stops until a seek). */
-  #deliver(st: PartitionState, generation: number, batch: PartitionBatch): Promise<string> {
-    return this.#d.deliver(st, generation, batch, {
+  #deliver(st: KafkaJsPartition, generation: number, batch: PartitionBatch): Promise<string> {
+    return this.delivery.deliver(st, generation, batch, {
       // An EOF notice overtaken by newer records is not offered again.
       retry: () => batch.records.length > 0 || st.position === batch.position,
       stop: () => {
@@ -442,9 +392,8 @@ export class GroupMember implements Subscription {
 
   // ---- EOF ------------------------------------------------------------------------------------
 
-  #checkEof(st: PartitionState): void {
-    if (st.phase !== 'active' || st.seeking !== undefined || st.inBatch || st.stopped || st.position === undefined || this.#d.closing)
-      return;
+  #checkEof(st: KafkaJsPartition): void {
+    if (st.phase !== 'active' || st.seeking !== undefined || st.inBatch || st.stopped || st.position === undefined || this.closing) return;
     if (st.eofAt === st.position) return;
     if (st.end !== undefined && st.position >= st.end) {
       this.#deliverEof(st);
@@ -452,26 +401,26 @@ export class GroupMember implements Subscription {
     }
     if (st.eofCheckedPosition !== st.position) {
       st.eofCheckedPosition = st.position;
-      st.eofBackoffMs = this.#deps.options.eofCheckDelayMs;
+      st.eofBackoffMs = this.#options.eofCheckDelayMs;
     }
     this.#scheduleEndCheck(st);
   }
 
   /** After a quiet period, asks the broker for the read-committed end offset (an open transaction stops it early). */
-  #scheduleEndCheck(st: PartitionState): void {
+  #scheduleEndCheck(st: KafkaJsPartition): void {
     this.#clearEofTimer(st);
     const { generation, position } = st;
     const delay = st.eofBackoffMs;
     st.eofTimer = setTimeout(() => {
       st.eofTimer = undefined;
       void (async () => {
-        const still = (): boolean => st.generation === generation && st.position === position && st.phase === 'active' && !this.#d.closing;
+        const still = (): boolean => st.generation === generation && st.position === position && st.phase === 'active' && !this.closing;
         if (!still()) return;
         let high: number | undefined;
         try {
-          high = (await this.#deps.watermarks(st.topic)).get(st.partition)?.high;
+          high = (await this.#topicWatermarks(st.topic)).get(st.partition)?.high;
         } catch (error) {
-          this.#deps.logger.warn({ topic: st.topic, partition: st.partition, error }, 'checking the end offset failed; retrying');
+          this.logger.warn({ topic: st.topic, partition: st.partition, error }, 'checking the end offset failed; retrying');
         }
         if (!still() || st.inBatch || st.eofTimer !== undefined) return;
         if (high !== undefined && position !== undefined && position >= high) {
@@ -487,7 +436,7 @@ export class GroupMember implements Subscription {
     st.eofTimer.unref();
   }
 
-  #deliverEof(st: PartitionState): void {
+  #deliverEof(st: KafkaJsPartition): void {
     const position = st.position;
     if (position === undefined) return;
     this.#clearEofTimer(st);
@@ -503,7 +452,7 @@ export class GroupMember implements Subscription {
     void this.#deliver(st, st.generation, notice);
   }
 
-  #clearEofTimer(st: PartitionState): void {
+  #clearEofTimer(st: KafkaJsPartition): void {
     if (st.eofTimer !== undefined) {
       clearTimeout(st.eofTimer);
       st.eofTimer = undefined;

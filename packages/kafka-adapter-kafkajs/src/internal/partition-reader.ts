@@ -11,9 +11,9 @@
  * Opening costs the join of a new group: FindCoordinator, JoinGroup twice (member id), SyncGroup,
  * plus the broker's `group.initial.rebalance.delay.ms` (3 s by default, 0 on the test broker).
  *
- * **Start.** The watermarks are fetched first; `fromOffset` is clamped into [low, high] and sought
- * from the `GROUP_JOIN` event, i.e. before the first fetch (and again after a rejoin of the
- * throwaway group, to where the reader had fetched).
+ * **Start.** The transport fetched the watermarks and clamped `fromOffset` into [low, high] (the
+ * kit's `ReaderContext.start`); it is sought from the `GROUP_JOIN` event, i.e. before the first
+ * fetch (and again after a rejoin of the throwaway group, to where the reader had fetched).
  *
  * **Fetching ahead.** `eachBatch` queues the kafkajs batch and, once {@link READ_AHEAD_BATCHES}
  * wait, holds kafkajs's fetch loop (heartbeating the throwaway group meanwhile) until `read()`
@@ -35,13 +35,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { StateError, TransportError } from '@ksched/core';
-import type { ConsumedRecord, Logger, PartitionBatch, PartitionReader, TopicPartition, Watermarks } from '@ksched/core';
+import { TransportError } from '@ksched/core';
+import type { ConsumedRecord, PartitionBatch, TopicPartition, Watermarks } from '@ksched/core';
+import { PartitionReaderBase } from '@ksched/core/adapter';
+import type { ReaderContext } from '@ksched/core/adapter';
 // kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
 import kafkajs from 'kafkajs';
 import type { Batch, Consumer, EachBatchPayload, Kafka, PartitionAssigner } from 'kafkajs';
 import { fromFetchedMessage } from '../map-record.js';
-import { toTransportError } from '../map-errors.js';
+import { kafkaJsErrors, toTransportError } from '../map-errors.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
 import { kafkaRetry } from './kafka.js';
 
@@ -58,19 +60,14 @@ export const READ_AHEAD_BATCHES = 1;
 const END_WAIT_MAX_MS = 1000;
 const ASSIGNER_NAME = 'KschedPartitionReader';
 
-/** What the reader needs from its transport. */
-export interface PartitionReaderDeps {
+/** What the reader needs besides the shell's context: the kafkajs client and the transport's admin client. */
+export interface PartitionReaderDeps extends ReaderContext<KafkaJsPartitionReader> {
   readonly kafka: Kafka;
   readonly options: ResolvedKafkaJsTransportOptions;
-  readonly logger: Logger;
-  readonly tp: TopicPartition;
-  readonly fromOffset: number;
   /** Watermarks (low, read-committed high) of every partition of `topic`. */
-  watermarks(topic: string): Promise<Map<number, Watermarks>>;
+  topicWatermarks(topic: string): Promise<Map<number, Watermarks>>;
   /** Deletes the throwaway group once the reader left it (best effort). */
   deleteGroup(groupId: string): Promise<void>;
-  /** Called once the reader is closed. */
-  onClosed(reader: KafkaJsPartitionReader): void;
 }
 
 /** One fetched step: a kafkajs batch with records, or a position advanced without records. */
@@ -107,10 +104,8 @@ function onePartitionAssigner(tp: TopicPartition): PartitionAssigner {
   });
 }
 
-/** A reader of one partition (see the module comment). Create it, then {@link KafkaJsPartitionReader.start}. */
-export class KafkaJsPartitionReader implements PartitionReader {
-  readonly topic: string;
-  readonly partition: number;
+/** A reader of one partition (see the module comment). Create it, then {@link PartitionReaderBase.open}. */
+export class KafkaJsPartitionReader extends PartitionReaderBase {
   /** The throwaway group the reader's consumer joins. */
   readonly groupId: string;
   readonly #deps: PartitionReaderDeps;
@@ -118,26 +113,26 @@ export class KafkaJsPartitionReader implements PartitionReader {
   readonly #queue: Fetched[] = [];
   readonly #removeListeners: (() => void)[] = [];
   /** The next offset kafkajs fetches, after everything queued. */
-  #fetchPosition = 0;
+  #fetchPosition: number;
   /** The next offset `read()` hands out. */
-  #position = 0;
+  #position: number;
   /** A read-committed end offset the partition had (only meaningful while `#position` equals it). */
   #end: number | undefined;
   /** Position of the last empty batch returned. */
   #eofAt: number | undefined;
-  #reading = false;
   #joined = false;
   #failure: TransportError | undefined;
-  #closed = false;
-  #closing: Promise<void> | undefined;
   #wakeReader: (() => void) | undefined;
   #wakeFetcher: (() => void) | undefined;
   #joinWaiter: { resolve(): void; reject(error: unknown): void } | undefined;
 
   constructor(deps: PartitionReaderDeps) {
+    super(deps, kafkaJsErrors);
     this.#deps = deps;
-    this.topic = deps.tp.topic;
-    this.partition = deps.tp.partition;
+    // Fetching starts at the clamped `fromOffset`; the high watermark seen at open is a known end.
+    this.#fetchPosition = deps.start;
+    this.#position = deps.start;
+    this.#end = deps.watermarks.high;
     const o = deps.options;
     this.groupId = `${o.clientId}-reader-${this.topic}-${this.partition}-${randomBytes(6).toString('hex')}`;
     this.#consumer = deps.kafka.consumer({
@@ -155,74 +150,43 @@ export class KafkaJsPartitionReader implements PartitionReader {
     });
   }
 
-  /** Fetches the watermarks, joins the throwaway group and starts fetching at the clamped `fromOffset`. */
-  async start(): Promise<void> {
-    const { topic, partition } = this;
-    try {
-      const wm = (await this.#deps.watermarks(topic)).get(partition);
-      if (wm === undefined) throw new TransportError(`partition ${partition} of ${topic} does not exist`, { retriable: false });
-      this.#throwIfClosed();
-      const start = Math.min(Math.max(this.#deps.fromOffset, wm.low), wm.high);
-      this.#fetchPosition = start;
-      this.#position = start;
-      this.#end = wm.high;
-      const c = this.#consumer;
-      const { events } = c;
-      this.#removeListeners.push(
-        c.on(events.GROUP_JOIN, (e) => this.#onGroupJoin(e.payload.memberAssignment)),
-        c.on(events.START_BATCH_PROCESS, (e) => this.#onStartBatchProcess(e.payload)),
-        c.on(events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart)),
+  /** Joins the throwaway group and starts fetching at `start`. */
+  protected async connectClient(): Promise<void> {
+    const c = this.#consumer;
+    const { events } = c;
+    this.#removeListeners.push(
+      c.on(events.GROUP_JOIN, (e) => this.#onGroupJoin(e.payload.memberAssignment)),
+      c.on(events.START_BATCH_PROCESS, (e) => this.#onStartBatchProcess(e.payload)),
+      c.on(events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart)),
+    );
+    const joined = new Promise<void>((resolve, reject) => (this.#joinWaiter = { resolve, reject }));
+    joined.catch(() => {}); // awaited below; rejected early when closed or failed meanwhile
+    await c.connect();
+    if (this.closed) throw this.closedError();
+    await c.subscribe({ topics: [this.topic], fromBeginning: true });
+    // kafkajs's run() swallows a failed first join (it crashes and maybe restarts): wait for the join itself.
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TransportError(`joining the reader group ${this.groupId} timed out`, { retriable: true })),
+        this.#deps.options.rebalanceTimeoutMs,
       );
-      const joined = new Promise<void>((resolve, reject) => (this.#joinWaiter = { resolve, reject }));
-      joined.catch(() => {}); // awaited below; rejected early when closed or failed meanwhile
-      await c.connect();
-      this.#throwIfClosed();
-      await c.subscribe({ topics: [topic], fromBeginning: true });
-      // kafkajs's run() swallows a failed first join (it crashes and maybe restarts): wait for the join itself.
-      await c.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: (payload) => this.#eachBatch(payload),
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new TransportError(`joining the reader group ${this.groupId} timed out`, { retriable: true })),
-          this.#deps.options.rebalanceTimeoutMs,
-        );
-      });
-      try {
-        await Promise.race([joined, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    } catch (error) {
-      await this.close();
-      throw toTransportError(error, `opening a reader of ${topic}/${partition}`);
-    }
-  }
-
-  // ---- the port -------------------------------------------------------------------------------
-
-  async read(): Promise<PartitionBatch> {
-    this.#throwIfDone();
-    if (this.#reading) throw new StateError('PartitionReader.read() calls must not overlap');
-    this.#reading = true;
+    });
     try {
-      return await this.#read();
+      await Promise.race([joined, timeout]);
     } finally {
-      this.#reading = false;
+      clearTimeout(timer);
     }
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
   }
 
   // ---- reading --------------------------------------------------------------------------------
 
-  async #read(): Promise<PartitionBatch> {
+  protected async readBatch(): Promise<PartitionBatch> {
     let quietMs = this.#deps.options.eofCheckDelayMs;
     for (;;) {
       this.#throwIfDone();
@@ -253,9 +217,9 @@ export class KafkaJsPartitionReader implements PartitionReader {
       // Quiet: ask the broker where the read-committed end is (an open transaction stops it early).
       let high: number | undefined;
       try {
-        high = (await this.#deps.watermarks(this.topic)).get(this.partition)?.high;
+        high = (await this.#deps.topicWatermarks(this.topic)).get(this.partition)?.high;
       } catch (error) {
-        this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error }, 'checking the end offset failed; retrying');
+        this.logger.warn({ topic: this.topic, partition: this.partition, error }, 'checking the end offset failed; retrying');
       }
       this.#throwIfDone();
       if (this.#queue.length > 0 || this.#position !== position) continue;
@@ -287,14 +251,8 @@ export class KafkaJsPartitionReader implements PartitionReader {
     });
   }
 
-  #throwIfClosed(): void {
-    if (this.#closed) {
-      throw new TransportError(`the reader of ${this.topic}/${this.partition} is closed`, { retriable: false });
-    }
-  }
-
   #throwIfDone(): void {
-    this.#throwIfClosed();
+    if (this.closed) throw this.closedError();
     if (this.#failure !== undefined) throw this.#failure;
   }
 
@@ -307,10 +265,10 @@ export class KafkaJsPartitionReader implements PartitionReader {
   }
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
-    if (this.#closed || isStale() || batch.topic !== this.topic || batch.partition !== this.partition) return;
+    if (this.closed || isStale() || batch.topic !== this.topic || batch.partition !== this.partition) return;
     const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset);
     if (Number.isFinite(fetchedOffset) && fetchedOffset !== this.#fetchPosition) {
-      this.#deps.logger.warn(
+      this.logger.warn(
         { topic: this.topic, partition: this.partition, expected: this.#fetchPosition, fetchedOffset },
         'the reader fetched from another offset than expected (offset reset?); following it',
       );
@@ -322,7 +280,7 @@ export class KafkaJsPartitionReader implements PartitionReader {
     // Enough fetched ahead: hold kafkajs's fetch loop until the caller takes one, heartbeating.
     const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.#deps.options.heartbeatIntervalMs);
     try {
-      while (this.#queue.length >= READ_AHEAD_BATCHES && !this.#closed && this.#failure === undefined) {
+      while (this.#queue.length >= READ_AHEAD_BATCHES && !this.closed && this.#failure === undefined) {
         await new Promise<void>((resolve) => (this.#wakeFetcher = resolve));
       }
     } finally {
@@ -333,14 +291,14 @@ export class KafkaJsPartitionReader implements PartitionReader {
 
   /** A control-only (or aborted-only) batch: kafkajs resolves it without calling eachBatch. */
   #onStartBatchProcess(payload: { topic: string; partition: number; batchSize: number; lastOffset: string; highWatermark: string }): void {
-    if (payload.batchSize !== 0 || payload.topic !== this.topic || payload.partition !== this.partition || this.#closed) return;
+    if (payload.batchSize !== 0 || payload.topic !== this.topic || payload.partition !== this.partition || this.closed) return;
     const next = Number(payload.lastOffset) + 1;
     if (!Number.isFinite(next) || next <= this.#fetchPosition) return;
     this.#push({ batch: undefined, position: next, highWatermark: Number(payload.highWatermark) });
   }
 
   #onGroupJoin(memberAssignment: Record<string, number[]>): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     if (!(memberAssignment[this.topic] ?? []).includes(this.partition)) {
       this.#fail(
         new TransportError(`the reader group ${this.groupId} did not assign ${this.topic}/${this.partition}`, { retriable: false }),
@@ -355,10 +313,10 @@ export class KafkaJsPartitionReader implements PartitionReader {
   }
 
   #onCrash(error: Error, restart: boolean): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const mapped = toTransportError(error, `reading ${this.topic}/${this.partition}`);
     if (restart) {
-      this.#deps.logger.warn({ groupId: this.groupId, error: mapped }, 'the reader consumer crashed; it restarts and rejoins');
+      this.logger.warn({ groupId: this.groupId, error: mapped }, 'the reader consumer crashed; it restarts and rejoins');
       return;
     }
     this.#fail(
@@ -373,26 +331,27 @@ export class KafkaJsPartitionReader implements PartitionReader {
     this.#wakeFetcher?.();
   }
 
-  async #close(): Promise<void> {
-    this.#closed = true;
+  protected interrupt(): void {
     this.#queue.length = 0;
     this.#joinWaiter?.reject(
       new TransportError(`the reader of ${this.topic}/${this.partition} was closed while opening`, { retriable: false }),
     );
     this.#wakeReader?.();
     this.#wakeFetcher?.();
+  }
+
+  protected async release(): Promise<void> {
     try {
       await this.#consumer.disconnect();
     } catch (error) {
-      this.#deps.logger.warn({ groupId: this.groupId, error }, 'disconnecting the reader consumer failed');
+      this.logger.warn({ groupId: this.groupId, error }, 'disconnecting the reader consumer failed');
     } finally {
       for (const remove of this.#removeListeners.splice(0)) remove();
     }
     if (this.#joined) {
       await this.#deps.deleteGroup(this.groupId).catch((error: unknown) => {
-        this.#deps.logger.debug({ groupId: this.groupId, error }, 'deleting the reader group failed (the broker expires it)');
+        this.logger.debug({ groupId: this.groupId, error }, 'deleting the reader group failed (the broker expires it)');
       });
     }
-    this.#deps.onClosed(this);
   }
 }

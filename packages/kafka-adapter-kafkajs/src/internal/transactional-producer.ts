@@ -11,11 +11,11 @@
  *
  * @module
  */
-import { FencedError } from '@ksched/core';
-import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
+import type { ProduceRecord, RecordMetadata } from '@ksched/core';
 import { TransactionalProducerBase } from '@ksched/core/adapter';
+import type { TransactionalContext } from '@ksched/core/adapter';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
-import { isFencedError, toTransportError } from '../map-errors.js';
+import { kafkaJsErrors } from '../map-errors.js';
 import { RecordingPartitioner } from './produce.js';
 import { kafkaRetry } from './kafka.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
@@ -33,14 +33,12 @@ export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
   #open: Transaction | undefined;
 
   constructor(
+    context: TransactionalContext,
     kafka: Kafka,
-    transactionalId: string,
     options: ResolvedKafkaJsTransportOptions,
-    logger: Logger,
-    onClosed: (producer: TransactionalProducer) => void,
     stableOffsets: (topic: string) => Promise<readonly { partition: number; offset: string }[]>,
   ) {
-    super({ transactionalId, logger, onClosed, requestTimeoutMs: options.requestTimeoutMs });
+    super({ ...context, requestTimeoutMs: options.requestTimeoutMs, errors: kafkaJsErrors });
     this.#stableOffsets = stableOffsets;
     this.#kafka = kafka;
     this.#options = options;
@@ -59,10 +57,6 @@ export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
     });
   }
 
-  protected initError(error: unknown): Error {
-    return toTransportError(error, `initialising transactional producer ${this.transactionalId}`);
-  }
-
   protected async register(): Promise<void> {
     await this.#producer.connect();
     const txn = await this.#producer.transaction();
@@ -75,7 +69,7 @@ export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
     try {
       txn = await this.#producer.transaction();
     } catch (error) {
-      throw this.#fail(error, 'beginning a transaction');
+      throw this.fail(error, 'beginning a transaction');
     }
     this.#open = txn;
     try {
@@ -100,7 +94,7 @@ export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
         // The commit itself failed: kafkajs cannot abort or begin again on this producer.
         this.#broken = true;
       }
-      throw this.#fail(error, 'producing in a transaction');
+      throw this.fail(error, 'producing in a transaction');
     } finally {
       this.#open = undefined;
     }
@@ -115,16 +109,6 @@ export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
     });
   }
 
-  #fail(error: unknown, what: string): Error {
-    if (isFencedError(error)) {
-      this.state.status = 'fenced';
-      return new FencedError(`transactional producer ${this.transactionalId} was fenced by a newer producer with the same id (${what})`, {
-        cause: error,
-      });
-    }
-    return toTransportError(error, `${what} (transactional id ${this.transactionalId})`);
-  }
-
   /**
    * A new kafkajs producer for the same id after a stuck one. Its InitProducerId aborts whatever
    * the stuck producer left open. Only done after non-fencing failures.
@@ -137,7 +121,7 @@ export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
       await this.register();
       this.#broken = false;
     } catch (error) {
-      throw this.#fail(error, 're-initialising after a failed transaction');
+      throw this.fail(error, 're-initialising after a failed transaction');
     }
   }
 

@@ -40,13 +40,13 @@
  *
  * @module
  */
-import { StateError, TransportError } from '@ksched/core';
-import type { GroupListener, Logger, PartitionBatch, Subscription, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
-import { ListenerDelivery, plainTp as plain, tpKey } from '@ksched/core/adapter';
-import type { HeldPartition } from '@ksched/core/adapter';
+import { TransportError } from '@ksched/core';
+import type { PartitionBatch, TopicPartition, TopicPartitionOffset } from '@ksched/core';
+import { GroupMemberBase, plainTp as plain, tpKey } from '@ksched/core/adapter';
+import type { HeldPartition, MemberContext } from '@ksched/core/adapter';
 import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdkafka';
 import { fromRdKafkaMessage } from '../map-record.js';
-import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
+import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, rdKafkaErrors, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { consumerConfig, consumerTopicConfig, createClient, disconnectWithin, failFastOnAuthentication, forwardEvents } from './config.js';
 import { rdkafka } from './native.js';
@@ -93,28 +93,12 @@ interface PendingCommit {
   settled: boolean;
 }
 
-/** What the member needs from its transport. */
-export interface GroupMemberDeps {
-  readonly options: ResolvedRdKafkaTransportOptions;
-  readonly logger: Logger;
-  readonly groupId: string;
-  readonly topics: readonly string[];
-  readonly listener: GroupListener;
-  /** Watermarks (low, read-committed high) of one partition. */
-  watermarks(tp: TopicPartition): Promise<Watermarks>;
-  /** Called once the member has left. */
-  onClosed(member: RdKafkaGroupMember): void;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A running group membership (see the module comment). */
-export class RdKafkaGroupMember implements Subscription {
-  readonly #deps: GroupMemberDeps;
+/** A running group membership (see the module comment). Create it, then {@link GroupMemberBase.join}. */
+export class RdKafkaGroupMember extends GroupMemberBase<PartitionState> {
   readonly #options: ResolvedRdKafkaTransportOptions;
   readonly #consumer: KafkaConsumer;
-  readonly #d: ListenerDelivery<PartitionState>;
-  readonly #states: Map<string, PartitionState>;
   readonly #seeks: SeekRequest[] = [];
   /** Commits waiting for librdkafka's callback, in commit order. */
   readonly #commits: PendingCommit[] = [];
@@ -123,14 +107,11 @@ export class RdKafkaGroupMember implements Subscription {
   #collecting: Entry[] | undefined;
   #loop: Promise<void> | undefined;
   #stopLoop = false;
-  #closed: Promise<void> | undefined;
 
-  private constructor(deps: GroupMemberDeps) {
-    this.#deps = deps;
-    this.#options = deps.options;
-    this.#d = new ListenerDelivery({ ...deps, maxBatchRetries: deps.options.maxBatchRetries });
-    this.#states = this.#d.states;
-    const config = consumerConfig(deps.options, deps.groupId, {
+  constructor(context: MemberContext, options: ResolvedRdKafkaTransportOptions) {
+    super({ ...context, maxBatchRetries: options.maxBatchRetries, errors: rdKafkaErrors });
+    this.#options = options;
+    const config = consumerConfig(options, context.groupId, {
       rebalance_cb: (err, assignment) => this.#onRebalance(err as LibrdKafkaError | undefined, assignment as TopicPartition[]),
       offset_commit_cb: (err) => this.#onOffsetCommit(err as LibrdKafkaError | undefined),
     });
@@ -141,54 +122,33 @@ export class RdKafkaGroupMember implements Subscription {
     this.#consumer.on('partition.eof', (eof: EofEvent) =>
       this.#collecting?.push({ kind: 'eof', topic: eof.topic, partition: eof.partition, offset: eof.offset }),
     );
-    this.#consumer.setDefaultConsumeTimeout(deps.options.consumeTimeoutMs);
-    forwardEvents(this.#consumer, deps.logger, 'consumer');
-  }
-
-  /** A member, not yet joined: call {@link RdKafkaGroupMember.start}. */
-  static create(deps: GroupMemberDeps): RdKafkaGroupMember {
-    return new RdKafkaGroupMember(deps);
+    this.#consumer.setDefaultConsumeTimeout(options.consumeTimeoutMs);
+    forwardEvents(this.#consumer, context.logger, 'consumer');
   }
 
   /** Connects, subscribes and starts the poll loop (assignments follow asynchronously). */
-  async start(): Promise<void> {
-    const { groupId, topics } = this.#deps;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const unwatch = failFastOnAuthentication(this.#consumer as never, (error) => {
-          unwatch();
-          reject(error);
-        });
-        this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => {
-          unwatch();
-          if (error) reject(error);
-          else resolve();
-        });
+  protected async connectClient(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const unwatch = failFastOnAuthentication(this.#consumer as never, (error) => {
+        unwatch();
+        reject(error);
       });
-      this.#consumer.subscribe([...topics]);
-    } catch (error) {
-      this.#d.closing = true;
-      await this.#disconnect();
-      this.#deps.onClosed(this);
-      throw toTransportError(error, `joining group ${groupId} on ${topics.join(', ')}`);
-    }
+      this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => {
+        unwatch();
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+    this.#consumer.subscribe([...this.topics]);
     this.#loop = this.#run();
   }
 
-  // ---- port operations ------------------------------------------------------------------------
-
-  /** See `Transport.seekToBeginning`: a seek to the low watermark. */
-  seekToBeginning(tp: TopicPartition): Promise<Watermarks> {
-    return this.seek(tp, Number.NEGATIVE_INFINITY);
+  protected abandon(): Promise<void> {
+    return this.#disconnect();
   }
 
-  /** See `Transport.seek`: `offset` is clamped into the partition's watermarks observed now. */
-  async seek(tp: TopicPartition, offset: number): Promise<Watermarks> {
-    const st = this.#d.held(tp);
-    const wm = await this.#deps.watermarks(tp);
-    // Revoked meanwhile (a rebalance is normal): nothing is delivered for it any more, so there is nothing to seek.
-    if (this.#states.get(st.key) !== st || st.phase === 'revoked') return wm;
-    const target = Math.min(Math.max(offset, wm.low), wm.high);
+  /** Asks the poll loop to seek between two `consume` calls (see the module comment); resolves once it did. */
+  protected async seekClient(st: PartitionState, target: number): Promise<void> {
     // Nothing of the old position is delivered from now on.
     st.generation++;
     st.seeking++;
@@ -201,18 +161,15 @@ export class RdKafkaGroupMember implements Subscription {
       st.seeking--;
       this.#pump(st);
     }
-    return wm;
   }
 
-  /** See `Transport.commitOffsets`: resolves once the group coordinator acknowledged the commit. */
-  commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    if (this.#d.closing) return Promise.reject(new StateError('the subscription is closed; offsets cannot be committed'));
-    if (offsets.length === 0) return Promise.resolve();
+  /** Resolves once the group coordinator acknowledged the commit. */
+  protected commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
       try {
         this.#consumer.commit(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
       } catch (error) {
-        reject(toTransportError(error, `committing offsets of group ${this.#deps.groupId}`));
+        reject(toTransportError(error, `committing offsets of group ${this.groupId}`));
         return;
       }
       // Callbacks arrive in commit order; a timed-out entry stays queued so that a late callback still lines up.
@@ -223,7 +180,7 @@ export class RdKafkaGroupMember implements Subscription {
         timer: setTimeout(() => {
           if (commit.settled) return;
           commit.settled = true;
-          reject(new TransportError(`committing offsets of group ${this.#deps.groupId} timed out`, { retriable: true }));
+          reject(new TransportError(`committing offsets of group ${this.groupId} timed out`, { retriable: true }));
         }, this.#options.requestTimeoutMs),
       };
       commit.timer.unref();
@@ -234,30 +191,40 @@ export class RdKafkaGroupMember implements Subscription {
     return done;
   }
 
-  /** Revokes every partition (awaiting `onRevoked`), then leaves the group and disconnects. */
-  close(): Promise<void> {
-    this.#closed ??= this.#close();
-    return this.#closed;
-  }
-
-  async #close(): Promise<void> {
-    this.#d.closing = true;
-    this.#revoke(this.#d.heldStates(), undefined);
-    await this.#d.groupSettled();
-    // Let pending commits be acknowledged (the loop serves their callbacks), then stop polling.
+  /** Every partition is revoked (`onRevoked` settled): let pending commits be acknowledged, stop polling, disconnect. */
+  protected async leave(): Promise<void> {
+    // The loop serves the commit callbacks.
     await Promise.allSettled([...this.#commitsInFlight]);
     this.#stopLoop = true;
     await this.#loop;
-    // Every partition is revoked: nothing is delivered any more, so the pending seeks have nothing left to do.
+    // Nothing is delivered any more, so the pending seeks have nothing left to do.
     for (const seek of this.#seeks.splice(0)) seek.resolve();
     await this.#disconnect();
-    this.#deps.onClosed(this);
+  }
+
+  protected forget(st: PartitionState): void {
+    st.queue = [];
+    st.queuedRecords = 0;
+  }
+
+  /** Pauses newly assigned partitions in librdkafka (what arrives meanwhile waits in their queues). */
+  protected pause(states: readonly PartitionState[]): void {
+    try {
+      this.#consumer.pause(states.map(plain));
+      for (const st of states) st.paused = true;
+    } catch (error) {
+      this.logger.warn({ error }, 'pausing newly assigned partitions failed');
+    }
+  }
+
+  protected activate(st: PartitionState): void {
+    this.#pump(st);
   }
 
   async #disconnect(): Promise<void> {
     // librdkafka's close revokes the assignment (the rebalance callback unassigns at once) and leaves the group.
     await disconnectWithin(this.#consumer, this.#options.sessionTimeoutMs + this.#options.requestTimeoutMs, (error) =>
-      this.#deps.logger.warn({ groupId: this.#deps.groupId, error }, 'disconnecting the consumer failed'),
+      this.logger.warn({ groupId: this.groupId, error }, 'disconnecting the consumer failed'),
     );
   }
 
@@ -300,19 +267,15 @@ export class RdKafkaGroupMember implements Subscription {
   }
 
   #consumeError(error: unknown): void {
-    const mapped = toTransportError(error, `consuming group ${this.#deps.groupId}`);
     // librdkafka retries transient conditions (broker down, unknown topic while it is created) by itself.
-    if (isRetriableError(error) || rdKafkaCode(error) === RdKafkaErrorCode.ERR__TIMED_OUT) {
-      this.#deps.logger.warn({ groupId: this.#deps.groupId, error: mapped }, 'consume failed; retrying');
-    } else {
-      this.#d.reportError(mapped);
-    }
+    const transient = isRetriableError(error) || rdKafkaCode(error) === RdKafkaErrorCode.ERR__TIMED_OUT;
+    this.consumeFailed(error, transient, 'consume failed; retrying');
   }
 
   #route(entries: readonly Entry[]): void {
     const touched = new Set<PartitionState>();
     for (const entry of entries) {
-      const st = this.#states.get(tpKey(entry.topic, entry.partition));
+      const st = this.states.get(tpKey(entry.topic, entry.partition));
       if (st === undefined || st.phase === 'revoked' || st.stopped) continue;
       st.queue.push(entry);
       if (entry.kind === 'record') st.queuedRecords++;
@@ -328,7 +291,7 @@ export class RdKafkaGroupMember implements Subscription {
 
   /** Starts the next delivery of `st` if it can; resumes a paused partition whose queue is drained. */
   #pump(st: PartitionState): void {
-    if (st.busy || st.phase !== 'active' || st.seeking > 0 || st.stopped || this.#d.closing) return;
+    if (st.busy || st.phase !== 'active' || st.seeking > 0 || st.stopped || this.closing) return;
     const batch = this.#takeBatch(st);
     if (batch === undefined) {
       if (st.paused) this.#resume(st);
@@ -368,7 +331,7 @@ export class RdKafkaGroupMember implements Subscription {
   /** Delivers `batch` by the kit's rules (bounded redelivery, then the partition stops until a seek). */
   async #deliver(st: PartitionState, batch: PartitionBatch): Promise<void> {
     const generation = st.generation;
-    const result = await this.#d.deliver(st, generation, batch, {
+    const result = await this.delivery.deliver(st, generation, batch, {
       stop: () => {
         st.queue = [];
         st.queuedRecords = 0;
@@ -386,7 +349,7 @@ export class RdKafkaGroupMember implements Subscription {
     while (this.#seeks.length > 0) {
       const request = this.#seeks.shift()!;
       const st = request.state;
-      if (st.phase === 'revoked' || this.#states.get(st.key) !== st) {
+      if (st.phase === 'revoked' || this.states.get(st.key) !== st) {
         // Revoked meanwhile: nothing is delivered for it any more, so the seek has nothing left to do.
         request.resolve();
         continue;
@@ -434,7 +397,7 @@ export class RdKafkaGroupMember implements Subscription {
       this.#consumer.pause([plain(st)]);
       st.paused = true;
     } catch (error) {
-      this.#deps.logger.warn({ topic: st.topic, partition: st.partition, error }, 'pausing a partition failed');
+      this.logger.warn({ topic: st.topic, partition: st.partition, error }, 'pausing a partition failed');
     }
   }
 
@@ -443,7 +406,7 @@ export class RdKafkaGroupMember implements Subscription {
       this.#consumer.resume([plain(st)]);
       st.paused = false;
     } catch (error) {
-      this.#deps.logger.warn({ topic: st.topic, partition: st.partition, error }, 'resuming a partition failed');
+      this.logger.warn({ topic: st.topic, partition: st.partition, error }, 'resuming a partition failed');
     }
   }
 
@@ -457,23 +420,23 @@ export class RdKafkaGroupMember implements Subscription {
       if (code === RdKafkaErrorCode.ERR__ASSIGN_PARTITIONS) this.#onAssign(assignment, cooperative);
       else if (code === RdKafkaErrorCode.ERR__REVOKE_PARTITIONS) this.#onRevoke(assignment, cooperative);
       else {
-        this.#d.reportError(toTransportError(err, `rebalancing group ${this.#deps.groupId}`));
-        this.#revoke(this.#d.heldStates(), cooperative ? { incremental: this.#d.heldStates().map(plain) } : 'all');
+        this.delivery.reportError(toTransportError(err, `rebalancing group ${this.groupId}`));
+        this.#revoke(this.delivery.heldStates(), cooperative ? { incremental: this.delivery.heldStates().map(plain) } : 'all');
       }
     } catch (error) {
-      this.#d.reportError(toTransportError(error, `rebalancing group ${this.#deps.groupId}`));
+      this.delivery.reportError(toTransportError(error, `rebalancing group ${this.groupId}`));
     }
   }
 
   /** librdkafka revokes `assignment`: every partition (eager), or those moving elsewhere (cooperative). */
   #onRevoke(assignment: readonly TopicPartition[], cooperative: boolean): void {
     if (!cooperative) {
-      this.#revoke(this.#d.heldStates(), 'all');
+      this.#revoke(this.delivery.heldStates(), 'all');
       return;
     }
     const revoked = new Set(assignment.map((tp) => tpKey(tp.topic, tp.partition)));
     this.#revoke(
-      this.#d.heldStates().filter((st) => revoked.has(st.key)),
+      this.delivery.heldStates().filter((st) => revoked.has(st.key)),
       { incremental: assignment.map(plain) },
     );
   }
@@ -481,8 +444,9 @@ export class RdKafkaGroupMember implements Subscription {
   #onAssign(assignment: readonly TopicPartition[], cooperative: boolean): void {
     if (cooperative) this.#consumer.incrementalAssign(assignment.map(plain));
     else this.#consumer.assign(assignment.map(plain));
-    if (this.#d.closing) return;
-    const added = this.#d.add(assignment, (base) => ({
+    if (this.closing) return;
+    // Nothing is fetched for a new partition before its onAssigned settled.
+    this.assign(assignment, (base) => ({
       ...base,
       queue: [],
       queuedRecords: 0,
@@ -491,42 +455,25 @@ export class RdKafkaGroupMember implements Subscription {
       seeking: 0,
       position: undefined,
     }));
-    if (added.length === 0) return;
-    // Nothing is fetched for a new partition before its onAssigned settled (what arrives meanwhile waits in its queue).
-    try {
-      this.#consumer.pause(added.map(plain));
-      for (const st of added) st.paused = true;
-    } catch (error) {
-      this.#deps.logger.warn({ error }, 'pausing newly assigned partitions failed');
-    }
-    this.#d.assigned(added, (current) => {
-      for (const st of current) {
-        st.phase = 'active';
-        this.#pump(st);
-      }
-    });
   }
 
   /**
-   * Marks `states` revoked now (nothing more is delivered) and queues `onRevoked` for them; with
-   * `unassign`, librdkafka's assignment is given up once `onRevoked` settled: all of it (eager),
-   * or the listed partitions (`incrementalUnassign`, cooperative).
+   * Marks `states` revoked now (nothing more is delivered) and queues `onRevoked` for them;
+   * librdkafka's assignment is given up once `onRevoked` settled: all of it (eager), or the listed
+   * partitions (`incrementalUnassign`, cooperative).
    */
-  #revoke(states: readonly PartitionState[], unassign: Unassign | undefined): void {
-    for (const st of states) {
-      st.queue = [];
-      st.queuedRecords = 0;
-    }
-    if (unassign !== undefined && this.#d.closing) {
+  #revoke(states: readonly PartitionState[], unassign: Unassign): void {
+    if (this.closing) {
       // librdkafka's close waits for this; the partitions were revoked before close() got here.
       for (const st of states) {
+        this.forget(st);
         st.phase = 'revoked';
         st.generation++;
       }
       this.#unassign(unassign);
       return;
     }
-    this.#d.revoke(states, unassign !== undefined ? () => this.#unassign(unassign) : undefined);
+    this.revoke(states, () => this.#unassign(unassign));
   }
 
   #unassign(unassign: Unassign): void {
@@ -534,7 +481,7 @@ export class RdKafkaGroupMember implements Subscription {
       if (unassign === 'all') this.#consumer.unassign();
       else if (unassign.incremental.length > 0) this.#consumer.incrementalUnassign(unassign.incremental.map(plain));
     } catch (error) {
-      if (!this.#d.closing) this.#d.reportError(toTransportError(error, `giving up the assignment of group ${this.#deps.groupId}`));
+      if (!this.closing) this.delivery.reportError(toTransportError(error, `giving up the assignment of group ${this.groupId}`));
     }
   }
 
@@ -544,7 +491,7 @@ export class RdKafkaGroupMember implements Subscription {
     clearTimeout(commit.timer);
     if (commit.settled) return;
     commit.settled = true;
-    if (err) commit.reject(toTransportError(err, `committing offsets of group ${this.#deps.groupId}`));
+    if (err) commit.reject(toTransportError(err, `committing offsets of group ${this.groupId}`));
     else commit.resolve();
   }
 }

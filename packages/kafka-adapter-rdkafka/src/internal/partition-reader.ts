@@ -24,11 +24,12 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { StateError, TransportError } from '@ksched/core';
-import type { Logger, PartitionBatch, PartitionReader, TopicPartition } from '@ksched/core';
+import type { PartitionBatch } from '@ksched/core';
+import { PartitionReaderBase } from '@ksched/core/adapter';
+import type { ReaderContext } from '@ksched/core/adapter';
 import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdkafka';
 import { fromRdKafkaMessage } from '../map-record.js';
-import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, toTransportError } from '../map-errors.js';
+import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, rdKafkaErrors, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { consumerTopicConfig, createClient, disconnectWithin, failFastOnAuthentication, forwardEvents, readerConfig } from './config.js';
 import { rdkafka } from './native.js';
@@ -46,21 +47,9 @@ interface Fetched {
   readonly error?: unknown;
 }
 
-export interface PartitionReaderDeps {
-  readonly options: ResolvedRdKafkaTransportOptions;
-  readonly logger: Logger;
-  readonly tp: TopicPartition;
-  /** Where reading starts: `fromOffset` clamped into the partition's watermarks. */
-  readonly start: number;
-  /** Called once the reader is closed. */
-  onClosed(reader: RdKafkaPartitionReader): void;
-}
-
-/** See the module comment. */
-export class RdKafkaPartitionReader implements PartitionReader {
-  readonly topic: string;
-  readonly partition: number;
-  readonly #deps: PartitionReaderDeps;
+/** See the module comment. Create it, then {@link PartitionReaderBase.open}. */
+export class RdKafkaPartitionReader extends PartitionReaderBase {
+  readonly #options: ResolvedRdKafkaTransportOptions;
   readonly #consumer: KafkaConsumer;
   /** EOF events of the `consume` call in flight. */
   #eof = -1;
@@ -70,9 +59,6 @@ export class RdKafkaPartitionReader implements PartitionReader {
   #position: number;
   /** The last thing read was an EOF event at `#position` (nothing has arrived since). */
   #atEnd = false;
-  #reading = false;
-  #closed = false;
-  #closing: Promise<void> | undefined;
   /**
    * Rejects the `read()` waiting for a `consume` call, so that `close()` settles it at once. (Not a
    * race with one long-lived "closed" promise: every race would leave a reaction on it holding its
@@ -80,15 +66,14 @@ export class RdKafkaPartitionReader implements PartitionReader {
    */
   #abortWait: ((error: unknown) => void) | undefined;
 
-  private constructor(deps: PartitionReaderDeps) {
-    this.#deps = deps;
-    this.topic = deps.tp.topic;
-    this.partition = deps.tp.partition;
-    this.#position = deps.start;
+  constructor(context: ReaderContext<RdKafkaPartitionReader>, options: ResolvedRdKafkaTransportOptions) {
+    super(context, rdKafkaErrors);
+    this.#options = options;
+    this.#position = context.start;
     this.#consumer = createClient(
       'reader',
       () =>
-        new rdkafka.KafkaConsumer(readerConfig(deps.options, `${deps.options.clientId}-reader-${randomUUID()}`) as never, {
+        new rdkafka.KafkaConsumer(readerConfig(options, `${options.clientId}-reader-${randomUUID()}`) as never, {
           ...consumerTopicConfig,
         }),
     );
@@ -96,69 +81,54 @@ export class RdKafkaPartitionReader implements PartitionReader {
       if (event.offset > this.#eof) this.#eof = event.offset;
     });
     this.#consumer.setDefaultConsumeTimeout(READ_WAIT_MS);
-    forwardEvents(this.#consumer, deps.logger, 'reader');
+    forwardEvents(this.#consumer, context.logger, 'reader');
   }
 
-  /** Connects and assigns the partition at `deps.start`; librdkafka starts fetching at once. */
-  static async open(deps: PartitionReaderDeps): Promise<RdKafkaPartitionReader> {
-    const reader = new RdKafkaPartitionReader(deps);
-    const { topic, partition } = deps.tp;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const unwatch = failFastOnAuthentication(reader.#consumer as never, (error) => {
-          unwatch();
-          reject(error);
-        });
-        reader.#consumer.connect({ timeout: deps.options.connectionTimeoutMs }, (error) => {
-          unwatch();
-          if (error) reject(error);
-          else resolve();
-        });
+  /** Connects and assigns the partition at `start`; librdkafka starts fetching at once. */
+  protected async connectClient(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const unwatch = failFastOnAuthentication(this.#consumer as never, (error) => {
+        unwatch();
+        reject(error);
       });
-      reader.#consumer.assign([{ topic, partition, offset: deps.start }]);
-    } catch (error) {
-      await reader.close();
-      throw toTransportError(error, `opening a reader of ${topic}/${partition} at ${deps.start}`);
-    }
+      this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => {
+        unwatch();
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+    this.#consumer.assign([{ topic: this.topic, partition: this.partition, offset: this.start }]);
     // Start fetching the first batch right away.
-    reader.#pending = reader.#consume();
-    return reader;
+    this.#pending = this.#consume();
   }
 
-  async read(): Promise<PartitionBatch> {
-    if (this.#closed) throw this.#closedError();
-    if (this.#reading) throw new StateError(`read() calls of the reader of ${this.topic}/${this.partition} must not overlap`);
-    this.#reading = true;
-    try {
-      const deadline = Date.now() + READ_BUDGET_MS;
-      for (;;) {
-        const fetched = await this.#wait((this.#pending ??= this.#consume()));
-        if (this.#closed) throw this.#closedError();
-        this.#pending = undefined;
-        if (fetched.error !== undefined) {
-          const code = rdKafkaCode(fetched.error);
-          const transient = isRetriableError(fetched.error) || code === RdKafkaErrorCode.ERR__TIMED_OUT;
-          if (!transient) throw toTransportError(fetched.error, `reading ${this.topic}/${this.partition}`);
-          this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error: fetched.error }, 'reader consume failed; retrying');
-          if (Date.now() >= deadline) return this.#batch([], false);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          continue;
-        }
-        const { messages, eof } = fetched;
-        if (messages.length > 0 || eof >= 0) {
-          // Read ahead while the caller handles this batch.
-          this.#pending = this.#consume();
-          const last = messages.length > 0 ? messages[messages.length - 1]!.offset + 1 : -1;
-          // An EOF event after the last record carries the end offset (past trailing markers).
-          this.#position = Math.max(this.#position, last, eof);
-          this.#atEnd = eof >= 0 && eof >= last;
-          return this.#batch(messages, this.#atEnd);
-        }
-        // Nothing within the wait: at the end already (librdkafka does not repeat its EOF event), or slow.
-        if (this.#atEnd || Date.now() >= deadline) return this.#batch([], this.#atEnd);
+  protected async readBatch(): Promise<PartitionBatch> {
+    const deadline = Date.now() + READ_BUDGET_MS;
+    for (;;) {
+      const fetched = await this.#wait((this.#pending ??= this.#consume()));
+      if (this.closed) throw this.closedError();
+      this.#pending = undefined;
+      if (fetched.error !== undefined) {
+        const code = rdKafkaCode(fetched.error);
+        const transient = isRetriableError(fetched.error) || code === RdKafkaErrorCode.ERR__TIMED_OUT;
+        if (!transient) throw toTransportError(fetched.error, `reading ${this.topic}/${this.partition}`);
+        this.logger.warn({ topic: this.topic, partition: this.partition, error: fetched.error }, 'reader consume failed; retrying');
+        if (Date.now() >= deadline) return this.#batch([], false);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
       }
-    } finally {
-      this.#reading = false;
+      const { messages, eof } = fetched;
+      if (messages.length > 0 || eof >= 0) {
+        // Read ahead while the caller handles this batch.
+        this.#pending = this.#consume();
+        const last = messages.length > 0 ? messages[messages.length - 1]!.offset + 1 : -1;
+        // An EOF event after the last record carries the end offset (past trailing markers).
+        this.#position = Math.max(this.#position, last, eof);
+        this.#atEnd = eof >= 0 && eof >= last;
+        return this.#batch(messages, this.#atEnd);
+      }
+      // Nothing within the wait: at the end already (librdkafka does not repeat its EOF event), or slow.
+      if (this.#atEnd || Date.now() >= deadline) return this.#batch([], this.#atEnd);
     }
   }
 
@@ -183,7 +153,7 @@ export class RdKafkaPartitionReader implements PartitionReader {
     return new Promise<Fetched>((resolve) => {
       this.#eof = -1;
       try {
-        this.#consumer.consume(this.#deps.options.readerBatchSize, (error: LibrdKafkaError, messages: Message[]) => {
+        this.#consumer.consume(this.#options.readerBatchSize, (error: LibrdKafkaError, messages: Message[]) => {
           const eof = this.#eof;
           this.#eof = -1;
           if (error) resolve({ messages: [], eof: -1, error });
@@ -195,23 +165,16 @@ export class RdKafkaPartitionReader implements PartitionReader {
     });
   }
 
-  #closedError(): TransportError {
-    return new TransportError(`the reader of ${this.topic}/${this.partition} is closed`, { retriable: false });
+  protected interrupt(): void {
+    this.#abortWait?.(this.closedError());
   }
 
-  close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    this.#closed = true;
-    this.#abortWait?.(this.#closedError());
-    this.#closing = (async () => {
-      // librdkafka must not be closed under a consume call in flight (it ends within READ_WAIT_MS).
-      await this.#pending;
-      this.#pending = undefined;
-      await disconnectWithin(this.#consumer, this.#deps.options.requestTimeoutMs, (error) =>
-        this.#deps.logger.warn({ topic: this.topic, partition: this.partition, error }, 'disconnecting a reader failed'),
-      );
-      this.#deps.onClosed(this);
-    })();
-    return this.#closing;
+  protected async release(): Promise<void> {
+    // librdkafka must not be closed under a consume call in flight (it ends within READ_WAIT_MS).
+    await this.#pending;
+    this.#pending = undefined;
+    await disconnectWithin(this.#consumer, this.#options.requestTimeoutMs, (error) =>
+      this.logger.warn({ topic: this.topic, partition: this.partition, error }, 'disconnecting a reader failed'),
+    );
   }
 }

@@ -17,10 +17,11 @@
  * @module
  */
 import { FencedError } from '@ksched/core';
-import type { Logger, ProduceRecord, RecordMetadata, TransactionalProducer } from '@ksched/core';
+import type { ProduceRecord, RecordMetadata } from '@ksched/core';
 import { TransactionalProducerBase } from '@ksched/core/adapter';
+import type { TransactionalContext } from '@ksched/core/adapter';
 import type { LibrdKafkaError } from 'node-rdkafka';
-import { isFencedError, isRetriableError, toTransportError } from '../map-errors.js';
+import { isFencedError, isRetriableError, rdKafkaErrors } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { createClient, producerConfig } from './config.js';
 import { DeliveringProducer, prepareRecords } from './producer.js';
@@ -47,14 +48,9 @@ export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
   /** A transaction was begun and neither committed nor aborted. */
   #open = false;
 
-  constructor(
-    transactionalId: string,
-    options: ResolvedRdKafkaTransportOptions,
-    logger: Logger,
-    counts: PartitionCounts,
-    onClosed: (producer: TransactionalProducer) => void,
-  ) {
-    super({ transactionalId, logger, onClosed, requestTimeoutMs: options.requestTimeoutMs });
+  constructor(context: TransactionalContext, options: ResolvedRdKafkaTransportOptions, counts: PartitionCounts) {
+    super({ ...context, requestTimeoutMs: options.requestTimeoutMs, errors: rdKafkaErrors });
+    const { transactionalId } = context;
     this.#options = options;
     this.#counts = counts;
     this.#producer = createClient(
@@ -62,7 +58,7 @@ export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
       () =>
         new DeliveringProducer(
           producerConfig(options, transactionalId),
-          logger,
+          context.logger,
           `transactional producer ${transactionalId}`,
           options.pollIntervalMs,
         ),
@@ -78,17 +74,13 @@ export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
     await callback((cb) => this.#client.initTransactions(this.#options.transactionTimeoutMs, cb));
   }
 
-  protected initError(error: unknown): Error {
-    return this.#fail(error, 'initialising');
-  }
-
   protected async transact(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
     // Refused records (bad header, bad partition) fail before a transaction is begun.
     const prepared = await prepareRecords(records, this.#counts);
     try {
       await callback((cb) => this.#client.beginTransaction(cb));
     } catch (error) {
-      throw this.#fail(error, 'beginning a transaction');
+      throw this.fail(error, 'beginning a transaction');
     }
     this.#open = true;
     let batch: DeliveryBatch | undefined;
@@ -105,10 +97,10 @@ export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
       return metadata;
     } catch (error) {
       const what = `producing ${records.length} record(s) in a transaction`;
-      let mapped = this.#fail(error, what);
+      let mapped = this.fail(error, what);
       // A failed delivery names the cause better than the commit's "message(s) failed delivery".
       const cause = batch?.error;
-      if (cause !== undefined && cause !== error && this.state.status === 'ready') mapped = this.#fail(cause, what);
+      if (cause !== undefined && cause !== error && this.state.status === 'ready') mapped = this.fail(cause, what);
       const abortError = await this.#abort();
       // Fencing may only show when aborting (the records' delivery reports then just say "purged").
       if (this.#isFenced() && !FencedError.isInstance(mapped)) throw this.state.fencedError(abortError ?? error);
@@ -158,7 +150,7 @@ export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
       this.#open = false;
       return undefined;
     } catch (error) {
-      this.#fail(error, 'aborting a transaction');
+      this.fail(error, 'aborting a transaction');
       if (!this.#isFenced()) {
         this.state.status = 'failed';
         this.state.failure ??= error;
@@ -168,19 +160,20 @@ export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
     }
   }
 
-  /** Maps an error and records what it means for the producer (fenced, or fatal → failed). */
-  #fail(error: unknown, what: string): Error {
-    if (isFencedError(error)) {
-      if (this.state.status !== 'closed') this.state.status = 'fenced';
+  /**
+   * Maps an error (see the kit's `fail`) and records what it means for the producer: fenced, or
+   * another fatal error (→ failed); either way librdkafka's transaction is gone.
+   */
+  protected override fail(error: unknown, what: string): Error {
+    const mapped = super.fail(error, what);
+    if (FencedError.isInstance(mapped)) {
       this.#open = false;
-      return this.state.fencedError(error);
-    }
-    if ((error as { isFatal?: unknown } | null)?.isFatal === true && this.state.status !== 'closed') {
+    } else if ((error as { isFatal?: unknown } | null)?.isFatal === true && this.state.status !== 'closed') {
       this.state.status = 'failed';
       this.state.failure = error;
       this.#open = false;
     }
-    return toTransportError(error, `${what} (transactional id ${this.transactionalId})`);
+    return mapped;
   }
 
   #isFenced(): boolean {

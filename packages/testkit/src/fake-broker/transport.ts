@@ -6,9 +6,9 @@
  * @module
  */
 import { noopLogger, TransportError } from '@ksched/core';
-import type { ProduceRecord, RecordMetadata, SubscribeOptions, TopicPartition, TransactionalProducer, Watermarks } from '@ksched/core';
+import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer, Watermarks } from '@ksched/core';
 import { TransportShell } from '@ksched/core/adapter';
-import type { GroupMemberHandle, Tracker, TransportDriver } from '@ksched/core/adapter';
+import type { GroupMemberHandle, MemberContext, ReaderContext, TransactionalContext, TransportDriver } from '@ksched/core/adapter';
 import { tpKey } from '../internal/partition-log.js';
 import { clusterOf } from './delivery.js';
 import type { Cluster } from './delivery.js';
@@ -37,12 +37,12 @@ class FakeDriver implements TransportDriver<FakePartitionReader> {
     this.#client.status = 'closed';
   }
 
-  join(options: SubscribeOptions, members: Tracker<GroupMemberHandle>): Promise<GroupMemberHandle> {
-    return this.#cluster.subscribe(this.#client, options, members);
+  join(context: MemberContext): Promise<GroupMemberHandle> {
+    return this.#cluster.subscribe(this.#client, context, context.members);
   }
 
-  async openReader(tp: TopicPartition, fromOffset: number, readers: Tracker<FakePartitionReader>): Promise<FakePartitionReader> {
-    return this.#cluster.openReader(this.#client, tp, { fromOffset }, readers);
+  async openReader(context: ReaderContext<FakePartitionReader>): Promise<FakePartitionReader> {
+    return this.#cluster.openReader(this.#client, context.tp, { fromOffset: context.fromOffset }, context.readers);
   }
 
   async fetchWatermarks(tp: TopicPartition): Promise<Watermarks> {
@@ -88,8 +88,8 @@ class FakeDriver implements TransportDriver<FakePartitionReader> {
     });
   }
 
-  createTransactionalProducer(transactionalId: string, producers: Tracker<TransactionalProducer>): TransactionalProducer {
-    return new FakeTransactionalProducer(this.#cluster, this.#client, transactionalId, (p) => producers.delete(p));
+  createTransactionalProducer(context: TransactionalContext): TransactionalProducer {
+    return new FakeTransactionalProducer(this.#cluster, this.#client, context.transactionalId, context.onClosed);
   }
 }
 
