@@ -50,7 +50,7 @@ export const kafkajs = {
       case: /a slow onRevoked settles before another member gets the partitions/,
       reason:
         "kafkajs's eager protocol cannot delay the rejoin until onRevoked settled: another member may be assigned a " +
-        'partition while its revocation runs (README, "Every rebalance revokes every partition"; the engine fences per partition)',
+        'partition while its revocation runs (the adapter README, "Every rebalance revokes every partition"; the engine fences per partition)',
     },
   ],
   topicAdmin: {
