@@ -10,8 +10,8 @@
  */
 import { parseOptions } from '@ksched/core/adapter';
 import type { ResolvedNewTopic, TopicAdmin } from '@ksched/core/adapter';
-// kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
-import kafkajs from 'kafkajs';
+// The adapter's own kafkajs copy, with the corrected read-committed filter (internal/kafkajs.ts).
+import { kafkajs } from './internal/kafkajs.js';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from './internal/kafka.js';
 import { rethrowAs } from './map-errors.js';

@@ -4,8 +4,8 @@
  *
  * @module
  */
-// kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
-import kafkajs from 'kafkajs';
+// The adapter's own kafkajs copy, with the corrected read-committed filter (internal/kafkajs.ts).
+import { kafkajs } from './kafkajs.js';
 import type { Kafka, KafkaConfig, LogEntry, RetryOptions } from 'kafkajs';
 import type { Logger } from '@ksched/core';
 import type { ResolvedKafkaJsConnectionOptions } from '../options.js';

@@ -39,8 +39,8 @@ import { TransportError } from '@ksched/core';
 import type { ConsumedRecord, PartitionBatch, TopicPartition, Watermarks } from '@ksched/core';
 import { PartitionReaderBase } from '@ksched/core/adapter';
 import type { ReaderContext } from '@ksched/core/adapter';
-// kafkajs is CommonJS and Node cannot detect all of its named exports: take them off the default.
-import kafkajs from 'kafkajs';
+// The adapter's own kafkajs copy, with the corrected read-committed filter (internal/kafkajs.ts).
+import { kafkajs } from './kafkajs.js';
 import type { Batch, Consumer, EachBatchPayload, Kafka, PartitionAssigner } from 'kafkajs';
 import { fromFetchedMessage } from '../map-record.js';
 import { kafkaJsErrors, toTransportError } from '../map-errors.js';
