@@ -37,18 +37,29 @@ function walk(dir) {
   return out;
 }
 
-/** Code lines of a file: comments removed (by the TypeScript scanner), white space folded. */
-function codeLines(text) {
-  const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, text);
+/**
+ * Code lines of a file: comments removed, white space folded. Comments are found from the parsed
+ * file (the comment ranges before and after every node), so template literals and regular
+ * expressions cannot be mistaken for them.
+ */
+function codeLines(text, file = 'file.ts') {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const ranges = new Map();
+  const collect = (node) => {
+    for (const r of [...(ts.getLeadingCommentRanges(text, node.pos) ?? []), ...(ts.getTrailingCommentRanges(text, node.end) ?? [])])
+      ranges.set(r.pos, r.end);
+    node.getChildren(sf).forEach(collect);
+  };
+  collect(sf);
   let kept = '';
-  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
-    if (kind === ts.SyntaxKind.SingleLineCommentTrivia || kind === ts.SyntaxKind.MultiLineCommentTrivia) {
-      // keep the line breaks a block comment spans, so lines stay lines
-      kept += scanner.getTokenText().replace(/[^\n]/g, '');
-      continue;
-    }
-    kept += scanner.getTokenText();
+  let at = 0;
+  for (const [pos, end] of [...ranges].sort((x, y) => x[0] - y[0])) {
+    if (pos < at) continue;
+    // keep the line breaks a block comment spans, so lines stay lines
+    kept += text.slice(at, pos) + text.slice(pos, end).replace(/[^\n]/g, '');
+    at = end;
   }
+  kept += text.slice(at);
   return kept
     .split('\n')
     .map((l) => l.replace(/\s+/g, ' ').trim())
@@ -61,7 +72,7 @@ function packageLines(pkg) {
   const counts = new Map();
   for (const sub of ['src', 'test']) {
     for (const file of walk(join(root, 'packages', pkg, sub))) {
-      for (const line of codeLines(readFileSync(file, 'utf8'))) {
+      for (const line of codeLines(readFileSync(file, 'utf8'), file)) {
         const key = line.replace(CLIENT, 'CLIENT');
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
