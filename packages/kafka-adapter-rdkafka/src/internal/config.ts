@@ -106,6 +106,7 @@ export function consumerConfig(
     'group.id': groupId,
     'group.protocol': 'classic',
     'partition.assignment.strategy': o.partitionAssignmentStrategy ?? 'range,roundrobin',
+    ...(o.groupInstanceId !== undefined ? { 'group.instance.id': o.groupInstanceId } : {}),
     'isolation.level': 'read_committed',
     'enable.auto.commit': false,
     'enable.auto.offset.store': false,
@@ -225,6 +226,29 @@ export function failFastOnAuthentication(client: ListenerHost, fail: (error: Err
   };
   client.on('event.log', onLog);
   return () => client.removeListener('event.log', onLog);
+}
+
+/** A node-rdkafka client's `connect` (consumer or producer). */
+interface Connectable {
+  connect(options: { timeout: number }, callback: (error: unknown) => void): unknown;
+}
+
+/**
+ * Connects `client` within `timeoutMs`, rejecting with librdkafka's error, or at once with an
+ * `ERR__AUTHENTICATION` error when it logs that the attempt is hopeless ({@link failFastOnAuthentication}).
+ */
+export function connectFailingFast(client: Connectable, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const unwatch = failFastOnAuthentication(client as never, (error) => {
+      unwatch();
+      reject(error);
+    });
+    client.connect({ timeout: timeoutMs }, (error) => {
+      unwatch();
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }
 
 /**

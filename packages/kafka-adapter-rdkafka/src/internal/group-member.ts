@@ -48,7 +48,7 @@ import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdk
 import { fromRdKafkaMessage } from '../map-record.js';
 import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, rdKafkaErrors, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
-import { consumerConfig, consumerTopicConfig, createClient, disconnectWithin, failFastOnAuthentication, forwardEvents } from './config.js';
+import { consumerConfig, consumerTopicConfig, createClient, disconnectWithin, connectFailingFast, forwardEvents } from './config.js';
 import { rdkafka } from './native.js';
 
 /** Longest backoff after a failed `consume` call, ms. */
@@ -128,17 +128,7 @@ export class RdKafkaGroupMember extends GroupMemberBase<PartitionState> {
 
   /** Connects, subscribes and starts the poll loop (assignments follow asynchronously). */
   protected async connectClient(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const unwatch = failFastOnAuthentication(this.#consumer as never, (error) => {
-        unwatch();
-        reject(error);
-      });
-      this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => {
-        unwatch();
-        if (error) reject(error);
-        else resolve();
-      });
-    });
+    await connectFailingFast(this.#consumer, this.#options.connectionTimeoutMs);
     this.#consumer.subscribe([...this.topics]);
     this.#loop = this.#run();
   }

@@ -31,7 +31,7 @@ import type { EofEvent, KafkaConsumer, LibrdKafkaError, Message } from 'node-rdk
 import { fromRdKafkaMessage } from '../map-record.js';
 import { isRetriableError, RdKafkaErrorCode, rdKafkaCode, rdKafkaErrors, toTransportError } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
-import { consumerTopicConfig, createClient, disconnectWithin, failFastOnAuthentication, forwardEvents, readerConfig } from './config.js';
+import { consumerTopicConfig, createClient, disconnectWithin, connectFailingFast, forwardEvents, readerConfig } from './config.js';
 import { rdkafka } from './native.js';
 
 /** How long one `consume` call of a reader waits for records (after an EOF event: for new ones), ms. */
@@ -86,17 +86,7 @@ export class RdKafkaPartitionReader extends PartitionReaderBase {
 
   /** Connects and assigns the partition at `start`; librdkafka starts fetching at once. */
   protected async connectClient(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const unwatch = failFastOnAuthentication(this.#consumer as never, (error) => {
-        unwatch();
-        reject(error);
-      });
-      this.#consumer.connect({ timeout: this.#options.connectionTimeoutMs }, (error) => {
-        unwatch();
-        if (error) reject(error);
-        else resolve();
-      });
-    });
+    await connectFailingFast(this.#consumer, this.#options.connectionTimeoutMs);
     this.#consumer.assign([{ topic: this.topic, partition: this.partition, offset: this.start }]);
     // Start fetching the first batch right away.
     this.#pending = this.#consume();

@@ -19,7 +19,7 @@ import { InvalidArgumentError, partitionForKey, TOPIC_NAME_PATTERN, TransportErr
 import type { Logger, ProduceRecord, RecordMetadata } from '@ksched/core';
 import type { DeliveryReport, LibrdKafkaError, MessageHeader, Producer } from 'node-rdkafka';
 import { toRdKafkaBytes, toRdKafkaHeaders } from '../map-record.js';
-import { failFastOnAuthentication, forwardEvents } from './config.js';
+import { connectFailingFast, forwardEvents } from './config.js';
 import type { ClientConfig } from './config.js';
 import { rdkafka } from './native.js';
 
@@ -212,24 +212,11 @@ export class DeliveringProducer {
   }
 
   /** Connects (fetching cluster metadata); rejects with librdkafka's error after `timeoutMs`. */
-  connect(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const unwatch = failFastOnAuthentication(this.client as never, (error) => {
-        unwatch();
-        reject(error);
-      });
-      this.client.connect({ timeout: timeoutMs }, (error) => {
-        unwatch();
-        if (error) {
-          reject(error);
-          return;
-        }
-        this.#connected = true;
-        this.#slowPoll = setInterval(() => this.#poll(), IDLE_POLL_MS);
-        this.#slowPoll.unref();
-        resolve();
-      });
-    });
+  async connect(timeoutMs: number): Promise<void> {
+    await connectFailingFast(this.client, timeoutMs);
+    this.#connected = true;
+    this.#slowPoll = setInterval(() => this.#poll(), IDLE_POLL_MS);
+    this.#slowPoll.unref();
   }
 
   /**
