@@ -172,6 +172,7 @@ export const configSchema = strictGroup({
   requestTimeoutMs: duration().optional(),
   sessionTimeoutMs: duration().optional(),
   partitionAssignmentStrategy: oneOf(['range', 'roundrobin', 'cooperative-sticky'] as const).optional(),
+  groupInstanceId: text().optional(),
   ssl: strictGroup({
     enabled: bool().optional(),
     caFile: text().optional(),
@@ -347,6 +348,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     type: 'range | roundrobin | cooperative-sticky (rdkafka only)',
     defaultText: "librdkafka's (range,roundrobin)",
     description: 'group assignor; cooperative-sticky revokes only the partitions that move, so the ones a member keeps never pause',
+  },
+  {
+    key: 'groupInstanceId',
+    env: 'KSCHED_GROUP_INSTANCE_ID',
+    flags: ['--group-instance-id <id>'],
+    group: 'connection',
+    type: 'text (rdkafka only)',
+    defaultText: 'none (dynamic membership)',
+    description:
+      'static group membership: a stable, unique name of this scheduler (e.g. the pod name); restarted with the same id it takes its partitions back at once instead of after the session timeout, but a stopped one keeps them for the session timeout',
   },
   {
     key: 'ssl.enabled',
@@ -643,6 +654,8 @@ export interface ConnectionConfig {
   readonly sessionTimeoutMs?: number;
   /** Group assignor (rdkafka transport only). */
   readonly partitionAssignmentStrategy?: 'range' | 'roundrobin' | 'cooperative-sticky';
+  /** Static group membership id (rdkafka transport only). */
+  readonly groupInstanceId?: string;
   /** `true` (system CAs), TLS settings, or absent (plain TCP). */
   readonly ssl?: true | TlsSettings;
   readonly sasl?: SaslSettings;
@@ -845,6 +858,14 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       message: 'needs at least one broker (host:port): set KSCHED_BROKERS, --brokers or "brokers" in the config file',
     });
   }
+  if (c.groupInstanceId !== undefined && c.adapter !== 'rdkafka') {
+    problems.push({
+      field: 'groupInstanceId',
+      rule: 'adapter',
+      message:
+        'is a node-rdkafka setting: use it with adapter rdkafka (kafkajs has no static membership; shorten KSCHED_SESSION_TIMEOUT_MS instead)',
+    });
+  }
   if (c.partitionAssignmentStrategy !== undefined && c.adapter !== 'rdkafka') {
     problems.push({
       field: 'partitionAssignmentStrategy',
@@ -917,6 +938,7 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       ...(c.requestTimeoutMs !== undefined ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
       ...(c.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: c.sessionTimeoutMs } : {}),
       ...(c.partitionAssignmentStrategy !== undefined ? { partitionAssignmentStrategy: c.partitionAssignmentStrategy } : {}),
+      ...(c.groupInstanceId !== undefined ? { groupInstanceId: c.groupInstanceId } : {}),
       ...(ssl !== undefined ? { ssl } : {}),
       ...(saslGiven ? { sasl: c.sasl as SaslSettings } : {}),
     },

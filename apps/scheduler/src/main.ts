@@ -81,6 +81,7 @@ export async function runService(config: AppConfig, logger: PinoLogger, options:
     ...(config.connection.partitionAssignmentStrategy !== undefined
       ? { partitionAssignmentStrategy: config.connection.partitionAssignmentStrategy }
       : {}),
+    ...(config.connection.groupInstanceId !== undefined ? { groupInstanceId: config.connection.groupInstanceId } : {}),
   });
   const scheduler = new Scheduler({ transport, clock: systemClock, options: s, logger: portLogger(logger, { component: 'scheduler' }) });
   const metrics = new SchedulerMetrics();

@@ -29,6 +29,7 @@ export type TopicsSettings = VerifySchedulesTopicsSettings;
 export type AdapterTransportOptions = AdapterConnectionOptions & {
   readonly sessionTimeoutMs?: number;
   readonly partitionAssignmentStrategy?: 'range' | 'roundrobin' | 'cooperative-sticky';
+  readonly groupInstanceId?: string;
 };
 
 /**

@@ -294,6 +294,7 @@ describe('SETTINGS', () => {
       requestTimeoutMs: '10s',
       sessionTimeoutMs: '12s',
       partitionAssignmentStrategy: 'cooperative-sticky',
+      groupInstanceId: 'ksched-0',
       'ssl.enabled': 'false',
       'ssl.caFile': 'f',
       'ssl.certFile': 'f',
@@ -352,6 +353,15 @@ describe('SETTINGS', () => {
     );
     expect(() => load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: '1KiB' } })).toThrow(
       /bufferMaxBytes: needs to be an integer bigger or equal to 65536/,
+    );
+  });
+
+  it('takes a static group instance id with the rdkafka adapter only, naming the setting otherwise', () => {
+    const rd = load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_ADAPTER: 'rdkafka', KSCHED_GROUP_INSTANCE_ID: 'ksched-0' } });
+    expect(rd.connection.groupInstanceId).toBe('ksched-0');
+    expect(load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_ADAPTER: 'rdkafka' } }).connection.groupInstanceId).toBeUndefined();
+    expect(() => load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_GROUP_INSTANCE_ID: 'ksched-0' } })).toThrow(
+      /groupInstanceId: is a node-rdkafka setting/,
     );
   });
 

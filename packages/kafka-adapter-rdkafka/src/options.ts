@@ -99,6 +99,18 @@ export const {
       .enum(['range', 'roundrobin', 'cooperative-sticky'], { error: 'needs to be range, roundrobin or cooperative-sticky' })
       .optional(),
     /**
+     * Static group membership (KIP-345, librdkafka `group.instance.id`): a stable name of this
+     * member, unique in the group (a StatefulSet pod name, a host name). A member restarted with
+     * the same id takes its partitions back at once, without a rebalance, instead of waiting for
+     * its dead predecessor's session to expire. The other side: a static member does not leave
+     * the group when it stops, so its partitions move to other members only after
+     * `sessionTimeoutMs` (use it for restarts in place, not to scale down).
+     */
+    groupInstanceId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'needs to be 1 to 249 characters of letters, digits, ".", "_" or "-"' })
+      .optional(),
+    /**
      * Most records one `read()` of a partition reader (`openReader`) returns: the reader takes
      * this many records from librdkafka in one `consume` call (and the next while the caller
      * handles them). Measured: 500 reads as fast as a raw node-rdkafka consumer; 2,000 and

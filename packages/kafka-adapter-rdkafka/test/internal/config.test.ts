@@ -49,6 +49,15 @@ describe('librdkafka configuration', () => {
     expect(consumerConfig(range, 'g', callbacks)['partition.assignment.strategy']).toBe('range');
   });
 
+  it('consumer: groupInstanceId makes the member static (group.instance.id); unset, no such key; a bad id is refused by name', () => {
+    const fixed = parseRdKafkaTransportOptions({ brokers: ['a:1'], groupInstanceId: 'ksched-0' });
+    expect(consumerConfig(fixed, 'g', callbacks)['group.instance.id']).toBe('ksched-0');
+    expect(consumerConfig(options, 'g', callbacks)).not.toHaveProperty('group.instance.id');
+    expect(() => parseRdKafkaTransportOptions({ brokers: ['a:1'], groupInstanceId: 'pod 0' })).toThrow(
+      /groupInstanceId: needs to be 1 to 249 characters/,
+    );
+  });
+
   it('reader: its own never-joined group id, read committed, EOF events, no commits; same security settings as the member', () => {
     const secured = parseRdKafkaTransportOptions({
       brokers: ['a:1'],
