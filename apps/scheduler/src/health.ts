@@ -1,15 +1,16 @@
 /**
- * Readiness: every assigned partition loaded (the core scheduler's `isReady()`) and the broker
- * reachable (a metadata request that succeeded within the last check).
+ * Readiness: the core scheduler's `readiness()` (every assigned partition loaded, or a standby
+ * member of its group holding none) and the broker reachable (a metadata request that succeeded
+ * within the last check), with the reason.
  *
  * @module
  */
-import type { PartitionStatus } from '@ksched/core';
+import type { PartitionStatus, SchedulerReadiness } from '@ksched/core';
 import type { Readiness } from './metrics.js';
 
 /** What the probe needs from the scheduler. */
 export interface ReadinessSource {
-  isReady(): boolean;
+  readiness(): SchedulerReadiness;
   partitions(): PartitionStatus[];
 }
 
@@ -28,6 +29,8 @@ export interface ReadinessProbeOptions {
 
 /** A readiness report, as `/readyz` returns it. */
 export interface ReadinessReport extends Readiness {
+  /** Why ready or not, for people (e.g. `standby: member of group … with no partitions`). */
+  readonly reason: string;
   readonly partitions: readonly PartitionStatus[];
 }
 
@@ -91,7 +94,12 @@ export class ReadinessProbe {
   /** The current readiness. */
   report(): ReadinessReport {
     const partitions = this.#options.scheduler.partitions();
-    const ready = this.#reachable === true && this.#options.scheduler.isReady();
-    return { ready, ...(this.#reachable !== undefined ? { brokerReachable: this.#reachable } : {}), partitions };
+    const member = this.#options.scheduler.readiness();
+    const ready = this.#reachable === true && member.ready;
+    const reason =
+      this.#reachable === true
+        ? member.reason
+        : `${this.#reachable === false ? 'broker unreachable' : 'no broker check answered yet'}; ${member.reason}`;
+    return { ready, reason, ...(this.#reachable !== undefined ? { brokerReachable: this.#reachable } : {}), partitions };
   }
 }

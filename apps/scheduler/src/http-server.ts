@@ -1,6 +1,7 @@
 /**
  * The service's HTTP endpoints: `/healthz` (the process is alive), `/readyz` (every assigned
- * partition loaded and the broker reachable; 503 otherwise) and `/metrics` (Prometheus text).
+ * partition loaded, or a standby member holding none, and the broker reachable; 503 otherwise;
+ * the body says why) and `/metrics` (Prometheus text).
  * Bound to 127.0.0.1 by default.
  *
  * @module
@@ -58,6 +59,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         const report = options.readiness();
         const body = {
           status: report.ready ? 'ready' : 'not ready',
+          reason: report.reason,
           brokerReachable: report.brokerReachable ?? null,
           partitions: report.partitions.map((p) => ({
             topic: p.topic,

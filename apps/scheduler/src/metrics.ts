@@ -238,7 +238,7 @@ export class SchedulerMetrics {
   #readinessGauges(registers: Registry[]): void {
     const ready: Gauge = new Gauge({
       name: 'ksched_ready',
-      help: 'Whether every assigned partition is loaded and the broker is reachable (what /readyz answers).',
+      help: 'Whether every assigned partition is loaded (or the member is a standby with none) and the broker is reachable (what /readyz answers).',
       registers,
       collect: () => ready.set(this.#readiness?.().ready === true ? 1 : 0),
     });

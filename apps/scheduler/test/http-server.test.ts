@@ -26,14 +26,21 @@ describe('HTTP endpoints', () => {
     server = undefined;
   });
 
-  async function start(ready: boolean, reachable: boolean | undefined) {
+  async function start(ready: boolean, reachable: boolean | undefined, partitions = [partition(ready ? 'loaded' : 'loading')]) {
+    const reason =
+      partitions.length === 0
+        ? 'standby: member of group g with no partitions'
+        : ready
+          ? '1 partition loaded (group g)'
+          : 'loading 1 of 1 partition';
     server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
       readiness: () => ({
         ready,
+        reason,
         ...(reachable !== undefined ? { brokerReachable: reachable } : {}),
-        partitions: [partition(ready ? 'loaded' : 'loading')],
+        partitions,
       }),
       metrics: async () => 'ksched_ready 1\n',
       metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
@@ -60,8 +67,21 @@ describe('HTTP endpoints', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: 'ready',
+      reason: '1 partition loaded (group g)',
       brokerReachable: true,
       partitions: [{ topic: 'sm', partition: 0, state: 'loaded', halted: false, buffered: 2 }],
+    });
+  });
+
+  it('/readyz answers 200 for a standby member holding no partitions, and says so', async () => {
+    const base = await start(true, true, []);
+    const res = await fetch(`${base}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'ready',
+      reason: 'standby: member of group g with no partitions',
+      brokerReachable: true,
+      partitions: [],
     });
   });
 
@@ -69,7 +89,7 @@ describe('HTTP endpoints', () => {
     const base = await start(false, undefined);
     const res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: 'not ready', brokerReachable: null });
+    expect(await res.json()).toMatchObject({ status: 'not ready', reason: 'loading 1 of 1 partition', brokerReachable: null });
   });
 
   it('/metrics serves the Prometheus text format', async () => {
@@ -96,7 +116,7 @@ describe('HTTP endpoints', () => {
     server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
-      readiness: () => ({ ready: true, partitions: [] }),
+      readiness: () => ({ ready: true, reason: 'standby', partitions: [] }),
       metrics: () => Promise.reject(new Error('boom')),
       metricsContentType: 'text/plain',
       onError: (e) => errors.push(e),
@@ -107,11 +127,18 @@ describe('HTTP endpoints', () => {
 });
 
 describe('ReadinessProbe', () => {
-  const scheduler = (ready: boolean) => ({ isReady: () => ready, partitions: () => [partition(ready ? 'loaded' : 'loading')] });
+  const scheduler = (ready: boolean) => ({
+    readiness: () => ({ ready, reason: ready ? '1 partition loaded (group g)' : 'loading 1 of 1 partition' }),
+    partitions: () => [partition(ready ? 'loaded' : 'loading')],
+  });
+  const standby = {
+    readiness: () => ({ ready: true, reason: 'standby: member of group g with no partitions' }),
+    partitions: () => [],
+  };
 
   it('is not ready before the first broker check answers', () => {
     const probe = new ReadinessProbe({ scheduler: scheduler(true), checkBroker: () => new Promise(() => {}) });
-    expect(probe.report()).toMatchObject({ ready: false });
+    expect(probe.report()).toMatchObject({ ready: false, reason: 'no broker check answered yet; 1 partition loaded (group g)' });
     expect(probe.report().brokerReachable).toBeUndefined();
   });
 
@@ -120,15 +147,38 @@ describe('ReadinessProbe', () => {
     const probe = new ReadinessProbe({ scheduler: scheduler(true), checkBroker: async () => 1, onChange: (r) => changes.push(r) });
     await probe.check();
     probe.stop();
-    expect(probe.report()).toMatchObject({ ready: true, brokerReachable: true });
+    expect(probe.report()).toMatchObject({ ready: true, brokerReachable: true, reason: '1 partition loaded (group g)' });
     expect(changes).toEqual([true]);
+  });
+
+  it('is ready as a standby (a member of its group with no partitions), with the reason', async () => {
+    const probe = new ReadinessProbe({ scheduler: standby, checkBroker: async () => 1 });
+    await probe.check();
+    probe.stop();
+    expect(probe.report()).toEqual({
+      ready: true,
+      reason: 'standby: member of group g with no partitions',
+      brokerReachable: true,
+      partitions: [],
+    });
+  });
+
+  it('a standby is not ready while the broker is unreachable', async () => {
+    const probe = new ReadinessProbe({ scheduler: standby, checkBroker: () => Promise.reject(new Error('ECONNREFUSED')) });
+    await probe.check();
+    probe.stop();
+    expect(probe.report()).toMatchObject({
+      ready: false,
+      brokerReachable: false,
+      reason: 'broker unreachable; standby: member of group g with no partitions',
+    });
   });
 
   it('is not ready while partitions load, even with the broker reachable', async () => {
     const probe = new ReadinessProbe({ scheduler: scheduler(false), checkBroker: async () => 1 });
     await probe.check();
     probe.stop();
-    expect(probe.report()).toMatchObject({ ready: false, brokerReachable: true });
+    expect(probe.report()).toMatchObject({ ready: false, brokerReachable: true, reason: 'loading 1 of 1 partition' });
   });
 
   it('a failing or hanging broker check makes it unready', async () => {

@@ -26,8 +26,8 @@ const group = `it_group_${id}`;
 const env = () => cleanEnv({ KSCHED_BROKERS: brokers(), KSCHED_TOPICS: schedules, KSCHED_GROUP_ID: group, KSCHED_LOG_PRETTY: 'false' });
 
 /** Starts `ksched run` on a free HTTP port; resolves once it logged the port. */
-async function runScheduler(extra: readonly string[] = []): Promise<{ p: KschedProcess; base: string }> {
-  const p = startKsched(['run', '--http-port', '0', ...extra], env());
+async function runScheduler(extra: readonly string[] = [], environment = env()): Promise<{ p: KschedProcess; base: string }> {
+  const p = startKsched(['run', '--http-port', '0', ...extra], environment);
   const port = await waitFor(
     'the HTTP port in the logs',
     () => {
@@ -192,6 +192,66 @@ describe('ksched against the local broker', () => {
     // The cancelled schedule was never dispatched.
     expect(watcher.records.filter((r) => Buffer.from(r.value ?? new Uint8Array()).toString() === 'never')).toHaveLength(0);
   });
+});
+
+describe('a standby replica (more members than partitions)', async () => {
+  const rdkafka = await import('../src/select-transport.js').then(
+    (m) =>
+      m.loadAdapter('rdkafka').then(
+        () => true,
+        () => false,
+      ),
+    () => false,
+  );
+  type ReadyBody = { status: string; reason: string; partitions: { state: string }[] };
+  const readyz = async (base: string): Promise<{ status: number; body: ReadyBody }> => {
+    const r = await get(`${base}/readyz`);
+    return { status: r.status, body: JSON.parse(r.body) as ReadyBody };
+  };
+
+  for (const adapter of ['kafkajs', 'rdkafka'] as const) {
+    it.runIf(adapter === 'kafkajs' || rdkafka)(
+      `${adapter}: answers /readyz 200 and says it is a standby; takes the partition over when the owner stops`,
+      async () => {
+        const standbyTopic = `it_standby_${adapter}_${id}`;
+        const standbyGroup = `it_standby_group_${adapter}_${id}`;
+        const standbyEnv = () =>
+          cleanEnv({
+            KSCHED_BROKERS: brokers(),
+            KSCHED_TOPICS: standbyTopic,
+            KSCHED_GROUP_ID: standbyGroup,
+            KSCHED_LOG_PRETTY: 'false',
+            KSCHED_ADAPTER: adapter,
+          });
+        expect((await ksched(['topics', 'migrate', '--partitions', '1'], standbyEnv())).code).toBe(0);
+        const first = await runScheduler([], standbyEnv());
+        await waitFor('/readyz 200 of the first member', async () => (await readyz(first.base)).status === 200);
+        const second = await runScheduler([], standbyEnv());
+        // The second member's join moves the partition or not (the assignor's choice): one owns it, the other stands by.
+        const [a, b] = await waitFor('both ready, one of them a standby', async () => {
+          const both = [await readyz(first.base), await readyz(second.base)];
+          const owners = both.filter((r) => r.body.partitions.length === 1).length;
+          return both.every((r) => r.status === 200) && owners === 1 ? both : undefined;
+        });
+        const [owner, standby] = a!.body.partitions.length === 1 ? [first, second] : [second, first];
+        expect((a!.body.partitions.length === 1 ? b : a)!.body).toEqual({
+          status: 'ready',
+          reason: `standby: member of group ${standbyGroup} with no partitions`,
+          brokerReachable: true,
+          partitions: [],
+        });
+
+        owner.p.child.kill('SIGTERM');
+        expect(await owner.p.exited).toEqual({ code: 0, signal: null });
+        const tookOver = await waitFor('the standby owning the partition, loaded', async () => {
+          const r = await readyz(standby.base);
+          return r.status === 200 && r.body.partitions.length === 1 ? r.body : undefined;
+        });
+        expect(tookOver.reason).toBe(`1 partition loaded (group ${standbyGroup})`);
+        expect(tookOver.partitions.map((x) => x.state)).toEqual(['loaded']);
+      },
+    );
+  }
 });
 
 describe('bad configuration and bad input', () => {

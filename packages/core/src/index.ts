@@ -84,7 +84,7 @@ export { Tracker } from './domain/tracker.js';
 export type { TrackerSnapshot } from './domain/tracker.js';
 
 export { Scheduler } from './engine/scheduler.js';
-export type { SchedulerInit } from './engine/scheduler.js';
+export type { SchedulerInit, SchedulerReadiness } from './engine/scheduler.js';
 export { PartitionEngine } from './engine/partition-engine.js';
 export type { PartitionEngineOptions, PartitionStatus } from './engine/partition-engine.js';
 export { SchedulerEvents } from './engine/events.js';

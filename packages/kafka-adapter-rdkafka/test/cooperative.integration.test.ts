@@ -1,7 +1,8 @@
 /**
  * `partitionAssignmentStrategy: 'cooperative-sticky'` on the real broker: librdkafka's incremental
  * rebalance protocol revokes only the partitions that move; a member keeps delivering the others
- * without an `onRevoked` / `onAssigned` for them.
+ * without an `onRevoked` / `onAssigned` for them; `onJoined` still tells each member its whole
+ * assignment after every rebalance, not the increment.
  */
 import { describe, expect, it } from 'vitest';
 import type { TopicPartition, Transport } from '@ksched/core';
@@ -32,6 +33,15 @@ describe('rdkafka transport: cooperative-sticky', () => {
     const tb = await r.transport(options);
     const a = new RecordingListener();
     const b = new RecordingListener();
+    // Every onJoined, as sorted partition keys.
+    const joins = new Map<RecordingListener, string[][]>([
+      [a, []],
+      [b, []],
+    ]);
+    for (const [rec, list] of joins) {
+      Object.assign(rec, { onJoined: (partitions: readonly TopicPartition[]) => void list.push(partitions.map(tpKey).sort()) });
+    }
+    const lastJoin = (rec: RecordingListener): string => (joins.get(rec)!.at(-1) ?? []).join();
     const seekFromBeginning = (t: Transport) => async (assigned: readonly TopicPartition[]) => {
       for (const tp of assigned) await t.seekToBeginning(tp);
     };
@@ -85,6 +95,11 @@ describe('rdkafka transport: cooperative-sticky', () => {
     expect(aEvents.filter((e) => e.kind === 'assigned')).toEqual([]);
     expect(aEvents.map((e) => e.tp).sort()).toEqual(moved);
     for (const k of moved) expect(a.lastSeq('revoked', k)).toBeLessThan(b.lastSeq('assigned', k));
+    // onJoined: the whole assignment of each (A its kept partitions, though nothing was added to them).
+    await waitUntil(
+      () => lastJoin(a) === kept.join() && lastJoin(b) === moved.join(),
+      () => `onJoined with the whole assignments (A ${JSON.stringify(joins.get(a))}; B ${JSON.stringify(joins.get(b))})`,
+    );
 
     // The kept partitions keep delivering: records produced after the split arrive at A.
     const roundAfterSplit = round + 1;
@@ -108,6 +123,11 @@ describe('rdkafka transport: cooperative-sticky', () => {
     const back = a.events.slice(eventsBeforeLeave);
     expect(back.filter((e) => e.kind === 'revoked')).toEqual([]);
     expect(back.map((e) => e.tp).sort()).toEqual(moved);
+    const all = tps.map(tpKey).sort().join();
+    await waitUntil(
+      () => lastJoin(a) === all,
+      () => `A's onJoined with every partition (${JSON.stringify(joins.get(a))})`,
+    );
     const roundAfterLeave = round + 1;
     await waitUntil(
       () => tps.every((tp) => a.values(tp).includes(`r${roundAfterLeave}`)),

@@ -8,7 +8,8 @@
  * - `seek` / `seekToBeginning` on a partition held now: the watermarks are fetched, the offset is
  *   clamped into them and handed to the client, unless the partition was revoked meanwhile;
  * - `commitOffsets` refused once closing, nothing sent for an empty list;
- * - new partitions: held, paused until their `onAssigned` settled, then activated;
+ * - new partitions: held, paused until their `onAssigned` settled, then activated; each
+ *   assignment, even an empty one, then tells `onJoined` the whole assignment;
  * - `close()` once: nothing is delivered any more, every partition is revoked (awaiting
  *   `onRevoked`), then the client leaves and the transport forgets the member;
  * - a failed consume: logged when the client retries by itself, else told to the listener.
@@ -144,6 +145,9 @@ export abstract class GroupMemberBase<S extends HeldPartition> implements GroupM
    * Takes the partitions of `tps` not held yet: `create` adds the adapter's fields, the new ones
    * are paused (nothing is fetched before their `onAssigned` settled), `onAssigned` is queued,
    * then `prepare` runs and every one still being assigned becomes active and is `activate`d.
+   * An adapter calls it once per completed join with the member's whole new assignment (or, with
+   * an incremental protocol, what it gained), **also when that is empty**: `onJoined` follows with
+   * every partition held then.
    */
   protected assign(
     tps: Iterable<TopicPartition>,
@@ -151,17 +155,19 @@ export abstract class GroupMemberBase<S extends HeldPartition> implements GroupM
     prepare?: (current: readonly S[]) => Promise<void>,
   ): void {
     const added = this.delivery.add(tps, create);
-    if (added.length === 0) return;
-    this.pause(added);
-    this.delivery.assigned(added, async (current) => {
-      if (prepare !== undefined) await prepare(current);
-      for (const st of current) {
-        // Revoked or replaced while preparing.
-        if (st.phase !== 'assigning') continue;
-        st.phase = 'active';
-        this.activate(st);
-      }
-    });
+    if (added.length > 0) {
+      this.pause(added);
+      this.delivery.assigned(added, async (current) => {
+        if (prepare !== undefined) await prepare(current);
+        for (const st of current) {
+          // Revoked or replaced while preparing.
+          if (st.phase !== 'assigning') continue;
+          st.phase = 'active';
+          this.activate(st);
+        }
+      });
+    }
+    this.delivery.joined();
   }
 
   /**

@@ -6,7 +6,7 @@
  * - the partitions it holds, each with a phase (`assigning` → `active` → `revoked`) and a
  *   generation that every seek and every revocation bumps, so a delivery prepared under an older
  *   generation is dropped;
- * - group callbacks (`onAssigned`, `onRevoked`) one after the other on one chain; `onRevoked` of a
+ * - group callbacks (`onAssigned`, `onRevoked`, `onJoined`) one after the other on one chain; `onRevoked` of a
  *   partition waits for its in-flight `onBatch`, and nothing is delivered for it once revoked;
  * - `onBatch` serial per partition; a rejected batch is delivered again after a backoff (the same
  *   batch: rejecting does not skip it), at most `maxBatchRetries` times, then the partition stops
@@ -157,6 +157,25 @@ export class ListenerDelivery<S extends HeldPartition> {
         this.reportError(error);
       }
       await activate(added.filter((st) => st.phase === 'assigning' && this.states.get(st.key) === st));
+    });
+  }
+
+  /**
+   * Queues `onJoined` (when the listener has it) with the partitions held now, not revoked (the
+   * member's whole assignment): after the `onRevoked` / `onAssigned` queued before it, i.e. those
+   * of the join it reports. Not called once the member closes.
+   */
+  joined(): void {
+    const { listener } = this.#options;
+    if (listener.onJoined === undefined || this.closing) return;
+    const partitions = this.heldStates().map(plainTp);
+    this.groupTask(async () => {
+      if (this.closing) return;
+      try {
+        await listener.onJoined?.(partitions);
+      } catch (error) {
+        this.reportError(error);
+      }
     });
   }
 

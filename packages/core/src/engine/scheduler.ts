@@ -14,10 +14,23 @@ export interface SchedulerInit {
   readonly logger?: Logger;
 }
 
+/**
+ * Whether a scheduler member is ready, and why (see {@link Scheduler.readiness}). `reason` is for
+ * people (a probe's body, a log line); its wording is not a contract.
+ */
+export interface SchedulerReadiness {
+  readonly ready: boolean;
+  readonly reason: string;
+}
+
+/** Where the member is in its group: not joined yet, joined (a join completed), or rebalancing. */
+type Membership = 'joining' | 'joined' | 'rebalancing';
+
 const START_RETRY_BASE_MS = 500;
 const START_RETRY_MAX_MS = 30_000;
 
 const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+const plural = (n: number) => (n === 1 ? '' : 's');
 
 /**
  * One scheduler group member: joins the group on the schedules topics, starts a
@@ -48,6 +61,7 @@ export class Scheduler {
   readonly #parked = new Map<string, { readonly engine: PartitionEngine; readonly timer: TimerHandle }>();
   #subscription: Subscription | undefined;
   #running = false;
+  #membership: Membership = 'joining';
 
   constructor(init: SchedulerInit) {
     this.options = parseSchedulerOptions(init.options);
@@ -66,10 +80,22 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.#running) throw new StateError('the scheduler is already running');
     this.#running = true;
+    this.#membership = 'joining';
     await this.#transport.connect();
     const listener: GroupListener = {
       onAssigned: (partitions) => this.#assign(partitions),
-      onRevoked: (partitions) => this.#revoke(partitions),
+      onRevoked: (partitions) => {
+        // Partitions move: a rebalance is under way until the next join completes.
+        if (partitions.length > 0) this.#membership = 'rebalancing';
+        return this.#revoke(partitions);
+      },
+      onJoined: (partitions) => {
+        this.#membership = 'joined';
+        this.#logger.info(
+          { groupId: this.options.groupId, partitions: partitions.length },
+          partitions.length === 0 ? 'joined the group with no partitions: standing by' : 'joined the group',
+        );
+      },
       onBatch: (batch) => this.#batch(batch),
       onError: (error) => this.#logger.error({ error }, 'transport error'),
     };
@@ -101,10 +127,43 @@ export class Scheduler {
     return [...this.#engines.values()].map((engine) => engine.status());
   }
 
-  /** True when at least one partition is assigned and every assigned partition is loaded (halted ones excluded). */
-  isReady(): boolean {
+  /**
+   * Whether this member is ready, and why:
+   *
+   * - not running (before {@link Scheduler.start}, after {@link Scheduler.stop}): not ready;
+   * - partitions assigned: ready once every one is loaded (halted ones excluded), else not ready
+   *   while `k of n` are loading;
+   * - no partitions, and a join of the group completed (the transport's `onJoined`): ready, a
+   *   **standby** (the group has more members than the topics have partitions); it takes
+   *   partitions over when a member leaves;
+   * - no partitions, no join completed yet (or a rebalance took them away and is not over): not
+   *   ready, joining. A transport without `onJoined` never reports a join: its members are only
+   *   ready with partitions.
+   */
+  readiness(): SchedulerReadiness {
+    const groupId = this.options.groupId;
+    if (!this.#running) return { ready: false, reason: 'not running' };
     const all = this.partitions();
-    return all.length > 0 && all.every((p) => p.state === 'loaded' || p.halted);
+    if (all.length === 0) {
+      if (this.#membership === 'joined') return { ready: true, reason: `standby: member of group ${groupId} with no partitions` };
+      return {
+        ready: false,
+        reason: this.#membership === 'rebalancing' ? `rebalancing: rejoining group ${groupId}` : `joining group ${groupId}`,
+      };
+    }
+    const loading = all.filter((p) => p.state !== 'loaded' && !p.halted).length;
+    if (loading > 0) return { ready: false, reason: `loading ${loading} of ${all.length} partition${plural(all.length)}` };
+    const halted = all.filter((p) => p.halted).length;
+    const loaded = all.length - halted;
+    return {
+      ready: true,
+      reason: `${loaded} partition${plural(loaded)} loaded${halted > 0 ? `, ${halted} halted` : ''} (group ${groupId})`,
+    };
+  }
+
+  /** {@link Scheduler.readiness}`().ready`. */
+  isReady(): boolean {
+    return this.readiness().ready;
   }
 
   async #assign(partitions: readonly TopicPartition[]): Promise<void> {

@@ -140,6 +140,14 @@ export interface GroupListener {
    * the same batch a bounded number of times, then stops that partition until its next seek.
    */
   onBatch(batch: PartitionBatch): Promise<void> | void;
+  /**
+   * The member completed a join of its group (the first one, and each rebalance after it):
+   * `partitions` is its whole assignment now, possibly **empty** (a standby member: the group has
+   * more members than partitions). Called after the `onRevoked` / `onAssigned` of that join have
+   * settled, on the same ordered chain; it tells a member that has joined with nothing apart from
+   * one that has not joined yet. Optional: a listener without it misses nothing else.
+   */
+  onJoined?(partitions: readonly TopicPartition[]): Promise<void> | void;
   /** Client errors that the transport could not handle itself (the member keeps running when it can). */
   onError?(error: unknown): void;
 }

@@ -13,6 +13,8 @@ export class Collector implements GroupListener {
   readonly batches: PartitionBatch[] = [];
   readonly events: Event[] = [];
   readonly owned = new Set<string>();
+  /** Every `onJoined`: its partitions (sorted keys), in call order. */
+  readonly joins: (readonly string[])[] = [];
   readonly violations: string[] = [];
   readonly errors: unknown[] = [];
   readonly #settling = new Set<string>();
@@ -51,6 +53,23 @@ export class Collector implements GroupListener {
       this.events.push({ seq: ++this.#sequence.value, kind: 'revoked', tp: key(tp) });
       this.owned.delete(key(tp));
     }
+  }
+
+  onJoined(partitions: readonly TopicPartition[]): void {
+    const joined = partitions.map(key).sort();
+    // The join's onRevoked / onAssigned have settled: the member owns exactly what it is told.
+    const owned = [...this.owned].sort();
+    if (joined.join() !== owned.join() || this.#settling.size > 0) {
+      this.violations.push(
+        `onJoined([${joined.join(', ')}]) while owning [${owned.join(', ')}]${this.#settling.size > 0 ? ' with an onAssigned running' : ''}`,
+      );
+    }
+    this.joins.push(joined);
+  }
+
+  /** The partitions of the last `onJoined`; undefined before the first. */
+  lastJoin(): readonly string[] | undefined {
+    return this.joins.at(-1);
   }
 
   async onBatch(batch: PartitionBatch): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The FakeBroker's consumer groups: joining and leaving, the range and round-robin assignors,
- * rebalances (revocations awaited before assignments), and the listener's group callbacks.
+ * rebalances (revocations awaited before assignments, then every member's `onJoined`), and the
+ * listener's group callbacks.
  *
  * @module
  */
@@ -9,7 +10,7 @@ import type { SubscribeOptions, TopicPartition, TopicPartitionOffset, Watermarks
 import type { GroupMemberHandle, Tracker } from '@ksched/core/adapter';
 import { tpKey } from '../internal/partition-log.js';
 import type { PartitionLog } from '../internal/partition-log.js';
-import { Group, isDropped, Membership, tpOf } from './model.js';
+import { Group, isDropped, Membership, sortedTps, tpOf } from './model.js';
 import type { Assignment, Client } from './model.js';
 import { TransactionCluster } from './transactions.js';
 
@@ -168,6 +169,20 @@ export abstract class GroupCluster extends TransactionCluster {
       const gained = logs.filter((log) => !group.owners.has(tpKey(log.topic, log.partition)));
       if (gained.length > 0) await this.assign(m, gained);
     }
+    // Every member rejoined: each is told its whole assignment, possibly empty (a standby).
+    for (const m of [...group.members]) {
+      if (m.state === 'active') await this.joined(m);
+    }
+  }
+
+  /** `onJoined` (when the listener has it) with the partitions `m` holds now. */
+  async joined(m: Membership): Promise<void> {
+    if (m.listener.onJoined === undefined) return;
+    const partitions = sortedTps(m.assigned.values());
+    const group = m.group;
+    group.waitingFor = `${m.memberId}: onJoined`;
+    await Promise.race([this.callListener(m, 'onJoined', partitions), m.gone.promise]);
+    group.waitingFor = null;
   }
 
   async revoke(m: Membership, lost: readonly Assignment[]): Promise<void> {
@@ -227,9 +242,9 @@ export abstract class GroupCluster extends TransactionCluster {
     this.schedulePump(m);
   }
 
-  async callListener(m: Membership, name: 'onAssigned' | 'onRevoked', partitions: TopicPartition[]): Promise<void> {
+  async callListener(m: Membership, name: 'onAssigned' | 'onRevoked' | 'onJoined', partitions: TopicPartition[]): Promise<void> {
     try {
-      await m.listener[name](partitions);
+      await m.listener[name]?.(partitions);
     } catch (error) {
       this.reportError(m, error);
     }

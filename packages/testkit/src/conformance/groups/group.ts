@@ -62,4 +62,44 @@ export function describeGroupMembership(ctx: ConformanceContext): void {
     }
     expectNoViolations(ca, cb);
   });
+
+  test('group: onJoined tells each member its whole assignment after a join, empty for a standby (1 partition, 2 members); the standby takes over when the owner leaves', async () => {
+    const t1 = await topic('joined', 1);
+    const groupId = unique('group');
+    const only = key({ topic: t1, partition: 0 });
+    const a = await transport();
+    const b = await transport();
+    const ca = collector(a);
+    const cb = collector(b);
+    const subA = await a.subscribe({ groupId, topics: [t1], listener: ca });
+    await waitUntil(
+      () => ca.lastJoin()?.join() === only,
+      () => `A joined with [${only}] (joins: ${JSON.stringify(ca.joins)})`,
+    );
+    const aJoinsBefore = ca.joins.length;
+    const subB = await b.subscribe({ groupId, topics: [t1], listener: cb });
+    // Both rejoin; one of them (the assignor's choice) gets the partition, the other none.
+    const settled = (): boolean => {
+      const ja = ca.lastJoin();
+      const jb = cb.lastJoin();
+      return ca.joins.length > aJoinsBefore && ja !== undefined && jb !== undefined && [...ja, ...jb].join() === only;
+    };
+    await waitUntil(
+      settled,
+      () => `a join of both members splitting [${only}] (A: ${JSON.stringify(ca.joins)}; B: ${JSON.stringify(cb.joins)})`,
+    );
+    const [owner, standby, ownerSub] = ca.lastJoin()!.length === 1 ? [ca, cb, subA] : [cb, ca, subB];
+    expect(standby.lastJoin(), 'the standby is told it joined with no partitions').toEqual([]);
+    expect(standby.owned.size).toBe(0);
+    expect(owner.lastJoin()).toEqual([only]);
+    expect([...owner.owned]).toEqual([only]);
+
+    await ownerSub.close();
+    await waitUntil(
+      () => standby.lastJoin()?.join() === only,
+      () => `the standby joined with [${only}] after the owner left (joins: ${JSON.stringify(standby.joins)})`,
+    );
+    expect([...standby.owned]).toEqual([only]);
+    expectNoViolations(ca, cb);
+  });
 }
