@@ -110,7 +110,7 @@ export async function httpGet(port: number, path: string): Promise<{ status: num
   }
 }
 
-/** Waits for /readyz 200 (every assigned partition loaded). */
+/** Waits for /readyz 200 (every assigned partition loaded, or a standby member of the group with none). */
 export async function waitReady(p: SchedulerProc, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {

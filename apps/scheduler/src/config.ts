@@ -214,7 +214,7 @@ export const configSchema = strictGroup({
     level: oneOf(LOG_LEVELS).default('info'),
     pretty: bool().optional(),
   }).prefault({}),
-  shutdownTimeoutMs: duration().default(30_000),
+  shutdownTimeoutMs: duration().default(25_000),
 });
 
 // ---- the settings table: defaults and descriptions read from the schemas that own them ---------

@@ -50,7 +50,7 @@ describe('defaults', () => {
     expect(c.log).toEqual({ level: 'info' });
     expect(c.partitions).toBe(5);
     expect(c.replicationFactor).toBe(1);
-    expect(c.shutdownTimeoutMs).toBe(30_000);
+    expect(c.shutdownTimeoutMs).toBe(25_000);
     expect(c.sources).toEqual({ brokers: 'KSCHED_BROKERS' });
   });
 
