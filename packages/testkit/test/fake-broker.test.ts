@@ -464,6 +464,38 @@ describe('FakeBroker', () => {
       expect(broker.readCommitted('t').map((r) => text(r.value))).toEqual(['c1']);
     });
 
+    it("a commit whose answer was lost ('committed-later') stays invisible, then commits when the id is initialised again", async () => {
+      const { broker, producer } = await setup();
+      broker.createTopic('t', { partitions: 1 });
+      const tx = await producer.createTransactionalProducer('tx');
+      await tx.init();
+      const fault = broker.faults.failTransactionCommit({ transactionalId: 'tx', outcome: 'committed-later' });
+      await expect(tx.sendInTransaction([rec('t', 'x1'), rec('t', 'x2')])).rejects.toThrow(/injected transaction commit failure/);
+      expect(fault.triggered).toBe(1);
+      await tx.close(); // closing the producer does not abort a decided commit
+      expect(broker.records('t').map((r) => r.transaction)).toEqual(['open', 'open']);
+      expect(broker.readCommitted('t')).toEqual([]);
+      const next = await producer.createTransactionalProducer('tx');
+      await next.init();
+      expect(broker.records('t', 0, { includeControl: true }).map((r) => r.control ?? r.transaction)).toEqual([
+        'committed',
+        'committed',
+        'commit',
+      ]);
+      expect(broker.readCommitted('t').map((r) => text(r.value))).toEqual(['x1', 'x2']);
+    });
+
+    it("a lost commit answer ('committed-later') completes before the same producer's next transaction", async () => {
+      const { broker, producer } = await setup();
+      broker.createTopic('t', { partitions: 1 });
+      const tx = await producer.createTransactionalProducer('tx');
+      await tx.init();
+      broker.faults.failTransactionCommit({ transactionalId: 'tx', outcome: 'committed-later' });
+      await expect(tx.sendInTransaction([rec('t', 'x1')])).rejects.toThrow(/injected/);
+      await tx.sendInTransaction([rec('t', 'x2')]);
+      expect(broker.readCommitted('t').map((r) => text(r.value))).toEqual(['x1', 'x2']);
+    });
+
     it('aborts the whole transaction when a record fails to produce', async () => {
       const { broker, producer } = await setup();
       broker.createTopic('t', { partitions: 1 });

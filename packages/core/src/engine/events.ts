@@ -47,12 +47,14 @@ export interface LoadedEvent {
 
 /**
  * A partition started reading: `assigned`, from its logical beginning; `resumed`, from where it
- * stopped, because it came back to this member soon after a revocation (its buffer was kept).
+ * stopped, because it came back to this member soon after a revocation (its buffer was kept);
+ * `transaction`, from where it stopped, after a failed transaction whose outcome had to be
+ * settled (re-fenced, then caught up, so that a commit that went through after all is seen).
  */
 export interface ReloadEvent {
   readonly topic: string;
   readonly partition: number;
-  readonly reason: 'assigned' | 'resumed';
+  readonly reason: 'assigned' | 'resumed' | 'transaction';
   readonly reloads: number;
 }
 

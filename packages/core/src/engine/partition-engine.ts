@@ -207,6 +207,11 @@ export class PartitionEngine {
    * may have written their target (possible duplicates).
    */
   readonly #suspects = new Map<string, number>();
+  /**
+   * `key@offset` of schedules whose transaction failed with an outcome to settle: if their own
+   * tombstone is read back, that transaction committed after all and they count as dispatched.
+   */
+  readonly #unsettled = new Set<string>();
   /** `key@offset` of the schedules in the flush being produced now. */
   readonly #inFlight = new Set<string>();
   /** `key@offset` of in-flight schedules whose own tombstone was already read back. */
@@ -433,14 +438,19 @@ export class PartitionEngine {
    * so tombstones another owner wrote meanwhile are read before anything is dispatched). Falls
    * back to a full read when the log no longer holds that position.
    */
-  async #resume(attempt = 0): Promise<void> {
+  async #resume(reason: 'resumed' | 'transaction' = 'resumed', attempt = 0): Promise<void> {
     const generation = ++this.#generation;
     this.#clearTimer();
     this.#seeking = true;
     const now = this.#clock.now();
     if (attempt === 0) {
-      this.#events.emit('reload', { topic: this.topic, partition: this.partition, reason: 'resumed', reloads: this.#reloads });
-      this.#logger.info({ ...this.#where(), position: this.#position }, 'partition came back: catching up from its position');
+      this.#events.emit('reload', { topic: this.topic, partition: this.partition, reason, reloads: this.#reloads });
+      this.#logger.info(
+        { ...this.#where(), position: this.#position },
+        reason === 'resumed'
+          ? 'partition came back: catching up from its position'
+          : 'transaction settled: catching up from its position before retrying',
+      );
     }
     this.#setState('loading');
     this.#loadStartedMs = now;
@@ -450,7 +460,7 @@ export class PartitionEngine {
       ({ low, high } = await this.#transport.seek({ topic: this.topic, partition: this.partition }, this.#position));
     } catch (error) {
       if (generation === this.#generation)
-        this.#retrySeek('seeking to the resume position failed; retrying', error, attempt, () => this.#resume(attempt + 1));
+        this.#retrySeek('seeking to the resume position failed; retrying', error, attempt, () => this.#resume(reason, attempt + 1));
       return;
     }
     if (generation !== this.#generation) return;
@@ -992,18 +1002,12 @@ export class PartitionEngine {
       } catch (error) {
         for (const id of ids) this.#inFlight.delete(id);
         if (FencedError.isInstance(error)) {
-          // A newer owner initialised this partition's transactional id: it is no longer ours.
-          // Stop dispatching; the revocation that follows drops the engine.
-          this.#logger.warn({ ...this.#where() }, 'transactional producer fenced by a newer owner; partition stops dispatching');
-          this.#emitError('flush', error);
-          this.#generation++;
-          this.#clearTimer();
-          this.#cancelRefill();
-          this.#setState('stopped');
+          this.#fenced(error);
           return;
         }
         const backoff = this.#flushFailed(entries, ids, probe);
-        if (!this.#tx) {
+        if (this.#tx) for (const id of ids) this.#unsettled.add(id);
+        else {
           entries.forEach((entry, i) => {
             const id = ids[i]!;
             const earlier = this.#suspects.get(id) ?? 0;
@@ -1018,11 +1022,14 @@ export class PartitionEngine {
         }
         this.#logger.error({ ...this.#where(), error, records: records.length, retryInMs: backoff }, 'dispatch flush failed; will retry');
         this.#emitError('flush', error);
+        // The transaction may have committed after all: settle its outcome before any retry.
+        if (this.#tx) void this.#settleTransaction();
         return;
       }
       for (const id of ids) {
         this.#inFlight.delete(id);
         this.#confirmed.delete(id);
+        this.#unsettled.delete(id);
         this.#failing.delete(id);
       }
       this.#failures = 0;
@@ -1053,6 +1060,65 @@ export class PartitionEngine {
       if (!current) return;
       this.#report(false);
     }
+  }
+
+  /**
+   * After a failed transaction nothing is retried until its outcome is known. A commit whose
+   * answer was lost (the broker went down during EndTxn) may still complete, and retrying its
+   * schedules at once would dispatch them twice. So the partition stops dispatching, closes the
+   * producer and initialises a new one with the same transactional id (the coordinator first
+   * completes a commit it had decided, or aborts what was left open: the outcome is then fixed),
+   * and catches up from its position to the end offset taken after that: the tombstones of a
+   * transaction that committed after all are read and take their schedules out of the buffer.
+   * Whatever is still buffered then is retried as usual.
+   */
+  async #settleTransaction(attempt = 0): Promise<void> {
+    const old = this.#tx;
+    if (old === undefined || this.#closed || this.#parked) return;
+    const generation = ++this.#generation;
+    this.#clearTimer();
+    this.#cancelRefill();
+    this.#seeking = true;
+    this.#setState('loading');
+    this.#txReady = false;
+    await old
+      .close()
+      .catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the failed transactional producer failed'));
+    if (generation !== this.#generation || this.#closed) return;
+    try {
+      const tx = await this.#transport.createTransactionalProducer(old.transactionalId);
+      if (generation !== this.#generation || this.#closed) {
+        await tx.close().catch(() => {});
+        return;
+      }
+      this.#tx = tx;
+      await tx.init();
+    } catch (error) {
+      if (generation !== this.#generation || this.#closed) return;
+      if (FencedError.isInstance(error)) {
+        this.#fenced(error);
+        return;
+      }
+      this.#retrySeek('re-initialising the transactional producer after a failed transaction failed; retrying', error, attempt, () =>
+        this.#settleTransaction(attempt + 1),
+      );
+      return;
+    }
+    if (generation !== this.#generation || this.#closed) return;
+    this.#txReady = true;
+    this.#seeking = false;
+    await this.#resume('transaction');
+  }
+
+  /** A newer owner initialised this partition's transactional id: it is no longer ours. */
+  #fenced(error: unknown): void {
+    // Stop dispatching; the revocation that follows drops the engine.
+    this.#logger.warn({ ...this.#where() }, 'transactional producer fenced by a newer owner; partition stops dispatching');
+    this.#emitError('flush', error);
+    this.#generation++;
+    this.#clearTimer();
+    this.#cancelRefill();
+    this.#setState('stopped');
   }
 
   /** Whether a schedule is set aside now (it kept failing on its own; see {@link PartitionEngine.#flushFailed}). */
@@ -1157,6 +1223,11 @@ export class PartitionEngine {
     if (this.#inFlight.has(id)) {
       // The flush producing it decides when it settles.
       this.#confirmed.add(id);
+      return;
+    }
+    if (this.#unsettled.delete(id)) {
+      // Its transaction failed to answer but committed: dispatched once, by that transaction.
+      this.#emitDispatched(entry, this.#clock.now(), false);
       return;
     }
     const attempts = this.#suspects.get(id);

@@ -195,8 +195,12 @@ export interface TransactionalProducer {
   /** Registers the id with the transaction coordinator, fencing older producers. Call once before `send`. */
   init(): Promise<void>;
   /**
-   * Produces `records` in one transaction: begin, send, commit. On any failure the transaction is
-   * aborted and the promise rejects; none of the records is then visible to read-committed readers.
+   * Produces `records` in one transaction: begin, send, commit. On a failure before the commit the
+   * transaction is aborted and the promise rejects; none of the records is then visible to
+   * read-committed readers. When the commit itself fails the outcome can be unknown (the
+   * coordinator may have decided to commit before the answer was lost): a new producer's `init()`
+   * for the same id settles it (completing a decided commit, aborting anything else), after which
+   * the log tells which it was. The engine does exactly that before it retries.
    * It resolves once the commit is acknowledged; the coordinator writes the commit markers just
    * after, so read-committed readers (and `fetchWatermarks`) may see the records a moment later.
    */

@@ -112,6 +112,29 @@ describe('transactional dispatch', () => {
     expect(env.events.dispatched).toHaveLength(1);
   });
 
+  it('a commit that went through although its answer was lost is settled before any retry: fenced again, caught up, no second copy (finding 8)', async () => {
+    await using env = await createTestEnvironment({ scheduler: { transactional: true, retryBackoffMs: 200 } });
+    const now = env.clock.now();
+    const keys = await scheduleMany(env, 3, () => now + SECOND);
+    const later = await scheduleMany(env, 2, () => now + 10 * SECOND);
+    // The coordinator decides to commit, then the broker goes away before it answers.
+    const fault = env.broker.faults.failTransactionCommit({ transactionalId: TX_ID, outcome: 'committed-later' });
+    await env.advance(SECOND);
+    expect(fault.triggered).toBe(1);
+    expect(env.events.errors.map((e) => e.phase)).toEqual(['flush']);
+    await env.advance(MINUTE);
+    // One copy of each: the first transaction committed after all, and nothing was sent again.
+    const targets = env.broker.produced.filter((r) => r.topic === 'events');
+    expect(targets).toHaveLength(5);
+    expect(expectExactlyOnce(env.dispatched('events'), [...keys, ...later])).toEqual({ lost: [], duplicated: [], unexpected: [] });
+    expect(committedTransactions(env, 'events', TX_ID).flat().sort()).toEqual([...keys, ...later].sort());
+    // The partition re-fenced its id and caught up before going on; the settled ones count as dispatched.
+    expect(env.events.reloads.filter((r) => r.reason === 'transaction')).toHaveLength(1);
+    expect(env.events.dispatched.map((e) => e.key).sort()).toEqual([...keys, ...later].sort());
+    expect(env.events.dispatched.every((e) => !e.possibleDuplicate)).toBe(true);
+    expect(env.scheduler.partitions()[0]).toMatchObject({ state: 'loaded', buffered: 0 });
+  });
+
   it('hand-over with the old owner paused mid-commit: the new owner fences it, 0 duplicates, 0 lost (design note 4)', async () => {
     await using env = await createTestEnvironment({ start: false, scheduler: { transactional: true } });
     const closedByA: string[] = [];

@@ -33,7 +33,11 @@ export interface FakeBrokerFaults {
    * the error to its `onError`.
    */
   failProduce(options?: FailProduceOptions): FaultHandle;
-  /** Fails the commit of matching transactions: the transaction is aborted and `sendInTransaction` rejects with `error`. */
+  /**
+   * Fails the commit of matching transactions: `sendInTransaction` rejects with `error`, and the
+   * transaction is aborted, or (`outcome: 'committed-later'`) commits later although the producer
+   * was told it failed (an ambiguous commit).
+   */
   failTransactionCommit(options?: FailTransactionCommitOptions): FaultHandle;
   /**
    * Holds the next (or `nth`) transaction of `transactionalId` after its records are appended and
@@ -154,6 +158,7 @@ export interface ProduceFault {
 export interface CommitFault {
   readonly handle: CountedFault;
   readonly transactionalId: string | undefined;
+  readonly outcome: 'aborted' | 'committed-later';
 }
 
 /** What the faults act on: the cluster's fault lists and its members. */
@@ -191,7 +196,7 @@ export function createFaults(cluster: FaultTarget): FakeBrokerFaults {
         () => new TransportError('injected transaction commit failure (broker.faults.failTransactionCommit)', { retriable: true }),
         removeFrom(cluster.commitFaults, () => fault),
       );
-      fault = { handle, transactionalId: options.transactionalId };
+      fault = { handle, transactionalId: options.transactionalId, outcome: options.outcome ?? 'aborted' };
       cluster.commitFaults.push(fault);
       return handle;
     },

@@ -14,7 +14,10 @@ import type { Client } from './model.js';
 export abstract class TransactionCluster extends LogCluster {
   // ---- transactions ---------------------------------------------------------------------------
 
-  /** InitProducerId: bumps the epoch (fencing older producers) and aborts their open transaction. */
+  /**
+   * InitProducerId: bumps the epoch (fencing older producers) and ends their open transaction:
+   * aborted, unless its commit was already decided (a lost commit answer), which completes.
+   */
   initTransactionalId(transactionalId: string): number {
     let state = this.transactionalIds.get(transactionalId);
     if (state === undefined) {
@@ -22,7 +25,7 @@ export abstract class TransactionCluster extends LogCluster {
       this.transactionalIds.set(transactionalId, state);
     }
     state.epoch++;
-    if (state.open) this.endTxn(state.open, 'aborted');
+    if (state.open) this.endTxn(state.open, state.open.commitPending === true ? 'committed' : 'aborted');
     return state.epoch;
   }
 
@@ -31,6 +34,9 @@ export abstract class TransactionCluster extends LogCluster {
   }
 
   beginTxn(transactionalId: string): Txn {
+    // A commit decided before its answer was lost completes before the id's next transaction.
+    const pending = this.transactionalIds.get(transactionalId)!.open;
+    if (pending?.commitPending === true) this.endTxn(pending, 'committed');
     const txn: Txn = { seq: ++this.txnSeq, transactionalId, state: 'open', logs: new Map(), produced: [] };
     this.transactionalIds.get(transactionalId)!.open = txn;
     return txn;
@@ -62,11 +68,11 @@ export abstract class TransactionCluster extends LogCluster {
     }
   }
 
-  commitFault(txn: Txn): { readonly error: unknown } | undefined {
+  commitFault(txn: Txn): { readonly error: unknown; readonly outcome: 'aborted' | 'committed-later' } | undefined {
     for (const fault of this.commitFaults) {
       if (fault.transactionalId !== undefined && fault.transactionalId !== txn.transactionalId) continue;
       const hit = fault.handle.hit();
-      if (hit) return hit;
+      if (hit) return { error: hit.error, outcome: fault.outcome };
     }
     return undefined;
   }
@@ -121,11 +127,14 @@ export class FakeTransactionalProducer implements TransactionalProducer {
       if (!cluster.isCurrentEpoch(this.transactionalId, epoch)) throw fencedError(this.transactionalId);
       if (txn.state !== 'open') throw new TransportError(`transaction of ${this.transactionalId} was aborted (producer closed)`);
       const fault = cluster.commitFault(txn);
-      if (fault) throw fault.error;
+      if (fault) {
+        if (fault.outcome === 'committed-later') txn.commitPending = true;
+        throw fault.error;
+      }
       cluster.endTxn(txn, 'committed');
       return out;
     } catch (error) {
-      cluster.endTxn(txn, 'aborted');
+      if (txn.commitPending !== true) cluster.endTxn(txn, 'aborted');
       throw error;
     } finally {
       this.#current = null;

@@ -153,6 +153,15 @@ export interface FailTransactionCommitOptions {
   readonly times?: number;
   /** The error to fail with, or a function returning it. Default: a retriable `TransportError`. */
   readonly error?: unknown;
+  /**
+   * What happened to the transaction. `aborted` (default): nothing of it is ever visible.
+   * `committed-later`: the coordinator decided to commit but the answer was lost (the broker went
+   * down during EndTxn): `sendInTransaction` rejects, the transaction stays pending (its records
+   * invisible to read-committed readers, the last stable offset held before them) and it commits
+   * when its transactional id is next initialised or begins its next transaction, as a real
+   * coordinator completes a prepared commit before it lets the id go on.
+   */
+  readonly outcome?: 'aborted' | 'committed-later';
 }
 
 /** Options of {@link FakeBrokerFaults.pauseTransactionBeforeCommit}. */

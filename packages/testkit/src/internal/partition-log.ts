@@ -19,6 +19,8 @@ export interface Txn {
   readonly seq: number;
   readonly transactionalId: string;
   state: TxnState;
+  /** The commit was decided but its producer was told it failed: it commits when the id goes on. */
+  commitPending?: boolean;
   /** Partitions written, by `topic:partition`. */
   readonly logs: Map<string, PartitionLog>;
   readonly produced: TxnProduced[];
