@@ -111,5 +111,12 @@ export type {
   ScheduledRef,
   ScheduleTarget,
 } from './client/schedule-client.js';
-export { SCHEDULES_TOPIC_CONFIGS, DEFAULT_SCHEDULES_PARTITIONS, planSchedulesTopics, schedulesTopicsProblems } from './contracts/topics.js';
+export {
+  SCHEDULES_TOPIC_CONFIGS,
+  DEFAULT_SCHEDULES_PARTITIONS,
+  DEAD_LETTER_TOPIC_CONFIGS,
+  DEAD_LETTER_TOPIC_PARTITIONS,
+  planSchedulesTopics,
+  schedulesTopicsProblems,
+} from './contracts/topics.js';
 export type { PlannedTopic, SchedulesTopicsSpec } from './contracts/topics.js';

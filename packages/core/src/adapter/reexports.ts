@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 
-/** The §7.2 topic configs of schedules and states topics. */
-export { SCHEDULES_TOPIC_CONFIGS } from '../contracts/topics.js';
+/** The §7.2 topic configs of schedules and states topics, and those of a new dead-letter topic. */
+export { SCHEDULES_TOPIC_CONFIGS, DEAD_LETTER_TOPIC_CONFIGS } from '../contracts/topics.js';
 export type { ClientScheduleInput, RescheduleInput, ScheduleClient, ScheduledRef, ScheduleTarget } from '../client/schedule-client.js';
 export type { EnsureSchedulesTopicsResult, NewTopic, SchedulesTopicsSettings, TopicAdminClient as TopicAdmin } from './topic-admin.js';

@@ -1,6 +1,7 @@
 /**
  * Topic administration, said once: creating and checking the schedules topics and their states
- * topics with the reference settings (reference §7.2), creating one topic, and a long-lived admin
+ * topics with the reference settings (reference §7.2), and the dead-letter topic when one is
+ * given, creating one topic, and a long-lived admin
  * client for tools and tests. The flow (settings validation, the plan, the checks) lives here over
  * a small {@link TopicAdmin} port; an adapter implements the port with its client's admin calls
  * and exports what {@link topicAdminKit} returns. Not part of the `Transport` port: the engine never
@@ -69,6 +70,12 @@ export interface SchedulesTopicsSettings {
   readonly replicationFactor?: number;
   /** States topic postfix (default `_states`). */
   readonly statesPostfix?: string;
+  /**
+   * The scheduler's dead-letter topic, if it has one (its `deadLetterTopic` option): created when
+   * missing with `DEAD_LETTER_TOPIC_CONFIGS` (`cleanup.policy=delete`, `retention.ms` 7 days) and
+   * 1 partition, and checked for existence and a cleanup policy without `compact`.
+   */
+  readonly deadLetterTopic?: string;
 }
 
 /** Settings of `verifySchedulesTopics`. */
@@ -132,8 +139,9 @@ export interface TopicAdminKit<Connection> {
   /**
    * Creates the schedules topics and their states topics that do not exist yet, with the
    * reference settings (`SCHEDULES_TOPIC_CONFIGS`). A missing topic of a pair gets the partition
-   * count of the existing one (both must be equal), else `partitions` (default 5). Existing topics
-   * are left untouched.
+   * count of the existing one (both must be equal), else `partitions` (default 5). With
+   * `deadLetterTopic`, creates that topic too when it is missing (`DEAD_LETTER_TOPIC_CONFIGS`,
+   * 1 partition). Existing topics are left untouched.
    *
    * @throws ConfigError (`KSM_CONFIG`) for invalid options; TransportError (`KSM_TRANSPORT`) when Kafka refuses.
    *
@@ -148,7 +156,8 @@ export interface TopicAdminKit<Connection> {
    * sentence (empty when all is well): a missing topic, partition counts that differ between a
    * schedules topic and its states topic (or from `partitions`, when given), a cleanup policy
    * other than `compact` (when the client can read topic configs), and with `checkConfigs` any
-   * other §7.2 setting that differs.
+   * other §7.2 setting that differs. With `deadLetterTopic`: that topic missing, or (when the
+   * client can read topic configs) compacted.
    *
    * @throws ConfigError (`KSM_CONFIG`) for invalid options; UnsupportedError (`KSM_UNSUPPORTED`)
    *   for `checkConfigs: true` on a client that cannot read topic configs; TransportError
@@ -205,6 +214,7 @@ export const schedulesTopicsSettingsSchema = z.object({
     .string({ error: 'needs to be a string' })
     .regex(TOPIC_NAME_PATTERN, 'needs to be a Kafka topic name part')
     .default('_states'),
+  deadLetterTopic: topicName.optional(),
   checkConfigs: z.boolean({ error: 'needs to be a boolean' }).default(false),
 });
 
@@ -217,7 +227,16 @@ export const newTopicSchema = z.object({
 });
 
 /** The option names that are topic settings; every other option is a connection setting. */
-const SETTING_KEYS = new Set(['topics', 'partitions', 'replicationFactor', 'statesPostfix', 'checkConfigs', 'topic', 'configs']);
+const SETTING_KEYS = new Set([
+  'topics',
+  'partitions',
+  'replicationFactor',
+  'statesPostfix',
+  'deadLetterTopic',
+  'checkConfigs',
+  'topic',
+  'configs',
+]);
 
 /** Splits mixed options into the connection settings and the topic settings. */
 export function splitTopicAdminOptions(options: object): { connection: Record<string, unknown>; settings: Record<string, unknown> } {
@@ -260,9 +279,10 @@ async function withAdmin<T>(
   }
 }
 
-/** The schedules topics and their states topics of `settings`. */
-function pairTopics(settings: z.output<typeof schedulesTopicsSettingsSchema>): string[] {
-  return [...new Set(settings.topics.flatMap((t) => [t, statesTopic(t, settings.statesPostfix)]))];
+/** The schedules topics and their states topics of `settings`, and its dead-letter topic. */
+function plannedTopics(settings: z.output<typeof schedulesTopicsSettingsSchema>): string[] {
+  const pairs = settings.topics.flatMap((t) => [t, statesTopic(t, settings.statesPostfix)]);
+  return [...new Set(settings.deadLetterTopic === undefined ? pairs : [...pairs, settings.deadLetterTopic])];
 }
 
 /** A {@link TopicAdminClient} over an open port. */
@@ -302,7 +322,7 @@ export function topicAdminKit<Connection extends object>(driver: TopicAdminDrive
       const { connection, settings } = splitTopicAdminOptions(options);
       const s = parseOptions(schedulesTopicsSettingsSchema, settings);
       return withAdmin(driver, connection, async (admin) => {
-        const plan = planSchedulesTopics(s, await existingCounts(admin, pairTopics(s)));
+        const plan = planSchedulesTopics(s, await existingCounts(admin, plannedTopics(s)));
         for (const t of plan.create) {
           await admin.createTopic({ topic: t.topic, partitions: t.partitions, replicationFactor: s.replicationFactor, configs: t.configs });
         }
@@ -314,7 +334,7 @@ export function topicAdminKit<Connection extends object>(driver: TopicAdminDrive
       const s = parseOptions(schedulesTopicsSettingsSchema, settings);
       return withAdmin(driver, connection, async (admin) => {
         if (s.checkConfigs && admin.describeTopicConfigs === undefined) throw unsupported(driver.clientName, 'configs');
-        const counts = await existingCounts(admin, pairTopics(s));
+        const counts = await existingCounts(admin, plannedTopics(s));
         const present = [...counts.keys()];
         if (admin.describeTopicConfigs === undefined || present.length === 0) return schedulesTopicsProblems(s, counts);
         const wanted = s.checkConfigs ? Object.keys(SCHEDULES_TOPIC_CONFIGS) : ['cleanup.policy'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UnsupportedError } from '../../src/errors.js';
-import { SCHEDULES_TOPIC_CONFIGS } from '../../src/contracts/topics.js';
+import { DEAD_LETTER_TOPIC_CONFIGS, SCHEDULES_TOPIC_CONFIGS } from '../../src/contracts/topics.js';
 import { topicAdminKit } from '../../src/adapter/topic-admin.js';
 import type { ResolvedNewTopic, TopicAdmin } from '../../src/adapter/topic-admin.js';
 
@@ -140,6 +140,61 @@ describe('topic-admin kit: verifySchedulesTopics', () => {
     expect(UnsupportedError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/^memory-client cannot read topic configs/);
     expect(c.openAdmins()).toBe(0);
+  });
+});
+
+describe('topic-admin kit: the dead-letter topic', () => {
+  it('ensureSchedulesTopics creates a configured dead-letter topic once, with its settings and the replication factor of the others', async () => {
+    const c = memoryCluster({ describes: true });
+    expect(
+      await c.kit.ensureSchedulesTopics({ brokers, topics: ['s'], partitions: 3, replicationFactor: 2, deadLetterTopic: 'dlq' }),
+    ).toEqual({ created: ['s', 's_states', 'dlq'], existing: [] });
+    expect(c.calls).toEqual(['create s 3x2', 'create s_states 3x2', 'create dlq 1x2']);
+    expect(c.topics.get('dlq')).toMatchObject({ partitions: 1, configs: { ...DEAD_LETTER_TOPIC_CONFIGS } });
+    expect(c.connections).toEqual([{ brokers }]);
+    expect(await c.kit.ensureSchedulesTopics({ brokers, topics: ['s'], deadLetterTopic: 'dlq' })).toEqual({
+      created: [],
+      existing: ['s', 's_states', 'dlq'],
+    });
+    expect(
+      await c.kit.verifySchedulesTopics({ brokers, topics: ['s'], partitions: 3, checkConfigs: true, deadLetterTopic: 'dlq' }),
+    ).toEqual([]);
+    expect(c.openAdmins()).toBe(0);
+  });
+
+  it('verifySchedulesTopics reports a missing dead-letter topic, and a compacted one when the client reads configs', async () => {
+    const c = memoryCluster({ describes: true });
+    await c.kit.ensureSchedulesTopics({ brokers, topics: ['s'], partitions: 2 });
+    expect(await c.kit.verifySchedulesTopics({ brokers, topics: ['s'], deadLetterTopic: 'dlq' })).toEqual([
+      'dead-letter topic "dlq" does not exist',
+    ]);
+    await c.kit.createTopic({ brokers, topic: 'dlq', partitions: 4, configs: { 'cleanup.policy': 'compact' } });
+    expect(await c.kit.verifySchedulesTopics({ brokers, topics: ['s'], deadLetterTopic: 'dlq' })).toEqual([
+      'dead-letter topic "dlq" has cleanup.policy=compact, expected delete',
+    ]);
+    expect(await c.kit.ensureSchedulesTopics({ brokers, topics: ['s'], deadLetterTopic: 'dlq' })).toEqual({
+      created: [],
+      existing: ['s', 's_states', 'dlq'],
+    });
+    expect(c.topics.get('dlq')!.configs['cleanup.policy']).toBe('compact');
+  });
+
+  it('with a client that cannot read configs: existence only', async () => {
+    const c = memoryCluster();
+    await c.kit.ensureSchedulesTopics({ brokers, topics: ['s'], partitions: 2 });
+    await c.kit.createTopic({ brokers, topic: 'dlq', configs: { 'cleanup.policy': 'compact' } });
+    expect(await c.kit.verifySchedulesTopics({ brokers, topics: ['s'], deadLetterTopic: 'dlq' })).toEqual([]);
+    expect(await c.kit.verifySchedulesTopics({ brokers, topics: ['s'], deadLetterTopic: 'gone' })).toEqual([
+      'dead-letter topic "gone" does not exist',
+    ]);
+  });
+
+  it('rejects an invalid dead-letter topic name with a ConfigError, before connecting', async () => {
+    const c = memoryCluster();
+    const error = await c.kit.ensureSchedulesTopics({ brokers, topics: ['s'], deadLetterTopic: 'no good' }).catch((e: unknown) => e);
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect((error as ConfigError).violations.map((v) => v.field)).toEqual(['deadLetterTopic']);
+    expect(c.connections).toEqual([]);
   });
 });
 

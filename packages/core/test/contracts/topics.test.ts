@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { planSchedulesTopics, SCHEDULES_TOPIC_CONFIGS, schedulesTopicsProblems } from '@ksched/core';
+import {
+  DEAD_LETTER_TOPIC_CONFIGS,
+  DEAD_LETTER_TOPIC_PARTITIONS,
+  planSchedulesTopics,
+  SCHEDULES_TOPIC_CONFIGS,
+  schedulesTopicsProblems,
+} from '@ksched/core';
 
 describe('schedules topics', () => {
   it('uses the reference §7.2 configs', () => {
@@ -87,5 +93,80 @@ describe('schedules topics', () => {
         ]),
       ),
     ).toEqual([]);
+  });
+});
+
+describe('the dead-letter topic in the topic plan', () => {
+  const pair = new Map([
+    ['s', 5],
+    ['s_states', 5],
+  ]);
+
+  it('is a log of failures: delete, 7 days, 1 partition', () => {
+    expect(DEAD_LETTER_TOPIC_CONFIGS).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(7 * 24 * 3_600_000) });
+    expect(DEAD_LETTER_TOPIC_PARTITIONS).toBe(1);
+  });
+
+  it('is planned only when configured: created when missing with its own settings (not the schedules partitions), reported when present', () => {
+    expect(planSchedulesTopics({ topics: ['s'], partitions: 5 }, pair).create).toEqual([]);
+    const plan = planSchedulesTopics({ topics: ['s', 'n'], partitions: 8, deadLetterTopic: 'dlq' }, pair);
+    expect(plan.create).toEqual([
+      { topic: 'n', partitions: 8, configs: SCHEDULES_TOPIC_CONFIGS },
+      { topic: 'n_states', partitions: 8, configs: SCHEDULES_TOPIC_CONFIGS },
+      { topic: 'dlq', partitions: 1, configs: DEAD_LETTER_TOPIC_CONFIGS },
+    ]);
+    const again = planSchedulesTopics({ topics: ['s'], deadLetterTopic: 'dlq' }, new Map([...pair, ['dlq', 3]]));
+    expect(again).toEqual({ create: [], existing: ['s', 's_states', 'dlq'] });
+  });
+
+  it('a dead-letter topic that is also a schedules or states topic is planned once, as that topic', () => {
+    expect(planSchedulesTopics({ topics: ['s'], deadLetterTopic: 's_states' }, new Map()).create.map((t) => t.topic)).toEqual([
+      's',
+      's_states',
+    ]);
+  });
+
+  it('reports a missing or compacted dead-letter topic, never its partition count or retention', () => {
+    const spec = { topics: ['s'], partitions: 5, deadLetterTopic: 'dlq' };
+    const compact = new Map([['cleanup.policy', 'compact']]);
+    const configs = (dlq: ReadonlyMap<string, string | null>) =>
+      new Map([
+        ['s', compact],
+        ['s_states', compact],
+        ['dlq', dlq],
+      ]);
+    expect(schedulesTopicsProblems(spec, pair, configs(new Map()))).toEqual(['dead-letter topic "dlq" does not exist']);
+    const present = new Map([...pair, ['dlq', 3]]);
+    expect(schedulesTopicsProblems(spec, present, configs(new Map([['cleanup.policy', 'delete']])))).toEqual([]);
+    expect(
+      schedulesTopicsProblems(
+        { ...spec, partitions: undefined },
+        present,
+        configs(
+          new Map([
+            ['cleanup.policy', 'delete'],
+            ['retention.ms', '-1'],
+            ['segment.ms', '100'],
+          ]),
+        ),
+      ),
+    ).toEqual([]);
+    expect(schedulesTopicsProblems(spec, present, configs(new Map([['cleanup.policy', 'compact']])))).toEqual([
+      'dead-letter topic "dlq" has cleanup.policy=compact, expected delete',
+    ]);
+    expect(schedulesTopicsProblems(spec, present, configs(new Map([['cleanup.policy', 'compact,delete']])))).toEqual([
+      'dead-letter topic "dlq" has cleanup.policy=compact,delete, expected delete',
+    ]);
+    // A client that cannot read configs: existence only.
+    expect(schedulesTopicsProblems(spec, present)).toEqual([]);
+  });
+
+  it('reports a dead-letter topic that is also a schedules or states topic', () => {
+    expect(schedulesTopicsProblems({ topics: ['s'], deadLetterTopic: 's' }, pair)).toEqual([
+      'dead-letter topic "s" is also a schedules topic; it needs a topic of its own',
+    ]);
+    expect(schedulesTopicsProblems({ topics: ['s'], deadLetterTopic: 's_states' }, pair)).toEqual([
+      'dead-letter topic "s_states" is also a states topic; it needs a topic of its own',
+    ]);
   });
 });

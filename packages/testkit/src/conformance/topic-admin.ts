@@ -9,7 +9,7 @@
  * @module
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, SCHEDULES_TOPIC_CONFIGS, statesTopic, UnsupportedError } from '@ksched/core';
+import { ConfigError, DEAD_LETTER_TOPIC_CONFIGS, SCHEDULES_TOPIC_CONFIGS, statesTopic, UnsupportedError } from '@ksched/core';
 import type { TopicAdminKit } from '@ksched/core/adapter';
 import { waitUntil } from '../recording-listener.js';
 
@@ -128,6 +128,37 @@ export function describeTopicAdminConformance(name: string, subject: TopicAdminC
           UnsupportedError.isInstance,
         );
       }
+    });
+
+    it('a dead-letter topic, when given, is created once (delete policy, 7 days, 1 partition) and reported missing or compacted', async () => {
+      const topic = unique('dlq-schedules');
+      const dlq = unique('dlq');
+      const compacted = unique('dlq-compacted');
+      created.push(topic, statesTopic(topic), dlq, compacted);
+      expect(await subject.ensureSchedulesTopics({ brokers, topics: [topic], partitions: 2, deadLetterTopic: dlq })).toEqual({
+        created: [topic, `${topic}_states`, dlq],
+        existing: [],
+      });
+      const admin = await subject.createTopicAdmin({ brokers });
+      try {
+        expect(await admin.partitionCounts([dlq])).toEqual(new Map([[dlq, 1]]));
+        if (subject.readsConfigs)
+          expect(await admin.describeTopicConfigs(dlq, Object.keys(DEAD_LETTER_TOPIC_CONFIGS))).toEqual(DEAD_LETTER_TOPIC_CONFIGS);
+      } finally {
+        await admin.close();
+      }
+      expect(await subject.ensureSchedulesTopics({ brokers, topics: [topic], deadLetterTopic: dlq })).toEqual({
+        created: [],
+        existing: [topic, `${topic}_states`, dlq],
+      });
+      expect(await subject.verifySchedulesTopics({ brokers, topics: [topic], partitions: 2, deadLetterTopic: dlq })).toEqual([]);
+      expect(await subject.verifySchedulesTopics({ brokers, topics: [topic], deadLetterTopic: unique('dlq-absent') })).toEqual([
+        expect.stringMatching(/^dead-letter topic ".*-dlq-absent-.*" does not exist$/),
+      ]);
+      await subject.createTopic({ brokers, topic: compacted, configs: { 'cleanup.policy': 'compact' } });
+      expect(await subject.verifySchedulesTopics({ brokers, topics: [topic], deadLetterTopic: compacted })).toEqual(
+        subject.readsConfigs ? [`dead-letter topic "${compacted}" has cleanup.policy=compact, expected delete`] : [],
+      );
     });
 
     it('the admin client deletes topics, and deletes records only where the client can', async () => {
