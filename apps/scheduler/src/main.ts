@@ -36,7 +36,7 @@ export interface ServiceContext {
 export interface RunServiceOptions {
   /** Called once the scheduler has joined its group (not awaited before serving). */
   readonly onStarted?: (context: ServiceContext) => void | Promise<void>;
-  /** Fail when a schedules topic is missing (default true; `ksched start` has just migrated them). */
+  /** Fail when a schedules, states or dead-letter topic is missing (default true). */
   readonly requireTopics?: boolean;
   /** Level of the line logged for each dispatch (default `debug`; `ksched start` on the local broker uses `info`). */
   readonly dispatchLogLevel?: 'debug' | 'info';
@@ -47,7 +47,8 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 1
 /**
  * Runs the scheduler until SIGTERM/SIGINT; resolves with the exit code.
  *
- * @throws CliError when a schedules topic does not exist, or a configuration error from the adapter.
+ * @throws CliError when a schedules or states topic, or the configured dead-letter topic, does not
+ *   exist (a metadata check before joining the group), or a configuration error from the adapter.
  */
 export async function runService(config: AppConfig, logger: PinoLogger, options: RunServiceOptions = {}): Promise<number> {
   const s = config.scheduler;
@@ -68,11 +69,20 @@ export async function runService(config: AppConfig, logger: PinoLogger, options:
     'ksched scheduler starting',
   );
 
-  const problems = await adapter.verifySchedulesTopics({ ...connection, topics: s.topics, statesPostfix: s.statesPostfix });
+  const dlq = s.deadLetterTopic;
+  const problems = await adapter.verifySchedulesTopics({
+    ...connection,
+    topics: s.topics,
+    statesPostfix: s.statesPostfix,
+    ...(dlq !== undefined ? { deadLetterTopic: dlq } : {}),
+  });
   const missing = problems.filter((p) => p.includes('does not exist'));
   for (const problem of problems) if (!missing.includes(problem)) logger.warn({ problem }, `topic check: ${problem}`);
   if (missing.length > 0 && options.requireTopics !== false) {
-    throw new CliError(`${missing.join('; ')}: create the topics with \`ksched topics migrate\` first`, ExitCode.failure);
+    // `topics migrate` creates the dead-letter topic only when it is configured there too: say how.
+    const dlqMissing = dlq !== undefined && missing.some((p) => p.startsWith(`dead-letter topic "${dlq}"`));
+    const migrate = dlqMissing ? `ksched topics migrate --dead-letter-topic ${dlq}` : 'ksched topics migrate';
+    throw new CliError(`${missing.join('; ')}: create the topics with \`${migrate}\` first`, ExitCode.failure);
   }
 
   const transport = adapter.createTransport({

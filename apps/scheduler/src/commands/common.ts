@@ -38,14 +38,15 @@ function helpText(spec: SettingSpec, description = spec.description): string {
 }
 
 /**
- * Adds the flags of the settings in `groups` to `command`, plus `-c, --config <file>`. Each help
- * line names the setting's environment variable and default.
+ * Adds the flags of the settings in `groups`, and of the settings keyed `also` (from other
+ * groups), to `command`, plus `-c, --config <file>`. Each help line names the setting's
+ * environment variable and default.
  */
-export function addSettingOptions(command: Command, groups: readonly SettingGroup[]): Command {
+export function addSettingOptions(command: Command, groups: readonly SettingGroup[], also: readonly string[] = []): Command {
   const list: FlagBinding[] = [];
   command.addOption(new Option('-c, --config <file>', 'JSON config file (env KSCHED_CONFIG); precedence: flags > env > file > defaults'));
   for (const spec of SETTINGS) {
-    if (!groups.includes(spec.group) || spec.flags === undefined) continue;
+    if (!(groups.includes(spec.group) || also.includes(spec.key)) || spec.flags === undefined) continue;
     for (const flags of spec.flags) {
       const negated = /(^|\s)--no-/.test(flags);
       const help = negated ? (spec.flags.length > 1 ? `the opposite of ${spec.flags[0]}` : helpText(spec, spec.flagHelp)) : helpText(spec);

@@ -13,7 +13,7 @@ export function startCommand(): Command {
     .description(
       'Run the scheduler, the easy way. With brokers configured (KSCHED_BROKERS, --brokers or the config file) this is `ksched run`. ' +
         'Without, it starts the local development broker (scripts/kafka/kafka.sh, port KSCHED_KAFKA_PORT, default 19092), ' +
-        'creates the schedules and states topics, runs the scheduler and schedules a few demo messages due seconds later, ' +
+        'creates the schedules and states topics (and the dead-letter topic, when one is configured), runs the scheduler and schedules a few demo messages due seconds later, ' +
         'logging each dispatch with its lateness.',
     );
   addSettingOptions(command, ['connection', 'topics', 'scheduler', 'migrate', 'service']);
@@ -42,6 +42,7 @@ Examples:
         ...connection,
         topics: config.scheduler.topics,
         statesPostfix: config.scheduler.statesPostfix,
+        ...(config.scheduler.deadLetterTopic !== undefined ? { deadLetterTopic: config.scheduler.deadLetterTopic } : {}),
         partitions: config.partitions,
         replicationFactor: config.replicationFactor,
       });

@@ -6,16 +6,17 @@ import { addSettingOptions, configFor, ONE_SHOT_DEFAULTS, processIo, withKafka, 
 /** `ksched topics …`: topic administration. */
 export function topicsCommand(io: Io = processIo): Command {
   const topics = new Command('topics')
-    .summary('manage the schedules and states topics')
-    .description('Manage the schedules topics and their states topics.');
+    .summary('manage the schedules, states and dead-letter topics')
+    .description('Manage the schedules topics, their states topics and the dead-letter topic.');
   const migrate = new Command('migrate')
-    .summary('create or verify the schedules and states topics')
+    .summary('create or verify the schedules, states and dead-letter topics')
     .description(
       'Create the schedules topics and their states topics that do not exist yet (compacted, min.cleanable.dirty.ratio 0.1, ' +
         'segment.ms and delete.retention.ms 1 h, segment.bytes 50 MiB; both topics of a pair with the same partition count), ' +
+        'and the dead-letter topic when one is configured (cleanup.policy delete, retention.ms 7 days, 1 partition), ' +
         'then verify all of them and report every difference. Exits 1 when a difference remains.',
     );
-  addSettingOptions(migrate, ['connection', 'topics', 'migrate']);
+  addSettingOptions(migrate, ['connection', 'topics', 'migrate'], ['deadLetterTopic']);
   migrate.addOption(new Option('--dry-run', 'only verify: create nothing'));
   migrate.addOption(new Option('--json', 'print the result as JSON'));
   migrate.addHelpText(
@@ -23,11 +24,14 @@ export function topicsCommand(io: Io = processIo): Command {
     `
 Existing topics are never changed: a difference (partition count, cleanup policy, other settings)
 is reported for you to fix with your Kafka tooling. --partitions is checked against existing
-topics only when given explicitly.
+schedules and states topics only when given explicitly. The dead-letter topic (--dead-letter-topic,
+KSCHED_DEAD_LETTER_TOPIC or "deadLetterTopic" in the config file, as for \`ksched run\`) is a log
+of failures: it must not be compacted; its partition count and retention are yours to choose.
 
 Examples:
   ksched topics migrate -b 127.0.0.1:19092
   ksched topics migrate -s scheduled_messages -s urgent_messages --partitions 10 --replication-factor 3
+  ksched topics migrate --dead-letter-topic scheduled_messages_dlq
   ksched topics migrate --dry-run --json`,
   );
   migrate.action(async (options: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
@@ -35,7 +39,11 @@ Examples:
     const s = config.scheduler;
     const partitionsGiven = config.sources['partitions'] !== undefined;
     await withKafka(config, async ({ adapter, connection }) => {
-      const settings = { topics: s.topics, statesPostfix: s.statesPostfix };
+      const settings = {
+        topics: s.topics,
+        statesPostfix: s.statesPostfix,
+        ...(s.deadLetterTopic !== undefined ? { deadLetterTopic: s.deadLetterTopic } : {}),
+      };
       const result = options.dryRun
         ? { created: [] as readonly string[], existing: [] as readonly string[] }
         : await adapter.ensureSchedulesTopics({
@@ -61,9 +69,20 @@ Examples:
         configsChecked = false;
         differences = await verify(false);
       }
-      const all = s.topics.flatMap((t) => [t, statesTopic(t, s.statesPostfix)]);
+      const pairs = s.topics.flatMap((t) => [t, statesTopic(t, s.statesPostfix)]);
+      const dlq = s.deadLetterTopic;
+      const all = dlq === undefined || pairs.includes(dlq) ? pairs : [...pairs, dlq];
       if (options.json) {
-        io.out(JSON.stringify({ topics: all, created: result.created, differences, configsChecked, ok: differences.length === 0 }));
+        io.out(
+          JSON.stringify({
+            topics: all,
+            ...(dlq !== undefined ? { deadLetterTopic: dlq } : {}),
+            created: result.created,
+            differences,
+            configsChecked,
+            ok: differences.length === 0,
+          }),
+        );
       } else {
         for (const topic of all) {
           const status = result.created.includes(topic)
@@ -71,7 +90,7 @@ Examples:
             : differences.some((d) => d.includes(`"${topic}" does not exist`))
               ? 'missing'
               : 'exists';
-          io.out(`${status.padEnd(8)}${topic}`);
+          io.out(`${status.padEnd(8)}${topic}${topic === dlq ? ' (dead-letter topic)' : ''}`);
         }
         for (const d of differences) io.out(`differs ${d}`);
         if (!configsChecked)
