@@ -203,6 +203,8 @@ export const configSchema = strictGroup({
   rebalanceRetainMs: duration().optional(),
   commitOffsets: bool().optional(),
   retryBackoffMs: duration().optional(),
+  undeliverableAttempts: integer(1).optional(),
+  undeliverableAfterMs: duration().optional(),
   partitions: integer(1).default(DEFAULT_SCHEDULES_PARTITIONS),
   replicationFactor: integer(1).default(schemaDefault(schedulesTopicsSettingsSchema.shape.replicationFactor) as number),
   http: strictGroup({
@@ -548,6 +550,20 @@ export const SETTINGS: readonly SettingSpec[] = [
     group: 'scheduler',
     type: 'duration',
     ...fromSchema(core.retryBackoffMs, { text: durationText }),
+  },
+  {
+    key: 'undeliverableAttempts',
+    env: 'KSCHED_UNDELIVERABLE_ATTEMPTS',
+    group: 'scheduler',
+    type: 'integer ≥ 1',
+    ...fromSchema(core.undeliverableAttempts),
+  },
+  {
+    key: 'undeliverableAfterMs',
+    env: 'KSCHED_UNDELIVERABLE_AFTER_MS',
+    group: 'scheduler',
+    type: 'duration',
+    ...fromSchema(core.undeliverableAfterMs, { text: durationText }),
   },
   {
     key: 'partitions',
@@ -906,6 +922,8 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       ...(c.deadLetterTopic !== undefined ? { deadLetterTopic: c.deadLetterTopic } : {}),
       ...(c.commitOffsets !== undefined ? { commitOffsets: c.commitOffsets } : {}),
       ...(c.retryBackoffMs !== undefined ? { retryBackoffMs: c.retryBackoffMs } : {}),
+      ...(c.undeliverableAttempts !== undefined ? { undeliverableAttempts: c.undeliverableAttempts } : {}),
+      ...(c.undeliverableAfterMs !== undefined ? { undeliverableAfterMs: c.undeliverableAfterMs } : {}),
     });
   } catch (error) {
     if (ConfigError.isInstance(error)) throw new ConfigError(withSource(error.violations, merged));

@@ -44,6 +44,8 @@ const tpLabels = (e: { topic: string; partition: number }) => ({ topic: e.topic,
  * | `ksched_dispatch_lateness_seconds` | histogram | topic |
  * | `ksched_invalid_records_total` | counter | topic, partition, reason |
  * | `ksched_dead_lettered_total` | counter | topic, partition |
+ * | `ksched_undeliverable_total` | counter | topic, partition, reason, action |
+ * | `ksched_skipped_schedules_total` | counter | topic, partition, reason |
  * | `ksched_load_duration_seconds` | histogram | topic |
  * | `ksched_reloads_total` | counter | topic, partition, reason |
  * | `ksched_flushes_total` | counter | topic, partition |
@@ -72,6 +74,8 @@ export class SchedulerMetrics {
   readonly lateness: Histogram<'topic'>;
   readonly invalid: Counter<'topic' | 'partition' | 'reason'>;
   readonly deadLettered: Counter<'topic' | 'partition'>;
+  readonly undeliverable: Counter<'topic' | 'partition' | 'reason' | 'action'>;
+  readonly skipped: Counter<'topic' | 'partition' | 'reason'>;
   readonly loadDuration: Histogram<'topic'>;
   readonly reloads: Counter<'topic' | 'partition' | 'reason'>;
   readonly flushes: Counter<'topic' | 'partition'>;
@@ -114,6 +118,20 @@ export class SchedulerMetrics {
       name: 'ksched_dead_lettered_total',
       help: 'Invalid records copied to the dead-letter topic.',
       labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.undeliverable = new Counter({
+      name: 'ksched_undeliverable_total',
+      help:
+        'Valid schedules that cannot be delivered (reason: refused, target_missing, too_large, failing), by what was done ' +
+        '(action: dead_lettered, tombstoned and no longer retried; kept, no dead-letter topic set: retried every 5 minutes).',
+      labelNames: ['topic', 'partition', 'reason', 'action'],
+      registers,
+    });
+    this.skipped = new Counter({
+      name: 'ksched_skipped_schedules_total',
+      help: 'Valid schedules not dispatched, by reason (epoch_floor: due more than an hour before the newest dispatched one).',
+      labelNames: ['topic', 'partition', 'reason'],
       registers,
     });
     this.loadDuration = new Histogram({
@@ -263,6 +281,8 @@ export class SchedulerMetrics {
         this.invalid.inc({ ...tpLabels(e), reason: e.reason });
         if (e.deadLettered) this.deadLettered.inc(tpLabels(e));
       }),
+      source.on('undeliverable', (e) => this.undeliverable.inc({ ...tpLabels(e), reason: e.reason, action: e.action })),
+      source.on('skipped', (e) => this.skipped.inc({ ...tpLabels(e), reason: e.reason })),
       source.on('loaded', (e) => this.loadDuration.observe({ topic: e.topic }, e.durationMs / 1000)),
       source.on('reload', (e) => this.reloads.inc({ ...tpLabels(e), reason: e.reason })),
       source.on('refill', (e) => {

@@ -319,6 +319,8 @@ describe('SETTINGS', () => {
       rebalanceRetainMs: '2m',
       commitOffsets: 'false',
       retryBackoffMs: '1s',
+      undeliverableAttempts: '3',
+      undeliverableAfterMs: '1m',
       partitions: '3',
       replicationFactor: '2',
       'http.enabled': 'false',

@@ -17,6 +17,7 @@ const partition = (state: PartitionStatus['state']): PartitionStatus => ({
   position: 0,
   invalid: 0,
   dispatched: 0,
+  undeliverable: 0,
 });
 
 describe('HTTP endpoints', () => {

@@ -14,6 +14,7 @@ function status(partition: number, overrides: Partial<PartitionStatus> = {}): Pa
     position: 0,
     invalid: 0,
     dispatched: 0,
+    undeliverable: 0,
     windowEndMs: 0,
     bufferedBytes: 0,
     refilling: false,

@@ -18,6 +18,7 @@ export const errorCodes = [
   'KSM_UNSUPPORTED',
   'KSM_FENCED',
   'KSM_STATE',
+  'KSM_RECORD_REFUSED',
 ] as const;
 
 /** One of {@link errorCodes}. */
@@ -190,5 +191,24 @@ export class FencedError extends SchedulerError {
   }
   static override isInstance(value: unknown): value is FencedError {
     return hasCode(value, FencedError.code);
+  }
+}
+
+/**
+ * A produce call refused one of its records before sending anything (`KSM_RECORD_REFUSED`, never
+ * retriable): the client cannot produce that record as it is (for example a header value the
+ * client would alter). `recordIndex` is its index in the call's `records`; none of the call's
+ * records was written, so the others can be produced again at once without any duplicate.
+ */
+export class RecordRefusedError extends SchedulerError {
+  static readonly code = 'KSM_RECORD_REFUSED' satisfies ErrorCode;
+  readonly recordIndex: number;
+  constructor(recordIndex: number, message: string, options: Omit<SchedulerErrorOptions, 'retriable'> = {}) {
+    super(RecordRefusedError.code, `record ${recordIndex} refused before sending: ${message}`, { ...options, retriable: false });
+    this.name = 'RecordRefusedError';
+    this.recordIndex = recordIndex;
+  }
+  static override isInstance(value: unknown): value is RecordRefusedError {
+    return hasCode(value, RecordRefusedError.code);
   }
 }

@@ -41,6 +41,7 @@ export {
   UnsupportedError,
   FencedError,
   StateError,
+  RecordRefusedError,
 } from './errors.js';
 export type { ErrorCode, SchedulerErrorOptions, Violation } from './errors.js';
 
@@ -69,8 +70,8 @@ export type { SchedulerOptions, SchedulerOptionsInput } from './contracts/option
 
 export { murmur2, partitionForKey } from './wire/partitioner.js';
 export { compareVersions, isCompatibleSchema, assertCompatibleSchema, isVersion } from './wire/schema-version.js';
-export { decodeRecord, decodeDueTime, headerText, invalidReasons, dispatchPair } from './wire/codec/index.js';
-export type { DecodedRecord, DispatchPair, InvalidReason, TargetRouting } from './wire/codec/index.js';
+export { decodeRecord, decodeDueTime, headerText, invalidReasons, dispatchPair, deadLetterPair } from './wire/codec/index.js';
+export type { DeadLetterCause, DecodedRecord, DispatchPair, InvalidReason, TargetRouting } from './wire/codec/index.js';
 export { encodeStates, decodeStates, statesJson, statesRecord, statesTopic } from './wire/states.js';
 export type { StatesReport } from './wire/states.js';
 
@@ -99,7 +100,10 @@ export type {
   ReloadEvent,
   SchedulerEventMap,
   SchedulerListener,
+  SkippedEvent,
   StateEvent,
+  UndeliverableEvent,
+  UndeliverableReason,
 } from './engine/events.js';
 
 export { createScheduleClient } from './client/schedule-client.js';

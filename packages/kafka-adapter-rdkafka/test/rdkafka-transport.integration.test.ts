@@ -6,7 +6,7 @@
  * in large batches (a background read of a whole partition is as fast as a raw consumer).
  */
 import { describe, expect, it } from 'vitest';
-import { UnsupportedError } from '@ksched/core';
+import { RecordRefusedError, UnsupportedError } from '@ksched/core';
 import type { PartitionBatch, PartitionReader, TopicPartition } from '@ksched/core';
 import { RecordingListener, text, waitUntil } from '@ksched/testkit';
 import { harness } from './helpers.js';
@@ -29,7 +29,7 @@ describe('rdkafka transport: headers', () => {
     expect(recorder.violations).toEqual([]);
   });
 
-  it('refuses header values node-rdkafka would alter (non-UTF-8 bytes, NUL) with UnsupportedError, producing nothing', async () => {
+  it('refuses header values node-rdkafka would alter (non-UTF-8 bytes, NUL) with RecordRefusedError naming the record, producing nothing', async () => {
     const topic = await r.topic('binary-headers');
     const t = await r.transport();
     const before = await t.fetchWatermarks({ topic, partition: 0 });
@@ -43,7 +43,9 @@ describe('rdkafka transport: headers', () => {
           () => undefined,
           (e: unknown) => e,
         );
-      expect(UnsupportedError.isInstance(error)).toBe(true);
+      expect(RecordRefusedError.isInstance(error)).toBe(true);
+      expect((error as RecordRefusedError).recordIndex).toBe(1);
+      expect(UnsupportedError.isInstance((error as Error).cause)).toBe(true);
     }
     expect(await t.fetchWatermarks({ topic, partition: 0 })).toEqual(before);
   });

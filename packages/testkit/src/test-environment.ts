@@ -21,6 +21,8 @@ import {
   type ScheduleInput,
   type SchedulerOptionsInput,
   type StateEvent,
+  type SkippedEvent,
+  type UndeliverableEvent,
   type StatesReport,
   type Transport,
 } from '@ksched/core';
@@ -101,6 +103,10 @@ export interface RecordedEvents {
   readonly flushes: FlushEvent[];
   /** `state` events: every state change of every partition. */
   readonly states: StateEvent[];
+  /** `undeliverable` events: schedules dead-lettered (or kept, without a dead-letter topic) because they cannot be delivered. */
+  readonly undeliverable: UndeliverableEvent[];
+  /** `skipped` events: valid schedules not dispatched, with the reason (the epoch floor). */
+  readonly skipped: SkippedEvent[];
 }
 
 /** Options of {@link TestEnvironment.addMember} beyond the scheduler settings. */
@@ -210,7 +216,17 @@ export class TestEnvironment implements AsyncDisposable {
       options: { topics: [this.topic], ...this.#options.scheduler, ...options },
       ...(this.#options.logger ? { logger: this.#options.logger } : {}),
     });
-    const events: RecordedEvents = { dispatched: [], invalid: [], loaded: [], errors: [], reloads: [], flushes: [], states: [] };
+    const events: RecordedEvents = {
+      dispatched: [],
+      invalid: [],
+      loaded: [],
+      errors: [],
+      reloads: [],
+      flushes: [],
+      states: [],
+      undeliverable: [],
+      skipped: [],
+    };
     scheduler.on('dispatched', (e) => events.dispatched.push(e));
     scheduler.on('invalid', (e) => events.invalid.push(e));
     scheduler.on('loaded', (e) => events.loaded.push(e));
@@ -218,6 +234,8 @@ export class TestEnvironment implements AsyncDisposable {
     scheduler.on('reload', (e) => events.reloads.push(e));
     scheduler.on('flush', (e) => events.flushes.push(e));
     scheduler.on('state', (e) => events.states.push(e));
+    scheduler.on('undeliverable', (e) => events.undeliverable.push(e));
+    scheduler.on('skipped', (e) => events.skipped.push(e));
     const member: Member = { scheduler, transport, events };
     this.members.push(member);
     await scheduler.start();

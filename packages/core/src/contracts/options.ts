@@ -94,13 +94,33 @@ export const schedulerOptionsSchema = z.strictObject(
       .describe('dispatch target + tombstone in one Kafka transaction (exactly-once)'),
     /** Prefix of the per-partition transactional ids `<prefix>-<topic>-<partition>`; defaults to `groupId`. */
     transactionalIdPrefix: kafkaName('transactional id prefix').optional().describe('prefix of the per-partition transactional ids'),
-    /** Copy invalid records here (with `ksched_invalid_reason` and source headers) besides counting and logging them. */
-    deadLetterTopic: kafkaName('topic name').optional().describe('copy invalid schedules-topic records here'),
+    /**
+     * Copy invalid records here (with `ksched_invalid_reason` and source headers) besides counting
+     * and logging them, and undeliverable schedules (with `ksched_undeliverable_reason`; see
+     * `undeliverableAttempts`), which are then tombstoned.
+     */
+    deadLetterTopic: kafkaName('topic name').optional().describe('copy invalid records and undeliverable schedules here'),
     /** Commit the last read offset when loaded (informational: lag in monitoring, never used to recover). */
     commitOffsets: z
       .boolean({ error: 'needs to be a boolean' })
       .default(true)
       .describe('commit the read position (informational: consumer lag in monitoring)'),
+    /**
+     * A schedule whose produce failed on its own this many times (while other schedules of its
+     * partition went out) and that is at least `undeliverableAfterMs` past due is undeliverable:
+     * dead-lettered and tombstoned when `deadLetterTopic` is set, otherwise kept and retried every
+     * 5 min (an `undeliverable` event either way). A record the client refuses outright is
+     * undeliverable at once. Default 5.
+     */
+    undeliverableAttempts: int('bigger than 0')
+      .min(1, 'needs to be an integer bigger than 0')
+      .default(5)
+      .describe('failed attempts on its own after which a schedule is undeliverable (dead-lettered)'),
+    /** See `undeliverableAttempts`: the schedule must also be this late, ms. Default 5 min. */
+    undeliverableAfterMs: int('bigger or equal to 0')
+      .min(0, 'needs to be an integer bigger or equal to 0')
+      .default(300_000)
+      .describe('how late a failing schedule must also be before it is undeliverable'),
     /** Wait before retrying a failed flush, ms; doubles per consecutive failure up to 30 s. */
     retryBackoffMs: int('bigger than 0')
       .min(1, 'needs to be an integer bigger than 0')

@@ -32,6 +32,53 @@ export interface InvalidEvent {
   readonly deadLettered: boolean;
 }
 
+/** Why a valid schedule could not be delivered (see {@link UndeliverableEvent}). */
+export type UndeliverableReason =
+  /** The Kafka client refused the record before sending it (e.g. a header value node-rdkafka cannot send). */
+  | 'refused'
+  /** The target topic (or partition) does not exist. */
+  | 'target_missing'
+  /** The target record is larger than the broker or client accepts. */
+  | 'too_large'
+  /** Any other error, repeated on this schedule alone while other schedules went out. */
+  | 'failing';
+
+/**
+ * A valid schedule cannot be delivered: the client refused its record, or producing it failed on
+ * its own `attempts` times and it is at least `undeliverableAfterMs` past due (while other
+ * schedules of the partition went out, so not a cluster outage). `dead_lettered`: it was copied to
+ * the dead-letter topic with the reason and tombstoned, so no owner retries it again; `kept`: no
+ * dead-letter topic is set, so it stays in memory and is retried every 5 minutes (emitted once).
+ */
+export interface UndeliverableEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly offset: number;
+  readonly targetTopic: string;
+  readonly dueMs: number;
+  readonly reason: UndeliverableReason;
+  readonly detail: string;
+  /** Failed attempts so far. */
+  readonly attempts: number;
+  readonly action: 'dead_lettered' | 'kept';
+}
+
+/**
+ * A valid schedule was not dispatched and will not be: `epoch_floor`, it is due more than an hour
+ * before the newest tombstoned due time of its partition, which the reference takes as dispatched
+ * already (ksched.md §4). Reported once the partition is loaded and no later record closed it.
+ */
+export interface SkippedEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly offset: number;
+  readonly dueMs: number;
+  readonly reason: 'epoch_floor';
+  readonly detail: string;
+}
+
 /** A partition finished loading (or catching up after it came back) and starts dispatching. */
 export interface LoadedEvent {
   readonly topic: string;
@@ -94,7 +141,7 @@ export interface HorizonEvent {
 export interface ErrorEvent {
   readonly topic: string;
   readonly partition: number;
-  /** `flush`: a dispatch batch failed (retried); `load`: seeking or reading failed; `incompatible`: a newer schema halted the partition; `transactions`: the transactional producer could not start; `states`: a states report could not be produced; `dead_letter`: copying an invalid record failed; `refill`: a background read failed (retried). */
+  /** `flush`: a dispatch batch failed (retried); `load`: seeking or reading failed; `incompatible`: a newer schema halted the partition; `transactions`: the transactional producer could not start; `states`: a states report could not be produced; `dead_letter`: copying an invalid record failed (undeliverable schedules are dead-lettered by flushes: `flush`); `refill`: a background read failed (retried). */
   readonly phase: 'flush' | 'load' | 'incompatible' | 'transactions' | 'states' | 'dead_letter' | 'refill';
   readonly error: unknown;
 }
@@ -122,6 +169,8 @@ export interface FlushEvent {
 export interface SchedulerEventMap {
   dispatched: DispatchedEvent;
   invalid: InvalidEvent;
+  undeliverable: UndeliverableEvent;
+  skipped: SkippedEvent;
   loaded: LoadedEvent;
   reload: ReloadEvent;
   refill: RefillEvent;

@@ -16,6 +16,7 @@ import type {
   Transport,
 } from '../ports/transport.js';
 import {
+  deadLetterPair,
   decodeRecord,
   dispatchPair,
   packSchedule,
@@ -26,8 +27,8 @@ import {
   type UnpackedSchedule,
 } from '../wire/codec/index.js';
 import { statesRecord } from '../wire/states.js';
-import type { ErrorEvent, SchedulerEvents } from './events.js';
-import { FencedError, IncompatibleSchemaError } from '../errors.js';
+import type { ErrorEvent, SchedulerEvents, UndeliverableReason } from './events.js';
+import { FencedError, IncompatibleSchemaError, RecordRefusedError } from '../errors.js';
 
 /**
  * What the engine keeps per buffered schedule: its record packed into one string with its decoded
@@ -113,6 +114,8 @@ export interface PartitionStatus {
   readonly position: number;
   readonly invalid: number;
   readonly dispatched: number;
+  /** Buffered schedules found undeliverable (see `undeliverableAttempts`), not yet dead-lettered. */
+  readonly undeliverable: number;
   /** Due time of the earliest buffered schedule, Unix ms. */
   readonly nextDueMs?: number;
   /** Every schedule due before this is in memory, Unix ms (`now + bufferHorizonMs` at the last full read, or less after the memory ceiling shortened it). */
@@ -212,6 +215,10 @@ export class PartitionEngine {
    * tombstone is read back, that transaction committed after all and they count as dispatched.
    */
   readonly #unsettled = new Set<string>();
+  /** `key@offset` of buffered schedules found undeliverable, with why (dead-lettered by the next flush when a dead-letter topic is set). */
+  readonly #undeliverable = new Map<string, { readonly reason: UndeliverableReason; readonly detail: string; attempts: number }>();
+  /** Schedules under the epoch floor seen while loading, by key: reported once loaded unless a later record closed them. */
+  #floorSkipped = new Map<string, { readonly offset: number; readonly dueMs: number }>();
   /** `key@offset` of the schedules in the flush being produced now. */
   readonly #inFlight = new Set<string>();
   /** `key@offset` of in-flight schedules whose own tombstone was already read back. */
@@ -220,7 +227,9 @@ export class PartitionEngine {
    * `key@offset` → consecutive failed flushes in which the schedule was produced alone, and until
    * when it is set aside (see {@link PartitionEngine.#flushFailed}).
    */
-  readonly #failing = new Map<string, { failures: number; asideUntilMs: number }>();
+  readonly #failing = new Map<string, { failures: number; asideUntilMs: number; sinceMs: number }>();
+  /** When a flush last succeeded: a schedule failing since before then fails on its own, not with the cluster. */
+  #lastSuccessMs = Number.NEGATIVE_INFINITY;
   /** After a failed multi-schedule batch: produce one schedule at a time until one succeeds. */
   #isolate = false;
   /** Set when a schedule was just set aside: the next attempt with another schedule is a probe. */
@@ -270,6 +279,7 @@ export class PartitionEngine {
       position: this.#position,
       invalid: this.#invalidCount,
       dispatched: this.#dispatchedCount,
+      undeliverable: this.#undeliverable.size,
       ...(next ? { nextDueMs: next.dueMs } : {}),
       windowEndMs: this.#windowEndMs,
       bufferedBytes: this.#buffer.bytes,
@@ -399,6 +409,7 @@ export class PartitionEngine {
     const now = this.#clock.now();
     this.#buffer = new DailyBuffer<Pending>({ sizeOf: sizeOfEntry });
     this.#beyond = new Map();
+    this.#floorSkipped = new Map();
     this.#windowEndMs = now + this.#options.bufferHorizonMs;
     this.#acceptEndMs = this.#windowEndMs;
     this.#tracker = new Tracker(now);
@@ -501,6 +512,9 @@ export class PartitionEngine {
 
   #markLoaded(by: 'end_offset'): void {
     this.#setState('loaded');
+    const skipped = this.#floorSkipped;
+    this.#floorSkipped = new Map();
+    for (const [key, { offset, dueMs }] of skipped) this.#reportSkipped(key, offset, dueMs);
     const now = this.#clock.now();
     this.#events.emit('loaded', {
       topic: this.topic,
@@ -513,6 +527,27 @@ export class PartitionEngine {
     this.#logger.info({ ...this.#where(), buffered: this.#buffer.size, by, durationMs: now - this.#loadStartedMs }, 'partition loaded');
     this.#report(true);
     this.#kick();
+  }
+
+  /**
+   * A schedule under the epoch floor (due more than an hour before the newest tombstoned due
+   * time) is not dispatched. While loading, a later record of the log may still close it (its own
+   * tombstone: it was dispatched); what is left when the partition is loaded, or one that arrives
+   * after, is reported: a `skipped` event and a warning.
+   */
+  #skippedByFloor(key: string, offset: number, dueMs: number): void {
+    if (!this.#state.isLoaded()) {
+      this.#floorSkipped.set(key, { offset, dueMs });
+      return;
+    }
+    this.#reportSkipped(key, offset, dueMs);
+  }
+
+  #reportSkipped(key: string, offset: number, dueMs: number): void {
+    const newestS = this.#maxEpoch.max;
+    const detail = `due at epoch ${Math.floor(dueMs / 1000)} s, more than an hour before the newest dispatched due time of the partition (epoch ${newestS} s): taken as dispatched already`;
+    this.#logger.warn({ ...this.#where(), key, offset, dueMs, reason: 'epoch_floor' }, `schedule not dispatched: ${detail}`);
+    this.#events.emit('skipped', { topic: this.topic, partition: this.partition, key, offset, dueMs, reason: 'epoch_floor', detail });
   }
 
   /** Removes the schedule buffered under `key`, if any, with its failure record. */
@@ -529,10 +564,16 @@ export class PartitionEngine {
       case 'schedule': {
         this.#count(decoded.dueMs, record.offset);
         this.#touch(decoded.key, record.offset);
-        if (decoded.dueMs >= this.#acceptEndMs || decoded.epoch < this.#maxEpoch.value) {
-          // Beyond the window (a later background read brings it in), or already dispatched:
-          // not held. An older version of the same key buffered is dropped too (the reference
-          // kept and dispatched it).
+        this.#floorSkipped.delete(decoded.key);
+        if (decoded.epoch < this.#maxEpoch.value) {
+          // Taken as dispatched already (the reference's rule): not held, but never silently.
+          this.#unbuffer(decoded.key);
+          this.#skippedByFloor(decoded.key, record.offset, decoded.dueMs);
+          return;
+        }
+        if (decoded.dueMs >= this.#acceptEndMs) {
+          // Beyond the window (a later background read brings it in): not held. An older version
+          // of the same key buffered is dropped too (the reference kept and dispatched it).
           this.#unbuffer(decoded.key);
           return;
         }
@@ -544,6 +585,7 @@ export class PartitionEngine {
       case 'tombstone': {
         this.#touch(decoded.key, record.offset);
         this.#maxEpoch.update(decoded.epoch);
+        this.#floorSkipped.delete(decoded.key);
         const entry = this.#buffer.get(decoded.key);
         // A tombstone closes the schedule it names (schedule_source_offset) and any older one;
         // a newer schedule that reused the key after the dispatch is kept.
@@ -557,6 +599,7 @@ export class PartitionEngine {
       case 'unknown':
         this.#touch(decoded.key, record.offset);
         this.#unbuffer(decoded.key);
+        this.#floorSkipped.delete(decoded.key);
         return;
       case 'incompatible':
         this.#halt(record, decoded.schemaVersion);
@@ -975,19 +1018,27 @@ export class PartitionEngine {
       const tombstones: ProduceRecord[] = [];
       const records: ProduceRecord[] = [];
       const targetTopics: string[] = [];
-      for (const entry of entries) {
+      const ids = entries.map((entry) => `${entry.key}@${entry.offset}`);
+      const deadLetterTopic = this.#options.deadLetterTopic;
+      /** Per entry: dead-lettered (undeliverable) instead of dispatched. */
+      const deadLetters = ids.map((id) => deadLetterTopic !== undefined && this.#undeliverable.has(id));
+      for (const [i, entry] of entries.entries()) {
         const { record, target } = this.#unpack(entry);
-        const pair = dispatchPair(record, target);
+        const gone = deadLetters[i] ? this.#undeliverable.get(ids[i]!) : undefined;
+        const pair =
+          gone !== undefined
+            ? deadLetterPair(record, target, deadLetterTopic!, { ...gone, textHeadersOnly: gone.reason === 'refused' })
+            : dispatchPair(record, target);
         targetTopics.push(target.topic);
         targets.push(pair.target);
         tombstones.push(pair.tombstone);
         records.push(pair.target, pair.tombstone);
       }
-      const ids = entries.map((entry) => `${entry.key}@${entry.offset}`);
       const probe = this.#probeAfter !== undefined && ids[0] !== this.#probeAfter;
       this.#probeAfter = undefined;
       for (const id of ids) this.#inFlight.add(id);
       const started = this.#clock.now();
+      let phase: 'targets' | 'tombstones' = 'targets';
       try {
         if (this.#tx) {
           await this.#tx.sendInTransaction(records);
@@ -997,6 +1048,7 @@ export class PartitionEngine {
           // a tombstone whose target was not written would lose the schedule. The price is that a
           // failed target phase re-sends the targets it did write (flagged possibleDuplicate).
           await this.#transport.produce(targets);
+          phase = 'tombstones';
           await this.#transport.produce(tombstones);
         }
       } catch (error) {
@@ -1005,7 +1057,27 @@ export class PartitionEngine {
           this.#fenced(error);
           return;
         }
-        const backoff = this.#flushFailed(entries, ids, probe);
+        if (RecordRefusedError.isInstance(error) && phase === 'targets') {
+          // The client refused one record before sending anything: nothing of this flush was
+          // written (no possible duplicate, no transaction to settle). That schedule can never
+          // go as it is; the others go again at once.
+          const index = this.#tx ? Math.floor(error.recordIndex / 2) : error.recordIndex;
+          const entry = entries[index];
+          if (entry !== undefined) {
+            const id = ids[index]!;
+            this.#emitError('flush', error);
+            if (this.#undeliverable.has(id)) {
+              // Its dead letter was refused too: retry later like any failing schedule.
+              this.#flushFailed([entry], [id], false, error);
+            } else {
+              this.#logger.warn({ ...this.#where(), key: entry.key, offset: entry.offset, error }, 'the Kafka client refused a schedule');
+              this.#markUndeliverable(entry, 'refused', describeError(error), (this.#failing.get(id)?.failures ?? 0) + 1);
+            }
+            this.#retryAtMs = 0;
+            continue;
+          }
+        }
+        const backoff = this.#flushFailed(entries, ids, probe, error);
         if (this.#tx) for (const id of ids) this.#unsettled.add(id);
         else {
           entries.forEach((entry, i) => {
@@ -1035,6 +1107,7 @@ export class PartitionEngine {
       this.#failures = 0;
       this.#retryAtMs = 0;
       this.#isolate = false;
+      this.#lastSuccessMs = this.#clock.now();
       if (this.#outage) {
         // The outage is over: what was set aside during it failed because of it, not on its own.
         this.#outage = false;
@@ -1055,7 +1128,8 @@ export class PartitionEngine {
         // A background read may have found this very schedule: it must not come back.
         this.#refill?.touched.add(entry.key);
         const possibleDuplicate = this.#suspects.delete(ids[i]!);
-        this.#emitDispatched(entry, done, possibleDuplicate, targetTopics[i]);
+        if (deadLetters[i]) this.#emitDeadLettered(entry, ids[i]!, targetTopics[i]!);
+        else this.#emitDispatched(entry, done, possibleDuplicate, targetTopics[i]);
       });
       if (!current) return;
       this.#report(false);
@@ -1179,7 +1253,7 @@ export class PartitionEngine {
    * what was set aside meanwhile. A one-off failure therefore never reorders dispatches; only a
    * schedule that keeps failing on its own is overtaken.
    */
-  #flushFailed(entries: readonly BufferEntry<Pending>[], ids: readonly string[], probe: boolean): number {
+  #flushFailed(entries: readonly BufferEntry<Pending>[], ids: readonly string[], probe: boolean, error: unknown): number {
     const now = this.#clock.now();
     if (probe) this.#outage = true;
     const partitionBackoff = (): number => {
@@ -1194,12 +1268,29 @@ export class PartitionEngine {
     }
     const id = ids[0]!;
     const failures = (this.#failing.get(id)?.failures ?? 0) + 1;
+    const sinceMs = this.#failing.get(id)?.sinceMs ?? now;
     if (failures < 2) {
-      this.#failing.set(id, { failures, asideUntilMs: 0 });
+      this.#failing.set(id, { failures, asideUntilMs: 0, sinceMs });
       return partitionBackoff();
     }
     const aside = Math.min(MAX_SET_ASIDE_MS, this.#options.retryBackoffMs * 2 ** (failures - 2));
-    this.#failing.set(id, { failures, asideUntilMs: now + aside });
+    this.#failing.set(id, { failures, asideUntilMs: now + aside, sinceMs });
+    const entry = entries[0]!;
+    const known = this.#undeliverable.get(id);
+    if (known !== undefined) known.attempts = failures;
+    else if (
+      !this.#outage &&
+      this.#lastSuccessMs > sinceMs &&
+      failures >= this.#options.undeliverableAttempts &&
+      now - entry.dueMs >= this.#options.undeliverableAfterMs
+    ) {
+      // Other schedules went out since it began failing, so it fails on its own, not with the cluster.
+      this.#markUndeliverable(entry, undeliverableReason(error), describeError(error), failures);
+      if (this.#options.deadLetterTopic !== undefined) {
+        this.#retryAtMs = 0;
+        return 0;
+      }
+    }
     this.#logger.warn(
       { ...this.#where(), key: entries[0]!.key, offset: entries[0]!.offset, failures, asideMs: aside },
       'a schedule keeps failing on its own; set aside, the partition goes on',
@@ -1209,6 +1300,54 @@ export class PartitionEngine {
     this.#probeAfter = id;
     this.#retryAtMs = 0;
     return 0;
+  }
+
+  /**
+   * A valid schedule cannot be delivered. With a dead-letter topic it goes out with the next flush
+   * as a dead letter plus its tombstone (see `deadLetterPair`); without one it is kept and retried
+   * every {@link MAX_SET_ASIDE_MS}. Logged and announced once either way (`undeliverable`).
+   */
+  #markUndeliverable(entry: BufferEntry<Pending>, reason: UndeliverableReason, detail: string, attempts: number): void {
+    const id = `${entry.key}@${entry.offset}`;
+    this.#undeliverable.set(id, { reason, detail, attempts });
+    const where = { ...this.#where(), key: entry.key, offset: entry.offset, dueMs: entry.dueMs, reason, detail, attempts };
+    if (this.#options.deadLetterTopic !== undefined) {
+      // Due already: the next flush takes it, as a dead letter.
+      this.#failing.delete(id);
+      this.#logger.error({ ...where, deadLetterTopic: this.#options.deadLetterTopic }, 'schedule cannot be delivered: dead-lettering it');
+      return;
+    }
+    const now = this.#clock.now();
+    this.#failing.set(id, { failures: attempts, asideUntilMs: now + MAX_SET_ASIDE_MS, sinceMs: this.#failing.get(id)?.sinceMs ?? now });
+    this.#logger.error(where, 'schedule cannot be delivered and no dead-letter topic is set: kept, retried every 5 minutes');
+    this.#emitUndeliverable(entry, id, 'kept');
+  }
+
+  #emitUndeliverable(entry: BufferEntry<Pending>, id: string, action: 'dead_lettered' | 'kept', targetTopic?: string): void {
+    const known = this.#undeliverable.get(id);
+    if (known === undefined) return;
+    this.#events.emit('undeliverable', {
+      topic: this.topic,
+      partition: this.partition,
+      key: entry.key,
+      offset: entry.offset,
+      targetTopic: targetTopic ?? this.#unpack(entry).target.topic,
+      dueMs: entry.dueMs,
+      reason: known.reason,
+      detail: known.detail,
+      attempts: known.attempts,
+      action,
+    });
+  }
+
+  /** An undeliverable schedule's dead letter and tombstone were written: it is done for good. */
+  #emitDeadLettered(entry: BufferEntry<Pending>, id: string, targetTopic: string): void {
+    this.#emitUndeliverable(entry, id, 'dead_lettered', targetTopic);
+    this.#logger.info(
+      { ...this.#where(), key: entry.key, offset: entry.offset, deadLetterTopic: this.#options.deadLetterTopic },
+      'undeliverable schedule dead-lettered and tombstoned',
+    );
+    this.#undeliverable.delete(id);
   }
 
   /**
@@ -1349,4 +1488,24 @@ export class PartitionEngine {
 function bump(counts: Map<string, number>, dueMs: number, n: number): void {
   const date = utcDateOf(dueMs);
   counts.set(date, (counts.get(date) ?? 0) + n);
+}
+
+/** An error's message with its causes, for logs and dead-letter headers (at most 500 characters). */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const text = parts.join(': caused by ');
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+
+/** The reason an error gives for a schedule that cannot be delivered (clients word these differently). */
+function undeliverableReason(error: unknown): UndeliverableReason {
+  if (RecordRefusedError.isInstance(error)) return 'refused';
+  const text = describeError(error);
+  if (/UNKNOWN_TOPIC|unknown topic|unknown partition|does not (host|exist)|not present in metadata/i.test(text)) return 'target_missing';
+  if (/TOO_LARGE|too large|MSG_SIZE/i.test(text)) return 'too_large';
+  return 'failing';
 }

@@ -155,9 +155,13 @@ export class Scheduler {
     if (loading > 0) return { ready: false, reason: `loading ${loading} of ${all.length} partition${plural(all.length)}` };
     const halted = all.filter((p) => p.halted).length;
     const loaded = all.length - halted;
+    // Schedules that cannot be delivered do not make the member unready (a restart would not help); they are named.
+    const undeliverable = all.reduce((sum, p) => sum + p.undeliverable, 0);
     return {
       ready: true,
-      reason: `${loaded} partition${plural(loaded)} loaded${halted > 0 ? `, ${halted} halted` : ''} (group ${groupId})`,
+      reason:
+        `${loaded} partition${plural(loaded)} loaded${halted > 0 ? `, ${halted} halted` : ''}` +
+        `${undeliverable > 0 ? `, ${undeliverable} undeliverable schedule${plural(undeliverable)}` : ''} (group ${groupId})`,
     };
   }
 

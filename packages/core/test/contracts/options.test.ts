@@ -38,6 +38,8 @@ describe('parseSchedulerOptions', () => {
       transactional: false,
       commitOffsets: true,
       retryBackoffMs: 500,
+      undeliverableAttempts: 5,
+      undeliverableAfterMs: 300_000,
     });
   });
 

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, partitionForKey, TOPIC_NAME_PATTERN, TransportError } from '@ksched/core';
+import { InvalidArgumentError, partitionForKey, RecordRefusedError, TOPIC_NAME_PATTERN, TransportError } from '@ksched/core';
 import type { Logger, ProduceRecord, RecordMetadata } from '@ksched/core';
 import type { DeliveryReport, LibrdKafkaError, MessageHeader, Producer } from 'node-rdkafka';
 import { toRdKafkaBytes, toRdKafkaHeaders } from '../map-record.js';
@@ -87,8 +87,9 @@ function checkTopic(topic: unknown): asserts topic is string {
  * `murmur2_random` of the key (the same hash) > random (keyless).
  *
  * @throws InvalidArgumentError for a negative or fractional partition; TransportError for an
- *   invalid topic name or an unknown topic (with a partition key); UnsupportedError for header
- *   values node-rdkafka cannot send unchanged. Nothing is produced when one record is refused.
+ *   invalid topic name or an unknown topic (with a partition key); RecordRefusedError (its cause an
+ *   UnsupportedError) for header values node-rdkafka cannot send unchanged, naming the record's
+ *   index. Nothing is produced when one record is refused.
  */
 export async function prepareRecords(records: readonly ProduceRecord[], counts: PartitionCounts): Promise<OutgoingRecord[]> {
   const out: OutgoingRecord[] = new Array<OutgoingRecord>(records.length);
@@ -113,14 +114,19 @@ export async function prepareRecords(records: readonly ProduceRecord[], counts: 
     } else if (record.partitionKey !== undefined && record.partitionKey !== null) {
       partition = partitionForKey(record.partitionKey, counts.cached(topic) ?? (await counts.get(topic)));
     }
-    out[index] = {
-      topic,
-      partition,
-      key: toRdKafkaBytes(record.key),
-      value: toRdKafkaBytes(record.value),
-      headers: toRdKafkaHeaders(record.headers, reuse),
-      timestamp: record.timestamp === undefined ? undefined : Math.trunc(record.timestamp),
-    };
+    try {
+      out[index] = {
+        topic,
+        partition,
+        key: toRdKafkaBytes(record.key),
+        value: toRdKafkaBytes(record.value),
+        headers: toRdKafkaHeaders(record.headers, reuse),
+        timestamp: record.timestamp === undefined ? undefined : Math.trunc(record.timestamp),
+      };
+    } catch (error) {
+      // Before anything is handed over: the caller may send the other records again at once.
+      throw new RecordRefusedError(index, error instanceof Error ? error.message : String(error), { cause: error });
+    }
   }
   return out;
 }

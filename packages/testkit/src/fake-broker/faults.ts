@@ -5,6 +5,7 @@
  * @module
  */
 import { TransportError } from '@ksched/core';
+import type { ProduceRecord } from '@ksched/core';
 import type { Txn } from '../internal/partition-log.js';
 import type { FakeTransport } from './transport.js';
 import type { FailProduceOptions, FailTransactionCommitOptions, FaultHandle, PauseTransactionOptions, TransactionPause } from './types.js';
@@ -33,6 +34,13 @@ export interface FakeBrokerFaults {
    * the error to its `onError`.
    */
   failProduce(options?: FailProduceOptions): FaultHandle;
+  /**
+   * The client refuses every record `match` accepts, the way node-rdkafka's adapter refuses a
+   * header value it cannot send: a `produce` or `sendInTransaction` call holding one rejects with
+   * `RecordRefusedError` (its `recordIndex` the first such record) and writes nothing. Until the
+   * returned function is called.
+   */
+  refuseRecords(match: (record: ProduceRecord) => boolean, reason?: string): () => void;
   /**
    * Fails the commit of matching transactions: `sendInTransaction` rejects with `error`, and the
    * transaction is aborted, or (`outcome: 'committed-later'`) commits later although the producer
@@ -162,8 +170,15 @@ export interface CommitFault {
 }
 
 /** What the faults act on: the cluster's fault lists and its members. */
+/** A predicate of records the client refuses outright. */
+export interface RecordRefusal {
+  readonly match: (record: ProduceRecord) => boolean;
+  readonly reason: string;
+}
+
 export interface FaultTarget {
   readonly produceFaults: ProduceFault[];
+  readonly refusals: RecordRefusal[];
   readonly commitFaults: CommitFault[];
   readonly pauses: Set<Pause>;
   dropMember(transport: FakeTransport): Promise<void>;
@@ -189,6 +204,11 @@ export function createFaults(cluster: FaultTarget): FakeBrokerFaults {
       cluster.produceFaults.push(fault);
       return handle;
     },
+    refuseRecords(match: (record: ProduceRecord) => boolean, reason = 'refused by the client (broker.faults.refuseRecords)'): () => void {
+      const refusal: RecordRefusal = { match, reason };
+      cluster.refusals.push(refusal);
+      return removeFrom(cluster.refusals, () => refusal);
+    },
     failTransactionCommit(options: FailTransactionCommitOptions = {}): FaultHandle {
       let fault: CommitFault | undefined;
       const handle = new CountedFault(
@@ -212,6 +232,7 @@ export function createFaults(cluster: FaultTarget): FakeBrokerFaults {
     },
     clear(): void {
       for (const fault of [...cluster.produceFaults]) fault.handle.remove();
+      cluster.refusals.length = 0;
       for (const fault of [...cluster.commitFaults]) fault.handle.remove();
       for (const pause of cluster.pauses) pause.release();
       cluster.pauses.clear();

@@ -118,6 +118,7 @@ export class FakeTransactionalProducer implements TransactionalProducer {
     const epoch = this.#epoch;
     if (!cluster.isCurrentEpoch(this.transactionalId, epoch)) throw fencedError(this.transactionalId);
     if (this.#current) throw new TransportError(`sendInTransaction: a transaction of ${this.transactionalId} is already in progress`);
+    cluster.checkRefusals(records);
     const txn = cluster.beginTxn(this.transactionalId);
     this.#current = txn;
     try {

@@ -57,6 +57,7 @@ class FakeDriver implements TransportDriver<FakePartitionReader> {
   /** Appends the records in order; each is readable before the promise resolves. */
   async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
     this.#cluster.requireConnected(this.#client, 'produce');
+    this.#cluster.checkRefusals(records);
     const out: RecordMetadata[] = [];
     for (const record of records) out.push(this.#cluster.append(this.#client, record, 'produce', null));
     return out;

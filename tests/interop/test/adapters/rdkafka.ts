@@ -122,7 +122,7 @@ export const rdkafka = {
       case: /round-trips string and binary headers/,
       reason:
         'node-rdkafka 3.6 cannot produce non-UTF-8 header bytes (Blizzard/node-rdkafka#1006); the adapter refuses them with ' +
-        'UnsupportedError instead (covered in packages/kafka-adapter-rdkafka/test/rdkafka-transport.integration.test.ts, with text headers round-tripping)',
+        'RecordRefusedError (cause UnsupportedError) instead (covered in packages/kafka-adapter-rdkafka/test/rdkafka-transport.integration.test.ts, with text headers round-tripping)',
     },
   ],
   // node-rdkafka 3.6's AdminClient has neither DescribeConfigs nor DeleteRecords.

@@ -117,3 +117,95 @@ export function dispatchPair(record: ConsumedRecord, target: TargetRouting): Dis
     },
   };
 }
+
+/** Why a schedule is dead-lettered instead of dispatched (see {@link deadLetterPair}). */
+export interface DeadLetterCause {
+  /** Short stable reason, e.g. `refused`, `target_missing`, `too_large`, `failing`. */
+  readonly reason: string;
+  /** A sentence for humans: what failed. */
+  readonly detail: string;
+  /**
+   * Header values that are not NUL-free UTF-8 text are moved into one header,
+   * `ksched_binary_headers_base64` (JSON: name → base64), so that a client that cannot send such
+   * values (node-rdkafka 3.6) can still write the dead letter. Set when the client refused the
+   * schedule's own record.
+   */
+  readonly textHeadersOnly?: boolean;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** `value` as NUL-free UTF-8 text, or undefined when it is not. */
+function asText(value: HeaderValue): string | undefined {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else {
+    try {
+      text = strictUtf8.decode(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return text.includes('\u0000') ? undefined : text;
+}
+
+/** Standard base64 of bytes (no Node Buffer: the core runs anywhere). */
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+const ownHeaders: ReadonlySet<string> = new Set(Object.values(Header));
+
+/**
+ * The records that take an undeliverable schedule out of the schedules topic: a copy on the
+ * dead-letter topic (same key and value, the schedule's headers, `ksched_undeliverable_reason`,
+ * `ksched_undeliverable_detail` and where it came from: `schedule_source_topic`,
+ * `schedule_source_partition`, `schedule_source_offset`) and the tombstone that closes it, produced
+ * like a dispatch (the copy first, or both in one transaction), so that no later owner of the
+ * partition retries or dead-letters it again. The tombstone carries only ksched's own headers.
+ *
+ * @param record - the schedule as consumed.
+ * @param target - its decoded routing (its target topic is kept in `schedule_target_topic`).
+ */
+export function deadLetterPair(
+  record: ConsumedRecord,
+  target: TargetRouting,
+  deadLetterTopic: string,
+  cause: DeadLetterCause,
+): DispatchPair {
+  const headers: Record<string, HeaderValue> = {};
+  const binary: Record<string, string> = {};
+  const tombstoneHeaders: Record<string, HeaderValue> = {};
+  for (const [name, value] of Object.entries(record.headers)) {
+    if (ownHeaders.has(name)) {
+      const text = asText(value);
+      if (text !== undefined) tombstoneHeaders[name] = text;
+    }
+    if (cause.textHeadersOnly === true) {
+      const text = asText(value);
+      if (text === undefined) {
+        binary[name] = base64(typeof value === 'string' ? new TextEncoder().encode(value) : value);
+        continue;
+      }
+      headers[name] = text;
+    } else {
+      headers[name] = value;
+    }
+  }
+  if (Object.keys(binary).length > 0) headers['ksched_binary_headers_base64'] = JSON.stringify(binary);
+  headers[Header.targetTopic] = target.topic;
+  headers['ksched_undeliverable_reason'] = cause.reason;
+  headers['ksched_undeliverable_detail'] = cause.detail;
+  headers[Header.sourceTopic] = record.topic;
+  headers[Header.sourcePartition] = String(record.partition);
+  headers[Header.sourceOffset] = String(record.offset);
+  tombstoneHeaders[Header.schemaVersion] = SCHEMA_VERSION;
+  tombstoneHeaders[Header.sourceType] = SourceType.tombstone;
+  tombstoneHeaders[Header.sourceOffset] = String(record.offset);
+  return {
+    target: { topic: deadLetterTopic, key: record.key, value: record.value, headers },
+    tombstone: { topic: record.topic, partition: record.partition, key: record.key, value: null, headers: tombstoneHeaders },
+  };
+}
