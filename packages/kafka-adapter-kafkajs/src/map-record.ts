@@ -4,7 +4,7 @@
  * @module
  */
 import type { ConsumedRecord, HeaderValue, ProduceRecord, RecordHeaders } from '@ksched/core';
-import { consumedHeaderValue, plainBytes } from '@ksched/core/adapter';
+import { consumedHeaderValue, plainBytes, sameHeaderValue, withRepeatedHeaders } from '@ksched/core/adapter';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
 /*
@@ -22,20 +22,43 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 /**
  * Consumed kafkajs headers → ksched headers. Values stay bytes (the engine decodes what it needs).
- * A name given more than once arrives from kafkajs as an array: the last value wins. A header
- * with a null value becomes empty bytes.
+ * A name given more than once arrives from kafkajs as an array: the last value wins (see
+ * {@link fromKafkaMessage} for the names repeated with different values). A header with a null
+ * value becomes empty bytes.
  */
 export function fromKafkaHeaders(headers: IHeaders | undefined): RecordHeaders {
   const out: Record<string, HeaderValue> = {};
-  if (headers === undefined) return out;
+  mapHeaders(headers, out);
+  return out;
+}
+
+/**
+ * Fills `out` from kafkajs's headers (the last value of an array wins) and returns the names whose
+ * array holds different values, or `undefined` (nothing allocated) when none does.
+ */
+function mapHeaders(headers: IHeaders | undefined, out: Record<string, HeaderValue>): string[] | undefined {
+  if (headers === undefined) return undefined;
+  let repeated: string[] | undefined;
   // for-in over kafkajs's plain object: no entries array per record (a reload maps millions).
   for (const name in headers) {
     if (!Object.hasOwn(headers, name)) continue;
     const value = headers[name];
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    out[name] = consumedHeaderValue(last);
+    if (Array.isArray(value)) {
+      if (differentValues(value)) (repeated ??= []).push(name);
+      out[name] = consumedHeaderValue(value[value.length - 1]);
+    } else out[name] = consumedHeaderValue(value);
   }
-  return out;
+  return repeated;
+}
+
+/**
+ * Whether the values kafkajs gathered in an array for a header name the record repeats differ
+ * (kafkajs 2.2.4 makes the array only then, in record order).
+ */
+function differentValues(values: readonly (Buffer | string | null | undefined)[]): boolean {
+  const last = values[values.length - 1];
+  for (let i = 0; i < values.length - 1; i++) if (!sameHeaderValue(values[i], last)) return true;
+  return false;
 }
 
 /** ksched headers → kafkajs headers (strings stay strings, bytes become Buffer views). */
@@ -66,17 +89,25 @@ export function toKafkaMessage(record: ProduceRecord, partition?: number): Messa
   };
 }
 
-/** A consumed kafkajs message → a ksched record of `topic`/`partition`. */
+/**
+ * A consumed kafkajs message → a ksched record of `topic`/`partition`. A header name given more
+ * than once keeps its last value; when its values differ, the record's `repeatedHeaders` names it.
+ */
 export function fromKafkaMessage(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
-  return {
-    topic,
-    partition,
-    offset: Number(message.offset),
-    key: message.key === null || message.key === undefined ? null : plainBytes(message.key),
-    value: message.value === null || message.value === undefined ? null : plainBytes(message.value),
-    headers: fromKafkaHeaders(message.headers),
-    timestamp: Number(message.timestamp),
-  };
+  const headers: Record<string, HeaderValue> = {};
+  // The record holds `headers` before mapHeaders fills it: same object.
+  return withRepeatedHeaders(
+    {
+      topic,
+      partition,
+      offset: Number(message.offset),
+      key: message.key === null || message.key === undefined ? null : plainBytes(message.key),
+      value: message.value === null || message.value === undefined ? null : plainBytes(message.value),
+      headers,
+      timestamp: Number(message.timestamp),
+    },
+    mapHeaders(message.headers, headers),
+  );
 }
 
 /**
@@ -97,22 +128,30 @@ function relabel(bytes: Buffer | Uint8Array): Uint8Array {
  */
 export function fromFetchedMessage(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
   const headers: Record<string, HeaderValue> = {};
+  let repeated: string[] | undefined;
   const source = message.headers;
   if (source !== undefined) {
     for (const name in source) {
       if (!Object.hasOwn(source, name)) continue;
       const value = source[name];
-      const last = Array.isArray(value) ? value[value.length - 1] : value;
+      let last: Buffer | string | null | undefined;
+      if (Array.isArray(value)) {
+        if (differentValues(value)) (repeated ??= []).push(name);
+        last = value[value.length - 1];
+      } else last = value;
       headers[name] = last === undefined || last === null ? new Uint8Array(0) : typeof last === 'string' ? last : relabel(last);
     }
   }
-  return {
-    topic,
-    partition,
-    offset: Number(message.offset),
-    key: message.key === null || message.key === undefined ? null : relabel(message.key),
-    value: message.value === null || message.value === undefined ? null : relabel(message.value),
-    headers,
-    timestamp: Number(message.timestamp),
-  };
+  return withRepeatedHeaders(
+    {
+      topic,
+      partition,
+      offset: Number(message.offset),
+      key: message.key === null || message.key === undefined ? null : relabel(message.key),
+      value: message.value === null || message.value === undefined ? null : relabel(message.value),
+      headers,
+      timestamp: Number(message.timestamp),
+    },
+    repeated,
+  );
 }

@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { KafkaMessage } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { fromFetchedMessage, fromKafkaHeaders, fromKafkaMessage, toKafkaHeaders, toKafkaMessage } from '../src/map-record.js';
 
 function message(fields: Partial<KafkaMessage> & { offset: string }): KafkaMessage {
@@ -79,6 +81,64 @@ describe('fromKafkaHeaders', () => {
     expect(new TextDecoder().decode(headers['dup'] as Uint8Array)).toBe('second');
     expect(headers['nothing']).toEqual(new Uint8Array(0));
     expect(fromKafkaHeaders(undefined)).toEqual({});
+  });
+});
+
+/**
+ * The headers kafkajs 2.2.4 itself decodes from a record carrying `headers` (an array value is
+ * written as the name repeated): its record encoder and decoder, as its consumer runs them.
+ */
+function throughKafkajs(headers: IHeaders): IHeaders {
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve('kafkajs/package.json'));
+  const encodeRecord = require(`${root}/src/protocol/recordBatch/record/v0`) as (record: object) => { buffer: Buffer };
+  const decodeRecord = require(`${root}/src/protocol/recordBatch/record/v0/decoder`) as (decoder: unknown, context: object) => KafkaMessage;
+  const Decoder = require(`${root}/src/protocol/decoder`) as new (buffer: Buffer) => {
+    readVarInt(): number;
+    readBytes(length: number): Buffer;
+  };
+  const framed = new Decoder(encodeRecord({ key: Buffer.from('k'), value: null, headers }).buffer);
+  const body = framed.readBytes(framed.readVarInt());
+  return decodeRecord(new Decoder(body), { firstOffset: '0', firstTimestamp: '0', magicByte: 2 }).headers!;
+}
+
+describe('repeated header names (repeatedHeaders)', () => {
+  it('kafkajs 2.2.4 gives a repeated name as an array of its values, in record order', () => {
+    const decoded = throughKafkajs({ schedule_source_type: ['schedule', 'cancel'], one: 'y' });
+    expect(Array.isArray(decoded['schedule_source_type'])).toBe(true);
+    expect((decoded['schedule_source_type'] as Buffer[]).map(String)).toEqual(['schedule', 'cancel']);
+    expect(Array.isArray(decoded['one'])).toBe(false);
+  });
+
+  it('lists a name repeated with different values (the last value wins in headers), never one repeated with the same value', () => {
+    const headers = throughKafkajs({
+      schedule_source_type: ['schedule', 'cancel'],
+      same: ['x', 'x', 'x'],
+      trace: ['a', 'b', 'a'],
+      empty: ['', ''],
+      one: 'y',
+    });
+    for (const map of [fromKafkaMessage, fromFetchedMessage]) {
+      const record = map('t', 0, message({ offset: '7', headers }));
+      const texts = Object.fromEntries(
+        Object.entries(record.headers).map(([name, value]) => [name, new TextDecoder().decode(value as Uint8Array)]),
+      );
+      expect({ repeatedHeaders: record.repeatedHeaders, texts }).toEqual({
+        repeatedHeaders: ['schedule_source_type', 'trace'],
+        texts: { schedule_source_type: 'cancel', same: 'x', trace: 'a', empty: '', one: 'y' },
+      });
+    }
+    // Text and bytes of the same value, and a null value and empty bytes, are the same value.
+    const mixed = message({ offset: '0', headers: { a: ['v', Buffer.from('v')], b: [null as unknown as Buffer, Buffer.alloc(0)] } });
+    expect('repeatedHeaders' in fromKafkaMessage('t', 0, mixed)).toBe(false);
+  });
+
+  it('leaves the field out when no name repeats, or the record has no headers', () => {
+    for (const map of [fromKafkaMessage, fromFetchedMessage]) {
+      expect('repeatedHeaders' in map('t', 0, message({ offset: '0', headers: { a: Buffer.from('1'), b: 'text' } }))).toBe(false);
+      expect('repeatedHeaders' in map('t', 0, message({ offset: '0', headers: {} }))).toBe(false);
+      expect('repeatedHeaders' in map('t', 0, message({ offset: '0', headers: undefined as never }))).toBe(false);
+    }
   });
 });
 

@@ -11,7 +11,7 @@
  */
 import { UnsupportedError } from '@ksched/core';
 import type { ConsumedRecord, HeaderValue, RecordHeaders } from '@ksched/core';
-import { consumedHeaderValue, plainBytes } from '@ksched/core/adapter';
+import { consumedHeaderValue, plainBytes, sameHeaderValue, withRepeatedHeaders } from '@ksched/core/adapter';
 import type { Message, MessageHeader } from 'node-rdkafka';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -106,32 +106,64 @@ export function toRdKafkaBytes(value: string | Uint8Array | null | undefined): B
 /**
  * Consumed node-rdkafka headers → ksched headers. Values stay bytes (plain `Uint8Array`s over
  * node-rdkafka's Buffers, which each message owns: no copy); when a name occurs more than once, the
- * last value wins.
+ * last value wins (see {@link fromRdKafkaMessage} for the names repeated with different values).
  */
 export function fromRdKafkaHeaders(headers: readonly MessageHeader[] | undefined): RecordHeaders {
   const out: Record<string, HeaderValue> = {};
-  if (headers === undefined) return out;
+  if (headers !== undefined) mapHeaders(headers, out);
+  return out;
+}
+
+/**
+ * Fills `out` from node-rdkafka's header list (one object per header, in record order; the last
+ * value of a name wins). Returns whether a name came back, which is all this loop, run for every
+ * consumed record, checks; {@link differingNames} then works out which names differ.
+ */
+function mapHeaders(headers: readonly MessageHeader[], out: Record<string, HeaderValue>): boolean {
+  let repeats = false;
   // Indexed loops and `for…in` (node-rdkafka's header objects are plain): this runs for every consumed record.
   for (let i = 0; i < headers.length; i++) {
     const header = headers[i]!;
     for (const name in header) {
-      const value = header[name];
-      out[name] = consumedHeaderValue(value);
+      // `out` inherits from Object.prototype: `hasOwn` tells a repeat from e.g. `toString`.
+      if (out[name] !== undefined && Object.hasOwn(out, name)) repeats = true;
+      out[name] = consumedHeaderValue(header[name]);
     }
   }
-  return out;
+  return repeats;
 }
 
-/** A consumed node-rdkafka message → a ksched record. */
+/** The names of `headers` given more than once with different values, each once. */
+function differingNames(headers: readonly MessageHeader[]): string[] | undefined {
+  const first = new Map<string, string | Uint8Array | undefined>();
+  const names = new Set<string>();
+  for (const header of headers) {
+    for (const name in header) {
+      const value = header[name];
+      if (!first.has(name)) first.set(name, value);
+      else if (!sameHeaderValue(first.get(name), value)) names.add(name);
+    }
+  }
+  return names.size === 0 ? undefined : [...names];
+}
+
+/**
+ * A consumed node-rdkafka message → a ksched record. A header name given more than once keeps its
+ * last value; when its values differ, the record's `repeatedHeaders` names it.
+ */
 export function fromRdKafkaMessage(message: Message): ConsumedRecord {
   const key = message.key;
-  return {
+  const list = message.headers;
+  const headers: Record<string, HeaderValue> = {};
+  const repeats = list !== undefined && mapHeaders(list, headers);
+  const record: ConsumedRecord = {
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,
     key: key === null || key === undefined ? null : typeof key === 'string' ? new TextEncoder().encode(key) : plainBytes(key),
     value: message.value === null || message.value === undefined ? null : plainBytes(message.value),
-    headers: fromRdKafkaHeaders(message.headers),
+    headers,
     timestamp: typeof message.timestamp === 'number' ? message.timestamp : -1,
   };
+  return repeats ? withRepeatedHeaders(record, differingNames(list)) : record;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnsupportedError } from '@ksched/core';
+import type { ConsumedRecord } from '@ksched/core';
 import type { Message } from 'node-rdkafka';
 import { fromRdKafkaHeaders, fromRdKafkaMessage, sendableHeaderText, toRdKafkaBytes, toRdKafkaHeaders } from '../src/map-record.js';
 
@@ -74,6 +75,54 @@ describe('rdkafka record mapping', () => {
     expect(Array.from(headers['b'] as Uint8Array)).toEqual([0, 255]);
     expect(Buffer.isBuffer(headers['b'])).toBe(false);
     expect(fromRdKafkaHeaders(undefined)).toEqual({});
+  });
+
+  describe('header names a message repeats (repeatedHeaders)', () => {
+    const consumed = (headers?: Message['headers']) =>
+      fromRdKafkaMessage({
+        topic: 't',
+        partition: 0,
+        offset: 0,
+        key: null,
+        value: null,
+        size: 0,
+        timestamp: 0,
+        ...(headers && { headers }),
+      });
+    const texts = (record: ConsumedRecord) =>
+      Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, Buffer.from(value).toString()]));
+
+    it('lists the names given with different values, each once; the last value wins in headers', () => {
+      // As node-rdkafka gives them: one object per header, in record order.
+      const record = consumed([
+        { schedule_source_type: Buffer.from('schedule') },
+        { same: Buffer.from('x') },
+        { trace: Buffer.from('a') },
+        { same: Buffer.from('x') },
+        { schedule_source_type: Buffer.from('cancel') },
+        { trace: Buffer.from('b') },
+        { trace: Buffer.from('a') },
+        { schedule_source_type: Buffer.from('tombstone') },
+        { toString: Buffer.from('not inherited') },
+      ]);
+      expect({ repeated: record.repeatedHeaders, headers: texts(record) }).toEqual({
+        repeated: ['schedule_source_type', 'trace'],
+        headers: { schedule_source_type: 'tombstone', same: 'x', trace: 'a', toString: 'not inherited' },
+      });
+    });
+
+    it('leaves the field out when no name repeats with a different value, or there are no headers', () => {
+      for (const headers of [
+        [{ a: Buffer.from('1') }, { b: Buffer.from('2') }],
+        [{ a: Buffer.from('1') }, { a: Buffer.from('1') }, { a: Buffer.from('1') }],
+        // Text and bytes of the same value are the same value.
+        [{ a: 'v' }, { a: Buffer.from('v') }],
+        [],
+        undefined,
+      ]) {
+        expect(Object.keys(consumed(headers))).not.toContain('repeatedHeaders');
+      }
+    });
   });
 
   it('maps a consumed message', () => {

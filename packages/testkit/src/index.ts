@@ -27,6 +27,7 @@ export type {
   OffsetCommit,
   PauseTransactionOptions,
   ProducedRecord,
+  RawRecord,
   StoredRecord,
   TransactionPause,
   TransactionState,

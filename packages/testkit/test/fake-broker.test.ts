@@ -1229,3 +1229,41 @@ describe('FakeBroker', () => {
     });
   });
 });
+
+describe('FakeBroker.appendRaw (a header name given more than once)', () => {
+  it('delivers the last value of each name and lists the names given with different values, as the adapters do', async () => {
+    const { broker } = await setup();
+    broker.createTopic('t', { partitions: 2 });
+    const meta = broker.appendRaw({
+      topic: 't',
+      key: 'k',
+      value: 'v',
+      partition: 1,
+      headers: [
+        ['type', 'schedule'],
+        ['same', 'x'],
+        ['type', 'cancel'],
+        ['same', new TextEncoder().encode('x')],
+        ['type', 'cancel'],
+      ],
+    });
+    expect(meta).toEqual({ topic: 't', partition: 1, offset: 0 });
+    const plain = broker.appendRaw({ topic: 't', key: 'k', value: 'v', partition: 1, headers: [['a', '1']] });
+    const c = await member(broker, 'c');
+    const r = new Recorder('c');
+    await c.subscribe({ groupId: 'g', topics: ['t'], listener: r });
+    await broker.settle();
+    const [first, second] = r.batches.filter((b) => b.partition === 1).flatMap((b) => b.records);
+    expect(first!.headers).toEqual({ type: 'cancel', same: new TextEncoder().encode('x') });
+    expect(first!.repeatedHeaders).toEqual(['type']);
+    expect(second!.offset).toBe(plain.offset);
+    expect('repeatedHeaders' in second!).toBe(false);
+    expect(broker.records('t', 1).map((x) => x.repeatedHeaders)).toEqual([['type'], undefined]);
+    expect(broker.produced.map((x) => [x.clientId, x.repeatedHeaders])).toEqual([
+      ['fake-broker', ['type']],
+      ['fake-broker', undefined],
+    ]);
+    expect(() => broker.appendRaw({ topic: 't', key: 'k', value: 'v', headers: [['a', 1 as never]] })).toThrow(TransportError);
+    expect(() => broker.appendRaw({ topic: 'missing', key: 'k', value: 'v' })).toThrow(TransportError);
+  });
+});

@@ -21,7 +21,7 @@ export type {
 export { GroupMemberBase } from './group-member.js';
 export type { GroupMemberBaseOptions } from './group-member.js';
 export { PartitionReaderBase } from './partition-reader.js';
-export { consumedHeaderValue, plainBytes } from './records.js';
+export { consumedHeaderValue, plainBytes, sameHeaderValue, withRepeatedHeaders } from './records.js';
 export { ListenerDelivery, plainTp, RETRY_BACKOFF_MAX_MS, tpKey } from './listener-delivery.js';
 export type { Delivery, DeliveryHooks, HeldPartition, ListenerDeliveryOptions, PartitionPhase } from './listener-delivery.js';
 export { TransactionalProducerBase, TransactionalStatus, waitUntilReadable } from './transactions.js';

@@ -14,7 +14,10 @@
  *   partition from its logical beginning;
  * - read-uncommitted consumption: a transport always consumes with `isolation.level =
  *   read_committed`, so a record of an aborted transaction never reaches the engine;
- * - multi-valued headers: when a record carries one header name twice, the last value wins.
+ * - multi-valued headers: when a record carries one header name more than once, the last value
+ *   wins in {@link ConsumedRecord.headers}; the names repeated with *different* values are listed
+ *   in {@link ConsumedRecord.repeatedHeaders} (core's decoder refuses a schedules-topic record
+ *   whose own `schedule_*` headers are listed there: `duplicate_header`).
  *
  * @module
  */
@@ -67,6 +70,14 @@ export interface ConsumedRecord extends TopicPartition {
    * Readers decode with core's `headerText`; values are passed through unchanged when copied.
    */
   readonly headers: RecordHeaders;
+  /**
+   * Names of the headers the record carries more than once with **different** values, each name
+   * once; absent (not an empty list) when there are none, which is nearly always. `headers` then
+   * holds the **last** value of each such name. A name repeated with the same value every time is
+   * not listed (it reads the same whichever value wins). Transports fill it when they consume; a
+   * record without it is read as having no such header.
+   */
+  readonly repeatedHeaders?: readonly string[];
   /** The record's timestamp (CreateTime), Unix epoch milliseconds. */
   readonly timestamp: number;
 }

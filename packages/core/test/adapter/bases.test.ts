@@ -14,7 +14,9 @@ import {
   GroupMemberBase,
   PartitionReaderBase,
   plainBytes,
+  sameHeaderValue,
   TransactionalProducerBase,
+  withRepeatedHeaders,
 } from '@ksched/core/adapter';
 import type { GroupMemberHandle, HeldPartition, ReaderContext } from '@ksched/core/adapter';
 import { describe, expect, it } from 'vitest';
@@ -217,5 +219,20 @@ describe('record helpers', () => {
     expect(consumedHeaderValue(null)).toEqual(new Uint8Array(0));
     expect(consumedHeaderValue(undefined)).toEqual(new Uint8Array(0));
     expect([...(consumedHeaderValue(backing) as Uint8Array)]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('repeated header values: the same bytes (text as UTF-8, none as empty) or not; repeatedHeaders only when set', () => {
+    const bytes = (...b: number[]) => new Uint8Array(b);
+    expect(sameHeaderValue('é', bytes(0xc3, 0xa9))).toBe(true);
+    expect(sameHeaderValue(Buffer.from('ab'), bytes(0x61, 0x62))).toBe(true);
+    expect(sameHeaderValue(null, bytes())).toBe(true);
+    expect(sameHeaderValue(undefined, '')).toBe(true);
+    expect(sameHeaderValue('schedule', 'cancel')).toBe(false);
+    expect(sameHeaderValue(bytes(1, 2), bytes(1, 3))).toBe(false);
+    expect(sameHeaderValue(bytes(1), bytes(1, 0))).toBe(false);
+    expect(sameHeaderValue(null, 'x')).toBe(false);
+    const record = { topic: 't', partition: 0, offset: 0, key: null, value: null, headers: {}, timestamp: 0 };
+    expect(withRepeatedHeaders(record, undefined)).toBe(record);
+    expect(withRepeatedHeaders(record, ['a'])).toEqual({ ...record, repeatedHeaders: ['a'] });
   });
 });

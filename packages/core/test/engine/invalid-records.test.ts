@@ -139,6 +139,80 @@ describe('invalid records', () => {
     expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual(['good']);
   });
 
+  it('a record giving a schedule_* header twice with different values is invalid (duplicate_header); a user header given twice is not', async () => {
+    const { logger, entries } = recordingLogger();
+    await using env = await createTestEnvironment({ start: false, logger, scheduler: { deadLetterTopic: 'ksched_dlq' } });
+    env.broker.createTopic('ksched_dlq', { partitions: 1 });
+    const nowS = seconds(env.clock.now());
+    // A ProduceRecord cannot repeat a header name: the FakeBroker appends its headers as a list.
+    const repeating = (record: ProduceRecord, ...more: [string, string][]) =>
+      env.broker.appendRaw({ ...record, headers: [...Object.entries(record.headers!), ...more] });
+    await env.produce([rawSchedule({ key: 'before', epoch: nowS + 5 }), rawSchedule({ key: 'both', epoch: nowS + 5 })]);
+    // Read during the load: a schedule and a cancel of `both` at once (consumed as `cancel`, the last value).
+    const loadedBad = repeating(rawSchedule({ key: 'both', epoch: nowS + 5 }), [Header.sourceType, 'cancel']);
+    // Harmless: the same value twice; and the message's own header twice.
+    repeating(rawSchedule({ key: 'same-twice', epoch: nowS + 5 }), [Header.sourceType, 'schedule']);
+    repeating(rawSchedule({ key: 'user-twice', epoch: nowS + 5, headers: { trace: 'first' } }), ['trace', 'second']);
+    await env.addMember();
+    // Read live: two due times.
+    const liveBad = repeating(rawSchedule({ key: 'two-times', epoch: nowS + 5 }), [Header.targetEpoch, String(nowS + 3600)]);
+    await env.produce([rawSchedule({ key: 'after', epoch: nowS + 5 })]);
+    await env.settle();
+
+    expect(env.broker.readCommitted('scheduled_messages').map((r) => r.repeatedHeaders)).toEqual([
+      undefined,
+      undefined,
+      [Header.sourceType],
+      undefined,
+      ['trace'],
+      [Header.targetEpoch],
+      undefined,
+    ]);
+    expect(env.events.invalid).toEqual([
+      {
+        topic: 'scheduled_messages',
+        partition: 0,
+        offset: loadedBad.offset,
+        reason: 'duplicate_header',
+        detail: 'schedule_source_type appears more than once with different values (the last is "cancel")',
+        deadLettered: true,
+      },
+      {
+        topic: 'scheduled_messages',
+        partition: 0,
+        offset: liveBad.offset,
+        reason: 'duplicate_header',
+        detail: `schedule_target_epoch appears more than once with different values (the last is "${nowS + 3600}")`,
+        deadLettered: true,
+      },
+    ]);
+    expect(env.scheduler.partitions()[0]!.invalid).toBe(2);
+    expect(entries.filter((e) => e.message === INVALID_LOG).map((e) => e.fields['reason'])).toEqual([
+      'duplicate_header',
+      'duplicate_header',
+    ]);
+    // The dead-letter copy has one value per name (the last, as consumed).
+    const dlq = env.broker.readCommitted('ksched_dlq');
+    expect(dlq.map((r) => [r.headers['ksched_invalid_reason'], Number(r.headers[Header.sourceOffset])])).toEqual([
+      ['duplicate_header', loadedBad.offset],
+      ['duplicate_header', liveBad.offset],
+    ]);
+
+    await env.advance(10 * SECOND);
+    // An invalid record changes nothing: the earlier schedule of `both` still goes out.
+    expect(
+      env
+        .dispatched('events')
+        .map((m) => m.scheduleKey)
+        .sort(),
+    ).toEqual(['after', 'before', 'both', 'same-twice', 'user-twice']);
+    // The message's own repeated header goes out once, with its last value.
+    const userTwice = env.dispatched('events').find((m) => m.scheduleKey === 'user-twice')!;
+    expect(userTwice.headers['trace']).toBe('second');
+    expect(env.events.invalid).toHaveLength(2);
+    expect(env.events.errors).toEqual([]);
+  });
+
   it('an unknown schedule_source_type is not invalid: like the reference, it removes the key (as a cancel would)', async () => {
     await using env = await createTestEnvironment();
     const nowS = seconds(env.clock.now());

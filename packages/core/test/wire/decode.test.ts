@@ -92,6 +92,7 @@ describe('decodeRecord: invalid records (ksched fix 3.4: counted and skipped, ne
         'bad_schema_version',
         'bad_target_partition',
         'bad_target_topic',
+        'duplicate_header',
         'epoch_mismatch',
         'missing_epoch',
         'missing_schema_version',
@@ -153,6 +154,63 @@ describe('decodeRecord: invalid records (ksched fix 3.4: counted and skipped, ne
 
   it.each(['-1', 'two', '1.5', ''])('bad target partition %j', (partition) => {
     expectInvalid(scheduleHeaders({ schedule_target_partition: partition }), 'bad_target_partition');
+  });
+
+  describe('duplicate_header: a schedule_* header given more than once with different values', () => {
+    const repeated = (headers: RecordHeaders, repeatedHeaders: readonly string[], key: string | null = 'k') =>
+      decodeRecord({ ...consumed({ headers, key }), repeatedHeaders });
+
+    it('is invalid, naming the header and its last value', () => {
+      // Consumed as `cancel` (the last value won), but also carried `schedule`.
+      const decoded = repeated(scheduleHeaders({ schedule_source_type: 'cancel' }), ['schedule_source_type']);
+      expect(decoded).toEqual({
+        kind: 'invalid',
+        reason: 'duplicate_header',
+        detail: 'schedule_source_type appears more than once with different values (the last is "cancel")',
+      });
+    });
+
+    it.each([
+      'schedule_schema_version',
+      'schedule_target_epoch',
+      'schedule_target_epoch_ms',
+      'schedule_target_topic',
+      'schedule_target_partition',
+      'schedule_target_key',
+      'schedule_target_partition_key',
+      'schedule_source_offset',
+      'schedule_source_key',
+    ])('for %s, whatever the record type', (name) => {
+      for (const type of ['schedule', 'cancel', 'tombstone', 'something-new']) {
+        const decoded = repeated(scheduleHeaders({ schedule_source_type: type }), ['trace', name]);
+        expect(decoded).toMatchObject({ kind: 'invalid', reason: 'duplicate_header' });
+        if (decoded.kind === 'invalid') expect(decoded.detail).toContain(`${name} appears more than once with different values`);
+      }
+    });
+
+    it('is checked before the other rules, except a missing type or version and a newer schema (which still halts)', () => {
+      expectInvalid(scheduleHeaders({ schedule_target_epoch: 'soon' }), 'bad_epoch');
+      expect(repeated(scheduleHeaders({ schedule_target_epoch: 'soon' }), ['schedule_target_epoch'])).toMatchObject({
+        reason: 'duplicate_header',
+      });
+      expect(repeated(scheduleHeaders(), ['schedule_target_epoch'], null)).toMatchObject({ reason: 'duplicate_header' });
+      expect(repeated(scheduleHeaders({ schedule_schema_version: 'x' }), ['schedule_schema_version'])).toMatchObject({
+        reason: 'duplicate_header',
+      });
+      const { schedule_source_type: _type, ...noType } = scheduleHeaders();
+      expect(repeated(noType, ['schedule_target_epoch'])).toMatchObject({ reason: 'missing_source_type' });
+      expect(repeated(scheduleHeaders({ schedule_schema_version: '2.0.0' }), ['schedule_source_type'])).toEqual({
+        kind: 'incompatible',
+        schemaVersion: '2.0.0',
+      });
+    });
+
+    it('other repeated headers are the message’s own: the record is read as usual', () => {
+      const headers = scheduleHeaders({ trace: 'b' });
+      // `schedule_something_else` is not a header of the wire format.
+      expect(repeated(headers, ['trace', 'schedule_something_else'])).toEqual(decode(headers));
+      expect(repeated(headers, [])).toEqual(decode(headers));
+    });
   });
 
   it('a cancel or tombstone needs no target headers', () => {

@@ -3,12 +3,14 @@
  *
  * @module
  */
-import type { ConsumedRecord, TopicPartition } from '@ksched/core';
+import { TransportError } from '@ksched/core';
+import type { ConsumedRecord, HeaderValue, RecordMetadata, TopicPartition } from '@ksched/core';
+import { sameHeaderValue } from '@ksched/core/adapter';
 import { isVisible, toConsumed, tpKey } from '../internal/partition-log.js';
 import { Cluster, registerCluster } from './delivery.js';
 import { createFaults } from './faults.js';
 import type { FakeBrokerFaults } from './faults.js';
-import { sortedTps } from './model.js';
+import { Client, sortedTps } from './model.js';
 import { FakeTransport } from './transport.js';
 import type {
   CompactOptions,
@@ -19,6 +21,7 @@ import type {
   MemberAssignment,
   OffsetCommit,
   ProducedRecord,
+  RawRecord,
   StoredRecord,
 } from './types.js';
 
@@ -60,6 +63,8 @@ import type {
 export class FakeBroker {
   readonly #cluster: Cluster;
   readonly #faults: FakeBrokerFaults;
+  /** The producer of {@link FakeBroker.appendRaw} (not counted in the members' default client ids). */
+  #rawClient: Client | undefined;
 
   constructor(options: FakeBrokerOptions = {}) {
     const cluster = new Cluster(options);
@@ -90,6 +95,30 @@ export class FakeBroker {
   /** Every successful `commitOffsets` call, in order. */
   get commits(): readonly OffsetCommit[] {
     return this.#cluster.commits;
+  }
+
+  /**
+   * Appends one record as a producer outside the test would (client id `fake-broker`, not
+   * transactional), its headers a list of `[name, value]` pairs in record order so that a name can
+   * occur more than once, as Kafka allows and a `ProduceRecord` cannot say. Consumers then get what
+   * the real adapters give: the last value of each name in `headers`, and the names given with
+   * different values in `repeatedHeaders` (a name repeated with one value is not listed).
+   * Partitioning, validation and produce faults are those of `produce`.
+   *
+   * @throws TransportError for an unknown topic or partition or an invalid record (or a produce fault's error).
+   */
+  appendRaw(record: RawRecord): RecordMetadata {
+    const headers: Record<string, HeaderValue> = {};
+    const repeated: string[] = [];
+    for (const [name, value] of record.headers ?? []) {
+      if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+        throw new TransportError(`header ${name} must be a string or a Uint8Array, got ${typeof value}`);
+      }
+      if (Object.hasOwn(headers, name) && !sameHeaderValue(headers[name], value) && !repeated.includes(name)) repeated.push(name);
+      headers[name] = value;
+    }
+    this.#rawClient ??= new Client('fake-broker', this.#cluster.clock, this.#cluster.maxBatchSize);
+    return this.#cluster.append(this.#rawClient, { ...record, headers }, 'produce', null, repeated);
   }
 
   /**

@@ -24,6 +24,7 @@ export type {
   OffsetCommit,
   PauseTransactionOptions,
   ProducedRecord,
+  RawRecord,
   StoredRecord,
   TransactionPause,
   TransactionState,

@@ -127,8 +127,18 @@ export abstract class LogCluster {
     if (client.status === 'closed') throw new TransportError(`${operation}: ${client.clientId} is closed`);
   }
 
-  /** Appends one record (after the produce faults); throws TransportError for invalid records. */
-  append(client: Client, record: ProduceRecord, source: ProduceSource, txn: Txn | null): RecordMetadata {
+  /**
+   * Appends one record (after the produce faults); throws TransportError for invalid records.
+   * `repeatedHeaders`: the header names the record repeats with different values (`headers` holds
+   * the last of each), for {@link FakeBroker.appendRaw}.
+   */
+  append(
+    client: Client,
+    record: ProduceRecord,
+    source: ProduceSource,
+    txn: Txn | null,
+    repeatedHeaders?: readonly string[],
+  ): RecordMetadata {
     if (typeof record !== 'object' || record === null) throw new TransportError('a produced record must be an object');
     const topic = this.topic(record.topic);
     const key = toBytes(record.key, 'key');
@@ -147,7 +157,8 @@ export abstract class LogCluster {
       if (hit) throw hit.error;
     }
     const log = topic.logs[partition]!;
-    const entry = log.append({ key, value, headers, timestamp, control: null, txn });
+    const repeated = repeatedHeaders === undefined || repeatedHeaders.length === 0 ? {} : { repeatedHeaders: [...repeatedHeaders] };
+    const entry = log.append({ key, value, headers, ...repeated, timestamp, control: null, txn });
     const produced: Mutable<ProducedRecord> = {
       topic: topic.name,
       partition,
@@ -155,6 +166,7 @@ export abstract class LogCluster {
       key,
       value,
       headers,
+      ...repeated,
       timestamp,
       clientId: client.clientId,
       transactionalId: txn?.transactionalId ?? null,

@@ -4,7 +4,16 @@
  *
  * @module
  */
-import type { Clock, ConsumedRecord, RecordHeaders, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
+import type {
+  Clock,
+  ConsumedRecord,
+  HeaderValue,
+  ProduceRecord,
+  RecordHeaders,
+  TopicPartition,
+  TopicPartitionOffset,
+  Watermarks,
+} from '@ksched/core';
 
 /**
  * How fast the {@link FakeBroker} serves reads, on its clock: a fetch of `n` records (a group
@@ -101,6 +110,8 @@ export interface ProducedRecord {
   readonly key: Uint8Array | null;
   readonly value: Uint8Array | null;
   readonly headers: RecordHeaders;
+  /** Header names given more than once with different values ({@link FakeBroker.appendRaw} only). */
+  readonly repeatedHeaders?: readonly string[];
   readonly timestamp: number;
   /** The producing member's client id. */
   readonly clientId: string;
@@ -195,4 +206,13 @@ export interface TransactionPause {
    * producer was fenced meanwhile, the commit fails and `sendInTransaction` rejects (fenced).
    */
   release(): void;
+}
+
+/**
+ * A record for {@link FakeBroker.appendRaw}: a `ProduceRecord` whose headers are a list of
+ * `[name, value]` pairs in record order, so that a name can occur more than once, as Kafka allows
+ * (a `ProduceRecord`'s header object cannot say that).
+ */
+export interface RawRecord extends Omit<ProduceRecord, 'headers'> {
+  readonly headers?: readonly (readonly [name: string, value: HeaderValue])[];
 }

@@ -32,6 +32,8 @@ export interface Entry {
   readonly key: Uint8Array | null;
   readonly value: Uint8Array | null;
   readonly headers: RecordHeaders;
+  /** Header names the record carried more than once with different values (see `ConsumedRecord`). */
+  readonly repeatedHeaders?: readonly string[];
   readonly timestamp: number;
   /** Transaction marker kind; `null` for data records. */
   readonly control: 'commit' | 'abort' | null;
@@ -62,7 +64,7 @@ export function copyHeaders(headers: RecordHeaders): RecordHeaders {
 
 /** A fresh consumed record (copies, so a consumer cannot corrupt the log). */
 export function toConsumed(log: PartitionLog, entry: Entry): ConsumedRecord {
-  return {
+  const record: ConsumedRecord = {
     topic: log.topic,
     partition: log.partition,
     offset: entry.offset,
@@ -71,6 +73,7 @@ export function toConsumed(log: PartitionLog, entry: Entry): ConsumedRecord {
     headers: copyHeaders(entry.headers),
     timestamp: entry.timestamp,
   };
+  return entry.repeatedHeaders === undefined ? record : { ...record, repeatedHeaders: [...entry.repeatedHeaders] };
 }
 
 /** One partition's log. Offsets increase monotonically; compaction leaves gaps. */

@@ -16,6 +16,7 @@ export const invalidReasons = [
   'missing_target_topic',
   'bad_target_topic',
   'bad_target_partition',
+  'duplicate_header',
 ] as const;
 
 /** One of {@link invalidReasons}. */
@@ -77,6 +78,15 @@ function invalid(reason: InvalidReason, detail: string): DecodedRecord {
   return { kind: 'invalid', reason, detail };
 }
 
+/** The wire format's own header names (every `schedule_*` header of {@link Header}). */
+const WIRE_HEADERS: ReadonlySet<string> = new Set<string>(Object.values(Header));
+
+/** The first of `repeated` that is a wire-format header, or undefined. */
+function repeatedWireHeader(repeated: readonly string[]): string | undefined {
+  for (const name of repeated) if (WIRE_HEADERS.has(name)) return name;
+  return undefined;
+}
+
 /**
  * Reads the due time from a schedule's headers, in Unix milliseconds.
  *
@@ -133,20 +143,37 @@ function versionVerdict(version: string, current: string): 'ok' | 'newer' | 'bad
  * key are required for every record; `schedule_schema_version` is required and must be a dotted
  * version; a schedule needs an integer `schedule_target_epoch` (and a consistent ms header when
  * present) and a valid `schedule_target_topic`; `schedule_target_partition`, when present, must be
- * an integer ≥ 0.
+ * an integer ≥ 0. A record that carries one of the wire format's `schedule_*` headers more than
+ * once with different values (named in `record.repeatedHeaders`) is `duplicate_header`: which value
+ * was meant cannot be told (a schedule and a cancel at once, two due times). Checked after the
+ * schema version, so a record whose (last) version is newer still halts the partition: a newer
+ * format may give repeats a meaning. Other repeated headers are the message's own and pass.
  *
  * @param current - the newest schema version this scheduler reads (default `1.0.0`).
  */
-export function decodeRecord(record: Pick<ConsumedRecord, 'key' | 'headers'>, current: string = SCHEMA_VERSION): DecodedRecord {
+export function decodeRecord(
+  record: Pick<ConsumedRecord, 'key' | 'headers' | 'repeatedHeaders'>,
+  current: string = SCHEMA_VERSION,
+): DecodedRecord {
   const headers = record.headers;
   const type = headerText(headers, Header.sourceType);
   if (type === undefined || type === '') return invalid('missing_source_type', `${Header.sourceType} header is missing`);
   const version = headerText(headers, Header.schemaVersion);
   if (version === undefined || version === '') return invalid('missing_schema_version', `${Header.schemaVersion} header is missing`);
   const verdict = versionVerdict(version, current);
+  if (verdict === 'newer') return { kind: 'incompatible', schemaVersion: version };
+  if (record.repeatedHeaders !== undefined) {
+    const name = repeatedWireHeader(record.repeatedHeaders);
+    if (name !== undefined) {
+      const last = headerText(headers, name) ?? '';
+      return invalid(
+        'duplicate_header',
+        `${name} appears more than once with different values (the last is ${JSON.stringify(last.slice(0, 64))})`,
+      );
+    }
+  }
   if (verdict === 'bad')
     return invalid('bad_schema_version', `${Header.schemaVersion} is not a dotted version: ${JSON.stringify(version.slice(0, 64))}`);
-  if (verdict === 'newer') return { kind: 'incompatible', schemaVersion: version };
   if (record.key === null) return invalid('null_key', 'the record has no key (schedules, cancels and tombstones are matched by key)');
   const key = toText(record.key);
 
