@@ -72,6 +72,7 @@ export class FakeBroker {
     registerCluster(this, cluster);
     this.#faults = createFaults({
       produceFaults: cluster.produceFaults,
+      refusals: cluster.refusals,
       commitFaults: cluster.commitFaults,
       pauses: cluster.pauses,
       dropMember: (transport) => {

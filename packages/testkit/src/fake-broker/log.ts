@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { partitionForKey, TransportError } from '@ksched/core';
+import { partitionForKey, RecordRefusedError, TransportError } from '@ksched/core';
 import type { Clock, ProduceRecord, RecordMetadata, TopicPartition } from '@ksched/core';
 import { isVisible, PartitionLog, tpKey } from '../internal/partition-log.js';
 import type { Entry, Txn, TxnProduced } from '../internal/partition-log.js';
-import type { CommitFault, Pause, ProduceFault } from './faults.js';
+import type { CommitFault, Pause, ProduceFault, RecordRefusal } from './faults.js';
 import { Client, describeTp, keyString, positiveInteger, toBytes, validHeaders } from './model.js';
 import type { Group, Membership, Mutable, ProduceSource, Topic, TransactionalIdState } from './model.js';
 import type { CompactOptions, CreateTopicOptions, FakeBrokerOptions, FakeTransportOptions, OffsetCommit, ProducedRecord } from './types.js';
@@ -38,6 +38,8 @@ export abstract class LogCluster {
   readonly commits: OffsetCommit[] = [];
   readonly committed = new Map<string, Map<string, number>>();
   readonly produceFaults: ProduceFault[] = [];
+  /** Predicates of records the client refuses (see `faults.refuseRecords`). */
+  readonly refusals: RecordRefusal[] = [];
   readonly commitFaults: CommitFault[] = [];
   readonly pauses = new Set<Pause>();
   #clientSeq = 0;
@@ -125,6 +127,15 @@ export abstract class LogCluster {
   requireConnected(client: Client, operation: string): void {
     if (client.status === 'new') throw new TransportError(`${operation}: ${client.clientId} is not connected; call connect() first`);
     if (client.status === 'closed') throw new TransportError(`${operation}: ${client.clientId} is closed`);
+  }
+
+  /** Throws `RecordRefusedError` for the first record a refusal matches, before anything of the call is written. */
+  checkRefusals(records: readonly ProduceRecord[]): void {
+    if (this.refusals.length === 0) return;
+    records.forEach((record, index) => {
+      const refusal = this.refusals.find((r) => r.match(record));
+      if (refusal !== undefined) throw new RecordRefusedError(index, refusal.reason);
+    });
   }
 
   /**
