@@ -56,10 +56,10 @@ export const {
   transport: {
     /**
      * Retry policy of the group consumer. When kafkajs runs out of retries (a broker down longer
-     * than they last) the consumer crashes and rejoins as a *new* member, and the group then waits
-     * up to `sessionTimeoutMs` for the old one before assigning partitions: dispatching pauses that
-     * long. The default rides out about 80 s of outage and retries at least every 5 s, so the
-     * member keeps its identity through a broker restart.
+     * than they last), or on errors it never retries, the consumer crashes and kafkajs restarts it;
+     * the adapter's kafkajs copy restarts it within 1 s and with the same member id, so the group
+     * assigns its partitions again at once. The default rides out about 80 s of outage and retries
+     * at least every 5 s.
      */
     consumerRetry: retryOptionsSchema.default({ retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 }),
     /** Fetch size hint per request, bytes (kafkajs `maxBytes`). */

@@ -110,9 +110,9 @@ describe('kafkajs transport: a broker restart', () => {
     const [memberId] = log.joins;
 
     // Sometimes kafkajs rides out the restart without restarting the consumer (its fetch errors are
-    // retried and the member stays in the group): then the broker is restarted again, up to three
+    // retried and the member stays in the group): then the broker is restarted again, up to six
     // times, until the case under test happens.
-    for (let round = 1; round === 1 || (log.restarts === 0 && round <= 3); round++) {
+    for (let round = 1; round === 1 || (log.restarts === 0 && round <= 6); round++) {
       await restartBroker(transport, recorder, round);
     }
     expect(log.restarts, 'kafkajs restarted the consumer (the case under test)').toBeGreaterThan(0);

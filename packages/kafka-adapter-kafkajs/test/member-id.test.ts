@@ -5,7 +5,7 @@
  * broker restart: broker-restart.integration.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { loadKafkaJs } from '../src/internal/kafkajs.js';
+import { loadKafkaJs, MAX_RESTART_DELAY_MS, promptRestart } from '../src/internal/kafkajs.js';
 
 const { kafkajs, ConsumerGroup } = loadKafkaJs();
 const quiet = { namespace: () => quiet, debug() {}, info() {}, warn() {}, error() {} };
@@ -106,5 +106,24 @@ describe("the kafkajs copy's consumer group", () => {
     await group.joinAndSync();
     group.memberId = null;
     expect(groupOf(cluster).memberId).toBeNull();
+  });
+});
+
+describe("the kafkajs copy's consumer runner", () => {
+  it('restarts a crashed consumer at most MAX_RESTART_DELAY_MS later: a longer retryTime is capped, a shorter one kept', () => {
+    const seen: unknown[] = [];
+    class Runner {
+      readonly onCrash: (error: unknown) => unknown;
+      constructor(options: { onCrash: (error: unknown) => unknown }) {
+        this.onCrash = options.onCrash;
+      }
+    }
+    const Wrapped = promptRestart(Runner, MAX_RESTART_DELAY_MS);
+    const runner = new Wrapped({ onCrash: (error: unknown) => seen.push(error) }) as Runner;
+    runner.onCrash(Object.assign(new Error('retries ran out'), { retryTime: 11_416 }));
+    runner.onCrash(Object.assign(new Error('soon'), { retryTime: 300 }));
+    runner.onCrash(new Error('no retry time'));
+    expect(seen.map((e) => (e as { retryTime?: number }).retryTime)).toEqual([MAX_RESTART_DELAY_MS, 300, undefined]);
+    expect(MAX_RESTART_DELAY_MS).toBe(1000);
   });
 });
