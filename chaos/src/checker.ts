@@ -220,6 +220,13 @@ export class Checker {
     return { lost, missing, dup, early, late, maxLatenessMs, p99LatenessMs, unexpected, lostIds, dupIds, earlyIds };
   }
 
+  /** The earliest CreateTime at or after `t` (epoch ms) among the deliveries counted so far, or undefined. */
+  firstAt(t: number): number | undefined {
+    let first: number | undefined;
+    for (const d of this.seen.values()) for (const x of d) if (x.ts >= t && (first === undefined || x.ts < first)) first = x.ts;
+    return first;
+  }
+
   /** The longest time without any delivery (by CreateTime) between the first and the last one. */
   longestPause(): { ms: number; from: number } {
     const ts: number[] = [];

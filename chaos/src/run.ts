@@ -5,14 +5,20 @@
  * 10,000 due schedules and restarted; an independent read_committed node-rdkafka consumer counts
  * per schedule id lost / duplicated / early dispatches. At-least-once and transactional modes.
  * Trial 2 (broker restart) and trial 3 (rebalance: kill -9 one of three members, add a fourth):
- * a steady stream of schedules falling due; see steady.ts.
+ * a steady stream of schedules falling due; see steady.ts. Trial 2 also measures the dispatch
+ * pause after each restart (`broker_pause_ms`).
  * Trial 4 (bad input): 10,000 malformed records among 1,000 valid ones, a newer schema version on
  * one partition, dead-lettering on; checks the process stays up, valid ones on time, invalid ones
  * counted by reason (/metrics) and dead-lettered, RSS bounded, the newer-schema partition halted alone.
- * The schedulers of trials 1-4 run on the adapter `CHAOS_ADAPTER` (kafkajs, default, or rdkafka);
- * trial 5 (security.ts) runs one per adapter.
+ * Trial 6 (zombie owner, zombie.ts): one of two members SIGSTOPped past its session, then SIGCONT.
+ * Trial 7 (restart in place, restart.ts): kill -9 and restart with the same group instance id on
+ * node-rdkafka (`restart_late_ms`).
+ * The schedulers of trials 1-4 and 6 run on the adapter `CHAOS_ADAPTER` (kafkajs, default, or
+ * rdkafka); trial 5 (security.ts) runs one per adapter, trial 7 always rdkafka.
  *
- * The last line printed is `chaos: lost=<n> dup_tx=<n> dup_alo=<n> early=<n> crashes=<n> invalid_counted=<n>`.
+ * The last line printed is `chaos: lost=<n> dup_tx=<n> dup_alo=<n> early=<n> crashes=<n>
+ * invalid_counted=<n> broker_pause_ms=<n> restart_late_ms=<n>` (the two figures: the worst over
+ * the run's trials of that kind, -1 when none ran).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +28,8 @@ import { Header, SCHEMA_VERSION, SourceType, schedule } from '@ksched/core';
 import { Kafka, logLevel, CompressionTypes, type Producer, type Message } from 'kafkajs';
 import { Checker } from './checker.js';
 import { securityTrial } from './security.js';
-import { BROKER_RATE, BROKER_RUN_MS, REBALANCE_RUN_MS, brokerTrial, rebalanceTrial, toKafkaMessage, type TrialContext } from './steady.js';
+import { RESTART_RATE, RESTART_RUN_MS, restartTrial } from './restart.js';
+import { REBALANCE_RUN_MS, brokerParams, brokerTrial, rebalanceTrial, toKafkaMessage, type TrialContext } from './steady.js';
 import {
   OUT_DIR,
   httpGet,
@@ -40,11 +47,12 @@ import {
   type SchedulerProc,
   type TrialRow,
 } from './util.js';
+import { ZOMBIE_RATE, ZOMBIE_RUN_MS, ZOMBIE_SESSION_TIMEOUT_MS, zombieTrial } from './zombie.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
-const KILL_TRIALS = num('CHAOS_KILL_TRIALS', QUICK ? 3 : 20);
+const KILL_TRIALS = num('CHAOS_KILL_TRIALS', QUICK ? 2 : 20);
 const BURST = num('CHAOS_BURST', 10_000);
 const BURST_LEAD_MS = num('CHAOS_BURST_LEAD_MS', 4000); // first due time, after the produce finished
 const BURST_SPREAD_MS = num('CHAOS_BURST_SPREAD_MS', 4000); // due times spread over this window
@@ -55,11 +63,16 @@ const GOOD_RECORDS = num('CHAOS_GOOD_RECORDS', 1000);
 const ON_TIME_MS = num('CHAOS_ON_TIME_MS', 2000); // bad-input trial: a valid schedule is "on time" within this lateness
 const RSS_BOUND_MIB = num('CHAOS_RSS_BOUND_MIB', 512);
 const GLOBAL_TIMEOUT_MS = num('CHAOS_TIMEOUT_MS', QUICK ? 9.5 * 60_000 : 90 * 60_000);
-const BROKER_TRIALS = num('CHAOS_BROKER_TRIALS', QUICK ? 0 : 1); // trial 2: 3-minute runs with 3 broker restarts each (steady.ts)
+const BROKER_TRIALS = num('CHAOS_BROKER_TRIALS', 1); // trial 2 (steady.ts): full 3 min with 3 broker restarts per mode, quick 40 s with 1
+const BROKER_MODES = QUICK ? (['alo'] as const) : (['alo', 'tx'] as const); // quick: at-least-once only
+const BROKER = brokerParams(QUICK);
 const REBALANCE_TRIALS = num('CHAOS_REBALANCE_TRIALS', QUICK ? 0 : 3); // trial 3: 3 members, kill -9 one + add one (steady.ts)
-const ADAPTER = process.env['CHAOS_ADAPTER'] ?? 'kafkajs'; // KSCHED_ADAPTER of the schedulers of trials 1-4
+const ZOMBIE_TRIALS = num('CHAOS_ZOMBIE_TRIALS', 1); // trial 6: a member SIGSTOPped past its session, then SIGCONT (zombie.ts)
+const RESTART_TRIALS = num('CHAOS_RESTART_TRIALS', 1); // trial 7: kill -9 + restart with the same group instance id, rdkafka (restart.ts)
+const ADAPTER = process.env['CHAOS_ADAPTER'] ?? 'kafkajs'; // KSCHED_ADAPTER of the schedulers of trials 1-4 and 6
 if (ADAPTER !== 'kafkajs' && ADAPTER !== 'rdkafka') throw new Error(`CHAOS_ADAPTER must be kafkajs or rdkafka, not ${ADAPTER}`);
-const SKIP = new Set((process.env['CHAOS_SKIP'] ?? '').split(',').filter(Boolean)); // kill_alo,kill_tx,broker_alo,broker_tx,rebalance_alo,rebalance_tx,bad_input
+// kill_alo,kill_tx,broker_alo,broker_tx,rebalance_alo,rebalance_tx,zombie_alo,zombie_tx,restart_alo,restart_tx,bad_input,security
+const SKIP = new Set((process.env['CHAOS_SKIP'] ?? '').split(',').filter(Boolean));
 
 const RUN_ID = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
 const RUN_DIR = join(OUT_DIR, RUN_ID);
@@ -554,7 +567,7 @@ function printTable(): string {
 }
 
 /** The adapter the trial's schedulers ran on, in the trial's name (rows of both adapters can then share a table). */
-const withAdapter = (r: Row): Row => ({ ...r, trial: `${r.trial} (${ADAPTER})` });
+const withAdapter = (r: Row, adapter: string = ADAPTER): Row => ({ ...r, trial: `${r.trial} (${adapter})` });
 
 /** Runs `count` trials of one kind in one mode, recording a row each (a harness error is a failed row). */
 async function trials(
@@ -562,18 +575,19 @@ async function trials(
   run: (mode: 'alo' | 'tx', i: number) => Promise<Row>,
   mode: 'alo' | 'tx',
   count: number,
+  adapter: string = ADAPTER,
 ): Promise<void> {
   for (let i = 1; i <= count; i++) {
     log(`trial ${label} ${mode} #${i}/${count}`);
     try {
-      const r = withAdapter(await run(mode, i));
+      const r = withAdapter(await run(mode, i), adapter);
       rows.push(r);
       log(`  → lost=${r.lost} dup=${r.dup} early=${r.early} crashes=${r.crashes} ${r.notes}`);
       if (!r.ok) failures.push(`${label} ${mode} #${i}: ${r.notes}`);
     } catch (e) {
       failures.push(`${label} ${mode} #${i}: harness error ${(e as Error).message}`);
       rows.push({
-        trial: `${label} #${i} (${ADAPTER})`,
+        trial: `${label} #${i} (${adapter})`,
         mode,
         n: BURST,
         lost: 0,
@@ -619,9 +633,10 @@ async function main(): Promise<void> {
     if (!startedBroker) {
       log('broker restart trials skipped: they need the harness-managed local broker (KSCHED_BROKERS unset)');
     } else {
-      log(`broker restart trials: ${BROKER_RUN_MS / 1000}s at ${BROKER_RATE}/s each`);
-      for (const mode of ['alo', 'tx'] as const) {
-        if (!SKIP.has(`broker_${mode}`)) await trials('broker restart', (m, i) => brokerTrial(ctx, m, i, PARTITIONS), mode, BROKER_TRIALS);
+      log(`broker restart trials: ${BROKER.runMs / 1000}s at ${BROKER.rate}/s, ${BROKER.restarts} restarts each`);
+      for (const mode of BROKER_MODES) {
+        if (!SKIP.has(`broker_${mode}`))
+          await trials('broker restart', (m, i) => brokerTrial(ctx, m, i, PARTITIONS, BROKER), mode, BROKER_TRIALS);
       }
       // The shared producer's connections died with the broker: reconnect it for the trials after.
       await producer.disconnect().catch(() => {});
@@ -631,6 +646,17 @@ async function main(): Promise<void> {
   if (REBALANCE_TRIALS > 0) log(`rebalance trials: ${REBALANCE_RUN_MS / 1000}s each`);
   for (const mode of ['alo', 'tx'] as const) {
     if (!SKIP.has(`rebalance_${mode}`)) await trials('rebalance kill+join', (m, i) => rebalanceTrial(ctx, m, i), mode, REBALANCE_TRIALS);
+  }
+  if (ZOMBIE_TRIALS > 0) {
+    log(`zombie trials: ${ZOMBIE_RUN_MS / 1000}s at ${ZOMBIE_RATE}/s each, session ${ZOMBIE_SESSION_TIMEOUT_MS / 1000}s`);
+  }
+  for (const mode of ['alo', 'tx'] as const) {
+    if (!SKIP.has(`zombie_${mode}`)) await trials('zombie owner', (m, i) => zombieTrial(ctx, m, i, RUN_DIR), mode, ZOMBIE_TRIALS);
+  }
+  if (RESTART_TRIALS > 0) log(`restart-in-place trials (rdkafka, static membership): ${RESTART_RUN_MS / 1000}s at ${RESTART_RATE}/s each`);
+  for (const mode of ['alo', 'tx'] as const) {
+    if (!SKIP.has(`restart_${mode}`))
+      await trials('restart in place', (m, i) => restartTrial(ctx, m, i, PARTITIONS), mode, RESTART_TRIALS, 'rdkafka');
   }
   if (!SKIP.has('bad_input')) {
     log('trial bad input');
@@ -662,6 +688,9 @@ async function main(): Promise<void> {
   }
 }
 
+/** The largest of `values` (rounded), or -1 when there is none (no such trial ran). */
+const worst = (values: number[]): number => (values.length ? Math.round(Math.max(...values)) : -1);
+
 function summary(): string {
   const sum = (f: (r: Row) => number, pred: (r: Row) => boolean = () => true) => rows.filter(pred).reduce((a, r) => a + f(r), 0);
   return (
@@ -672,7 +701,8 @@ function summary(): string {
       (r) => r.dup,
       (r) => r.mode === 'alo',
     )}` +
-    ` early=${sum((r) => r.early)} crashes=${sum((r) => r.crashes)} invalid_counted=${sum((r) => (typeof r.invalid === 'number' ? r.invalid : 0))}`
+    ` early=${sum((r) => r.early)} crashes=${sum((r) => r.crashes)} invalid_counted=${sum((r) => (typeof r.invalid === 'number' ? r.invalid : 0))}` +
+    ` broker_pause_ms=${worst(rows.flatMap((r) => r.brokerPausesMs ?? []))} restart_late_ms=${worst(rows.flatMap((r) => (r.restartLateMs === undefined ? [] : [r.restartLateMs])))}`
   );
 }
 

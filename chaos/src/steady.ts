@@ -1,7 +1,9 @@
 /**
  * Trials 2 and 3 of the chaos harness: a steady stream of schedules falling due while the broker
  * is restarted (trial 2) or while the scheduler group loses a member to kill -9 and gains one
- * (trial 3). Called from run.ts, which owns the broker, the topics and the processes.
+ * (trial 3). Called from run.ts, which owns the broker, the topics and the processes. The stream
+ * and the helpers around it (set-up, drain, verdict row) serve trials 6 and 7 too (zombie.ts,
+ * restart.ts).
  */
 import { schedule } from '@ksched/core';
 import { CompressionTypes, type Kafka, type Message } from 'kafkajs';
@@ -21,9 +23,19 @@ import {
 
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
 /** Trial 2: length of the run, due schedules per second, broker restarts spread over the run. */
-export const BROKER_RUN_MS = num('CHAOS_BROKER_RUN_MS', 180_000);
-export const BROKER_RATE = num('CHAOS_BROKER_RATE', 200);
-export const BROKER_RESTARTS = num('CHAOS_BROKER_RESTARTS', 3);
+export interface BrokerTrialParams {
+  readonly runMs: number;
+  readonly rate: number;
+  readonly restarts: number;
+}
+/** Trial 2's parameters: full mode 3 min with 3 restarts, quick mode 40 s with 1 (each overridable). */
+export function brokerParams(quick: boolean): BrokerTrialParams {
+  return {
+    runMs: num('CHAOS_BROKER_RUN_MS', quick ? 40_000 : 180_000),
+    rate: num('CHAOS_BROKER_RATE', 200),
+    restarts: num('CHAOS_BROKER_RESTARTS', quick ? 1 : 3),
+  };
+}
 /** Trial 2: the scheduler's KSCHED_SESSION_TIMEOUT_MS; unset: ksched's default (30 s). */
 const BROKER_SESSION_TIMEOUT_MS = process.env['CHAOS_BROKER_SESSION_TIMEOUT_MS'];
 /** Trial 3: length of the run, due schedules per second, partitions, members' session timeout. */
@@ -155,10 +167,10 @@ export class SteadyProducer {
   }
 }
 
-const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
 /** Waits for every expected id (or the grace), for the members to be ready, then settles. */
-async function drain(
+export async function drain(
   checker: Checker,
   expected: Map<string, number>,
   lastDue: number,
@@ -175,7 +187,7 @@ async function drain(
 }
 
 /** Verdict, notes and the graceful stop of the surviving members; fills the row. */
-async function finishRow(
+export async function finishRow(
   label: string,
   mode: 'alo' | 'tx',
   checker: Checker,
@@ -222,7 +234,12 @@ async function finishRow(
   return { trial: label, mode, n: sp.n, lost: v.lost, dup: v.dup, early: v.early, crashes, invalid: '', notes: notes.join('; '), ok };
 }
 
-async function setUp(ctx: TrialContext, base: string, partitions: number): Promise<{ topic: string; target: string; group: string }> {
+/** The trial's schedules topic (compacted), its states topic and its target topic, all with `partitions`. */
+export async function setUp(
+  ctx: TrialContext,
+  base: string,
+  partitions: number,
+): Promise<{ topic: string; target: string; group: string }> {
   const topic = base;
   const target = `${base}_target`;
   await ctx.createTopics([
@@ -233,7 +250,8 @@ async function setUp(ctx: TrialContext, base: string, partitions: number): Promi
   return { topic, target, group: `${base}_g` };
 }
 
-async function ready(members: SchedulerProc[]): Promise<void> {
+/** Waits for every member's /readyz (90 s each). */
+export async function ready(members: SchedulerProc[]): Promise<void> {
   for (const p of members) {
     if (!(await waitReady(p, 90_000))) throw new Error(`scheduler ${p.name} not ready in 90 s (log ${p.logFile})`);
   }
@@ -242,7 +260,14 @@ async function ready(members: SchedulerProc[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Trial 2: broker restarts during a steady run
 // ---------------------------------------------------------------------------------------------
-export async function brokerTrial(ctx: TrialContext, mode: 'alo' | 'tx', i: number, partitions: number): Promise<TrialRow> {
+export async function brokerTrial(
+  ctx: TrialContext,
+  mode: 'alo' | 'tx',
+  i: number,
+  partitions: number,
+  params: BrokerTrialParams,
+): Promise<TrialRow> {
+  const { runMs, rate, restarts: count } = params;
   const base = `chaos_${ctx.runId}_broker_${mode}_${i}`;
   const { topic, target, group } = await setUp(ctx, base, partitions);
   const env = BROKER_SESSION_TIMEOUT_MS ? { KSCHED_SESSION_TIMEOUT_MS: BROKER_SESSION_TIMEOUT_MS } : undefined;
@@ -250,17 +275,20 @@ export async function brokerTrial(ctx: TrialContext, mode: 'alo' | 'tx', i: numb
   await ready([a]);
   const checker = new Checker(ctx.brokers, [target], `chaos-check-${base}`);
   await checker.start();
-  const sp = new SteadyProducer(ctx.kafka, { topic, target, base, rate: BROKER_RATE, runMs: BROKER_RUN_MS, partitions });
+  const sp = new SteadyProducer(ctx.kafka, { topic, target, base, rate, runMs, partitions });
   const notes: string[] = [];
   const t0 = sp.t0;
-  log(`  ${sp.n} schedules at ${BROKER_RATE}/s over ${secs(BROKER_RUN_MS)}, ${BROKER_RESTARTS} broker restarts`);
+  log(`  ${sp.n} schedules at ${rate}/s over ${secs(runMs)}, ${count} broker restart${count === 1 ? '' : 's'}`);
   const restarts: string[] = [];
+  /** When each `kafka.sh start` returned: the broker answers again. */
+  const backAt: number[] = [];
   const restarter = async (): Promise<void> => {
-    for (let k = 1; k <= BROKER_RESTARTS; k++) {
-      await sleep(Math.max(0, t0 + (BROKER_RUN_MS * k) / (BROKER_RESTARTS + 1) - Date.now()));
+    for (let k = 1; k <= count; k++) {
+      await sleep(Math.max(0, t0 + (runMs * k) / (count + 1) - Date.now()));
       const seen = checker.seen.size;
-      log(`  broker restart ${k}/${BROKER_RESTARTS} (${seen} dispatched so far)`);
+      log(`  broker restart ${k}/${count} (${seen} dispatched so far)`);
       const r = await restartLocalBroker();
+      backAt.push(Date.now());
       restarts.push(`${secs(r.stopMs + r.startMs)}`);
       log(`  broker back after ${secs(r.stopMs)} stop + ${secs(r.startMs)} start`);
     }
@@ -269,7 +297,18 @@ export async function brokerTrial(ctx: TrialContext, mode: 'alo' | 'tx', i: numb
   notes.push(`${restarts.length} restarts (${restarts.join(', ')})`);
   if (sp.retries || sp.producedAfterDue) notes.push(`${sp.retries} produce retries, ${sp.producedAfterDue} produced after due`);
   const complete = await drain(checker, sp.expected, sp.dueOf(sp.n - 1), ctx.graceMs, [a]);
-  return finishRow(`broker restart x${BROKER_RESTARTS} #${i}`, mode, checker, sp, ctx.graceMs, complete, [a], notes);
+  // The dispatch pause after each restart: from the broker answering again to the first dispatch
+  // after that moment, by the dispatched record's CreateTime (stamped by the scheduler's producer).
+  // The stream always has schedules due, so the first one is when dispatching resumed.
+  const end = Date.now();
+  const pauses = backAt.map((t) => (checker.firstAt(t) ?? end) - t);
+  const none = backAt.filter((t) => checker.firstAt(t) === undefined).length;
+  notes.push(
+    `dispatch pause after the broker was back ${pauses.map(secs).join(', ')}${none ? ` (${none} with no dispatch after it)` : ''}`,
+  );
+  log(`  dispatch resumed ${pauses.map(secs).join(', ')} after the broker was back`);
+  const row = await finishRow(`broker restart x${count} #${i}`, mode, checker, sp, ctx.graceMs, complete, [a], notes);
+  return { ...row, brokerPausesMs: pauses };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,11 +14,16 @@ export const log = (msg: string): void => {
 
 /** Every child we spawned, so the harness can kill them all on exit, error or timeout. */
 const children = new Set<ChildProcess>();
+/** Pids of the children stopped with SIGSTOP and not continued yet. */
+const paused = new Set<number>();
 
+/** Every child SIGKILLed; a child stopped with SIGSTOP ({@link pause}) is sent SIGCONT first, so nothing is left stopped. */
 export function killAll(): void {
   for (const c of children) {
     if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
       try {
+        if (paused.has(c.pid)) process.kill(c.pid, 'SIGCONT');
+        paused.delete(c.pid);
         process.kill(c.pid, 'SIGKILL');
       } catch {
         /* already gone */
@@ -90,6 +95,7 @@ export function startScheduler(name: string, runDir: string, env: SchedulerEnv):
     exited: new Promise((res) => {
       child.on('exit', (code, signal) => {
         children.delete(child);
+        if (child.pid !== undefined) paused.delete(child.pid);
         if (!proc.expectedExit) {
           proc.crashed = true;
           log(`CRASH: scheduler ${name} exited by itself (code ${code}, signal ${signal}); log ${logFile}`);
@@ -127,10 +133,25 @@ export function kill9(p: SchedulerProc): void {
   if (p.child.pid !== undefined) process.kill(p.child.pid, 'SIGKILL');
 }
 
+/** SIGSTOP: the process is frozen (no timers, no heartbeats, no I/O) until {@link resume}. */
+export function pause(p: SchedulerProc): void {
+  if (p.child.pid === undefined) return;
+  process.kill(p.child.pid, 'SIGSTOP');
+  paused.add(p.child.pid);
+}
+
+/** SIGCONT after {@link pause}. */
+export function resume(p: SchedulerProc): void {
+  if (p.child.pid === undefined) return;
+  paused.delete(p.child.pid);
+  if (alive(p)) process.kill(p.child.pid, 'SIGCONT');
+}
+
 /** SIGTERM, then SIGKILL after `timeoutMs`. Returns the exit code (null when killed). */
 export async function stopScheduler(p: SchedulerProc, timeoutMs = 35_000): Promise<number | null> {
   p.expectedExit = true;
   if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  if (p.child.pid !== undefined && paused.has(p.child.pid)) resume(p); // a stopped process would never see the SIGTERM
   p.child.kill('SIGTERM');
   const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const r = await p.exited;
@@ -232,4 +253,8 @@ export interface TrialRow {
   invalid: number | '';
   notes: string;
   ok: boolean;
+  /** Broker-restart trials: per restart, from `kafka.sh start` returning to the first dispatch after it (CreateTime), ms. */
+  brokerPausesMs?: number[];
+  /** Restart-in-place trials: the worst lateness of the schedules due after the kill, ms. */
+  restartLateMs?: number;
 }
