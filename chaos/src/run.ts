@@ -47,7 +47,7 @@ import {
   type SchedulerProc,
   type TrialRow,
 } from './util.js';
-import { ZOMBIE_RATE, ZOMBIE_RUN_MS, ZOMBIE_SESSION_TIMEOUT_MS, zombieTrial } from './zombie.js';
+import { ZOMBIE_AFTER_MS, ZOMBIE_RATE, ZOMBIE_SESSION_TIMEOUT_MS, zombieTrial } from './zombie.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
@@ -648,7 +648,7 @@ async function main(): Promise<void> {
     if (!SKIP.has(`rebalance_${mode}`)) await trials('rebalance kill+join', (m, i) => rebalanceTrial(ctx, m, i), mode, REBALANCE_TRIALS);
   }
   if (ZOMBIE_TRIALS > 0) {
-    log(`zombie trials: ${ZOMBIE_RUN_MS / 1000}s at ${ZOMBIE_RATE}/s each, session ${ZOMBIE_SESSION_TIMEOUT_MS / 1000}s`);
+    log(`zombie trials: ${ZOMBIE_RATE}/s until ${ZOMBIE_AFTER_MS / 1000}s after the SIGCONT, session ${ZOMBIE_SESSION_TIMEOUT_MS / 1000}s`);
   }
   for (const mode of ['alo', 'tx'] as const) {
     if (!SKIP.has(`zombie_${mode}`)) await trials('zombie owner', (m, i) => zombieTrial(ctx, m, i, RUN_DIR), mode, ZOMBIE_TRIALS);

@@ -84,20 +84,25 @@ export class SteadyProducer {
   /** Schedule id → when its produce completed. */
   readonly producedAt = new Map<string, number>();
   lastError = '';
-  readonly n: number;
+  /** Schedules built: at most this many are produced. */
+  readonly built: number;
   /** The stream's start: schedule j is produced at `t0 + j / rate` and due `leadMs` later. */
   readonly t0: number;
   readonly #msgs: Message[] = [];
+  #n: number;
+  /** The next schedule to produce. */
+  #j = 0;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly o: { topic: string; target: string; base: string; rate: number; runMs: number; partitions: number },
   ) {
-    this.n = Math.floor((o.rate * o.runMs) / 1000);
+    this.built = Math.floor((o.rate * o.runMs) / 1000);
+    this.#n = this.built;
     // Every envelope is built up front: `schedule()` refuses due times more than 10 s in the past,
     // and after an outage the backlog is produced late.
-    this.t0 = Date.now() + 1000 + Math.ceil(this.n / 10);
-    for (let j = 0; j < this.n; j++) {
+    this.t0 = Date.now() + 1000 + Math.ceil(this.built / 10);
+    for (let j = 0; j < this.built; j++) {
       const id = `${o.base}-${j}`;
       const rec = schedule({
         message: { topic: o.target, key: id, payload: `p${j}` },
@@ -106,6 +111,17 @@ export class SteadyProducer {
       });
       this.#msgs.push(toKafkaMessage(rec, j % o.partitions));
     }
+  }
+
+  /** Schedules in the stream: all built, or fewer after {@link SteadyProducer.endBy}. */
+  get n(): number {
+    return this.#n;
+  }
+
+  /** Ends the stream early: no schedule due after `t` (epoch ms) is produced. */
+  endBy(t: number): void {
+    const last = Math.floor(((t - this.t0 - STEADY_LEAD_MS) * this.o.rate) / 1000);
+    this.#n = Math.max(this.#j, Math.min(this.built, last + 1));
   }
 
   dueOf(j: number): number {
@@ -121,8 +137,8 @@ export class SteadyProducer {
     });
     await producer.connect();
     try {
-      let j = 0;
-      while (j < this.n) {
+      while (this.#j < this.n) {
+        let j = this.#j;
         const wait = this.dueOf(j) - STEADY_LEAD_MS - Date.now();
         if (wait > 0) {
           await sleep(Math.min(wait, 50));
@@ -135,6 +151,7 @@ export class SteadyProducer {
           msgs.push(this.#msgs[j]!);
           batch.push([`${this.o.base}-${j}`, this.dueOf(j)]);
         }
+        this.#j = j;
         const giveUp = Date.now() + GIVE_UP_MS;
         let sent = false;
         for (;;) {

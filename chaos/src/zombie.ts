@@ -14,20 +14,19 @@ import { STEADY_LEAD_MS, SteadyProducer, drain, finishRow, ready, secs, setUp, t
 import { alive, httpGet, log, pause, resume, sleep, type SchedulerProc, type TrialRow } from './util.js';
 
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
-/** Length of the stream, due schedules per second, partitions of the schedules topic. */
-export const ZOMBIE_RUN_MS = num('CHAOS_ZOMBIE_RUN_MS', 30_000);
+/** Due schedules per second, partitions of the schedules topic. */
 export const ZOMBIE_RATE = num('CHAOS_ZOMBIE_RATE', 200);
 export const ZOMBIE_PARTITIONS = num('CHAOS_ZOMBIE_PARTITIONS', 4);
 /** The members' KSCHED_SESSION_TIMEOUT_MS (6 s: the broker's smallest by default). */
 export const ZOMBIE_SESSION_TIMEOUT_MS = num('CHAOS_ZOMBIE_SESSION_TIMEOUT_MS', 6000);
+/** The SIGSTOP comes this long after the first schedule is due. */
+const STOP_AT_MS = num('CHAOS_ZOMBIE_STOP_AT_MS', 7500);
+/** The stream goes on this long after the SIGCONT (however long the takeover took), and the zombie's log is collected meanwhile. */
+export const ZOMBIE_AFTER_MS = num('CHAOS_ZOMBIE_AFTER_MS', 10_000);
 /** The member is stopped for this many session timeouts (then, if need be, until the other holds every partition). */
 const STOP_SESSIONS = num('CHAOS_ZOMBIE_STOP_SESSIONS', 2.5);
 /** At most this much longer stopped, waiting for the other member to hold and load every partition. */
 const TAKEOVER_WAIT_MS = num('CHAOS_ZOMBIE_TAKEOVER_WAIT_MS', 30_000);
-/** Lost = not dispatched by due + this (5 session timeouts: a takeover takes one session and a load). */
-const ZOMBIE_GRACE_MS = num('CHAOS_ZOMBIE_GRACE_MS', 30_000);
-/** The zombie's log after SIGCONT is collected for this long. */
-const WAKE_LOG_MS = 10_000;
 
 interface Owned {
   readonly loaded: number[];
@@ -98,15 +97,26 @@ export async function zombieTrial(ctx: TrialContext, mode: 'alo' | 'tx', i: numb
   await ready(members);
   const checker = new Checker(ctx.brokers, [target], `chaos-check-${base}`);
   await checker.start();
-  const sp = new SteadyProducer(ctx.kafka, { topic, target, base, rate: ZOMBIE_RATE, runMs: ZOMBIE_RUN_MS, partitions });
-  const notes: string[] = [];
   const stopMs = Math.round(STOP_SESSIONS * ZOMBIE_SESSION_TIMEOUT_MS);
+  // Envelopes for the longest stream: up to the SIGSTOP, stopped, the longest takeover wait (and
+  // its /readyz polls), then ZOMBIE_AFTER_MS; the stream is cut ZOMBIE_AFTER_MS after the SIGCONT.
+  const runMs = STOP_AT_MS + stopMs + TAKEOVER_WAIT_MS + ZOMBIE_AFTER_MS + 5000;
+  const sp = new SteadyProducer(ctx.kafka, { topic, target, base, rate: ZOMBIE_RATE, runMs, partitions });
+  const notes: string[] = [];
   log(
-    `  ${sp.n} schedules at ${ZOMBIE_RATE}/s over ${secs(ZOMBIE_RUN_MS)} on ${partitions} partitions, 2 members, session ${secs(ZOMBIE_SESSION_TIMEOUT_MS)}`,
+    `  schedules at ${ZOMBIE_RATE}/s on ${partitions} partitions until ${secs(ZOMBIE_AFTER_MS)} after the SIGCONT, 2 members, session ${secs(ZOMBIE_SESSION_TIMEOUT_MS)}`,
   );
   let wake = '';
   const disrupt = async (): Promise<void> => {
-    await sleep(Math.max(0, sp.t0 + STEADY_LEAD_MS + ZOMBIE_RUN_MS / 4 - Date.now()));
+    try {
+      await zombify();
+    } catch (error) {
+      sp.endBy(Date.now()); // do not leave the stream running for its longest length
+      throw error;
+    }
+  };
+  const zombify = async (): Promise<void> => {
+    await sleep(Math.max(0, sp.t0 + STEADY_LEAD_MS + STOP_AT_MS - Date.now()));
     // The victim: a member holding loaded partitions (with 2 members and 4 partitions, both do).
     const held = await Promise.all(members.map((p) => owned(p, topic)));
     const k = Math.max(
@@ -135,21 +145,22 @@ export async function zombieTrial(ctx: TrialContext, mode: 'alo' | 'tx', i: numb
     const sigcontLogAt = statSync(zombie.logFile).size;
     const during = logSince(zombie, logFrom);
     resume(zombie);
+    sp.endBy(Date.now() + ZOMBIE_AFTER_MS);
     log(
       `  SIGCONT ${zombie.name} after ${secs(stoppedFor)}; ${survivor.name} ${tookAll ? 'held' : 'did NOT hold'} every partition (loaded [${took?.loaded.join(',') ?? '?'}])`,
     );
     notes.push(
-      `SIGSTOP ${zombie.name} with partitions [${its.join(',')}] and ${seen}/${sp.n} dispatched, SIGCONT after ${secs(stoppedFor)}`,
+      `SIGSTOP ${zombie.name} with partitions [${its.join(',')}] and ${seen} dispatched, SIGCONT after ${secs(stoppedFor)}`,
       tookAll
         ? `${survivor.name} held all ${partitions} partitions before SIGCONT`
         : `TAKEOVER NOT SEEN: ${survivor.name} loaded [${took?.loaded.join(',') ?? '?'}]`,
     );
-    await sleep(WAKE_LOG_MS);
+    await sleep(ZOMBIE_AFTER_MS);
     const after = logSince(zombie, sigcontLogAt);
     writeFileSync(`${runDir}/${zombie.name}.after-sigcont.log`, after);
     const lines = summarizeLog(after);
     if (during.trim()) log(`  ${zombie.name} logged ${during.split('\n').length - 1} lines while stopped (buffered before the stop)`);
-    log(`  ${zombie.name} after SIGCONT (first ${secs(WAKE_LOG_MS)}, ksched's own lines):`);
+    log(`  ${zombie.name} after SIGCONT (first ${secs(ZOMBIE_AFTER_MS)}, ksched's own lines):`);
     for (const l of lines.slice(0, 25)) log(`    ${l}`);
     wake = lines
       .filter((l) => / (warn|error|fatal) /.test(l))
@@ -161,6 +172,6 @@ export async function zombieTrial(ctx: TrialContext, mode: 'alo' | 'tx', i: numb
   };
   await Promise.all([sp.run(), disrupt()]);
   if (wake) notes.push(`zombie on waking: ${wake}`);
-  const complete = await drain(checker, sp.expected, sp.dueOf(sp.n - 1), ZOMBIE_GRACE_MS, members);
-  return finishRow(`zombie owner #${i}`, mode, checker, sp, ZOMBIE_GRACE_MS, complete, members, notes);
+  const complete = await drain(checker, sp.expected, sp.dueOf(sp.n - 1), ctx.graceMs, members);
+  return finishRow(`zombie owner #${i}`, mode, checker, sp, ctx.graceMs, complete, members, notes);
 }
