@@ -298,6 +298,11 @@ function badRecords(target: string, base: string, n: number, dueAt: () => number
     (id) => ({ reason: 'bad_target_topic', msg: { key: id, value: 'x', headers: { ...good(id), [Header.targetTopic]: 'not a topic!' } } }),
     (id) => ({ reason: 'bad_target_partition', msg: { key: id, value: 'x', headers: { ...good(id), [Header.targetPartition]: '-1' } } }),
     (id) => ({ reason: 'bad_target_partition', msg: { key: id, value: 'x', headers: { ...good(id), [Header.targetPartition]: 'three' } } }),
+    // A ksched header twice with different values (kafkajs writes an array value as repeated headers).
+    (id) => ({
+      reason: 'duplicate_header',
+      msg: { key: id, value: 'x', headers: { ...good(id), [Header.sourceType]: [SourceType.schedule, SourceType.cancel] } },
+    }),
   ];
   const out: Bad[] = [];
   for (let j = 0; j < n; j++) {
