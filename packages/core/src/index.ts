@@ -22,6 +22,7 @@ export type {
   TopicPartition,
   TopicPartitionOffset,
   TransactionalProducer,
+  SendInTransactionOptions,
   Transport,
   Watermarks,
 } from './ports/transport.js';

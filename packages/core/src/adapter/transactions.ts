@@ -9,7 +9,7 @@ import { FencedError, StateError, TransportError } from '../errors.js';
 import { systemClock } from '../ports/clock.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer } from '../ports/transport.js';
+import type { ProduceRecord, RecordMetadata, SendInTransactionOptions, TopicPartition, TransactionalProducer } from '../ports/transport.js';
 import { createErrorMapper } from './errors.js';
 import type { ErrorMapper } from './errors.js';
 import { serialQueue } from './transport-shell.js';
@@ -139,6 +139,8 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
   readonly #errors: ErrorMapper;
   /** One transaction at a time. */
   readonly #queue = serialQueue();
+  /** `readableTopics` of the running transaction. */
+  #readableTopics: readonly string[] | undefined;
 
   constructor(options: TransactionalProducerBaseOptions) {
     this.transactionalId = options.transactionalId;
@@ -160,10 +162,16 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
     }
   }
 
-  sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+  sendInTransaction(records: readonly ProduceRecord[], options?: SendInTransactionOptions): Promise<RecordMetadata[]> {
     return this.#queue.run(async () => {
       this.state.assertReady();
-      return this.transact(records);
+      // One transaction at a time: the option holds for the running one.
+      this.#readableTopics = options?.readableTopics;
+      try {
+        return await this.transact(records);
+      } finally {
+        this.#readableTopics = undefined;
+      }
     });
   }
 
@@ -182,8 +190,13 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
     }
   }
 
-  /** Waits until read-committed readers see the committed `metadata` (see {@link waitUntilReadable}). */
+  /**
+   * Waits until read-committed readers see the committed `metadata` (see {@link waitUntilReadable}),
+   * of the topics the running transaction's `readableTopics` names (all when it names none).
+   */
   protected untilReadable(metadata: readonly RecordMetadata[], stableOffset: (tp: TopicPartition) => Promise<number>): Promise<void> {
+    const topics = this.#readableTopics;
+    if (topics !== undefined) metadata = metadata.filter((m) => topics.includes(m.topic));
     return waitUntilReadable(metadata, {
       stableOffset,
       timeoutMs: this.#requestTimeoutMs,

@@ -12,6 +12,7 @@ import type {
   PartitionBatch,
   PartitionReader,
   ProduceRecord,
+  RecordHeaders,
   TransactionalProducer,
   Transport,
 } from '../ports/transport.js';
@@ -20,6 +21,7 @@ import {
   decodeRecord,
   dispatchPair,
   packSchedule,
+  textOnlyHeaders,
   unpackSchedule,
   utf8,
   type InvalidReason,
@@ -948,22 +950,28 @@ export class PartitionEngine {
     let deadLettered = false;
     const dlq = this.#options.deadLetterTopic;
     if (dlq !== undefined) {
+      const copy = (headers: RecordHeaders): ProduceRecord => ({
+        topic: dlq,
+        key: record.key,
+        value: record.value,
+        headers: {
+          ...headers,
+          ksched_invalid_reason: reason,
+          ksched_invalid_detail: detail,
+          [Header.sourceTopic]: record.topic,
+          [Header.sourcePartition]: String(record.partition),
+          [Header.sourceOffset]: String(record.offset),
+        },
+      });
       try {
-        await this.#transport.produce([
-          {
-            topic: dlq,
-            key: record.key,
-            value: record.value,
-            headers: {
-              ...record.headers,
-              ksched_invalid_reason: reason,
-              ksched_invalid_detail: detail,
-              [Header.sourceTopic]: record.topic,
-              [Header.sourcePartition]: String(record.partition),
-              [Header.sourceOffset]: String(record.offset),
-            },
-          },
-        ]);
+        try {
+          await this.#transport.produce([copy(record.headers)]);
+        } catch (error) {
+          // A header value the client cannot send (node-rdkafka: bytes that are not UTF-8): the
+          // copy goes with such values as base64 text instead.
+          if (!RecordRefusedError.isInstance(error)) throw error;
+          await this.#transport.produce([copy(textOnlyHeaders(record.headers))]);
+        }
         deadLettered = true;
       } catch (error) {
         this.#emitError('dead_letter', error);
@@ -1041,7 +1049,7 @@ export class PartitionEngine {
       let phase: 'targets' | 'tombstones' = 'targets';
       try {
         if (this.#tx) {
-          await this.#tx.sendInTransaction(records);
+          await this.#tx.sendInTransaction(records, { readableTopics: [this.topic] });
         } else {
           // Targets first, tombstones only once every target is acknowledged: a produce that fails
           // can have written any subset of its records (each partition is a separate request), and

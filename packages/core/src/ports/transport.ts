@@ -215,9 +215,20 @@ export interface TransactionalProducer {
    * It resolves once the commit is acknowledged; the coordinator writes the commit markers just
    * after, so read-committed readers (and `fetchWatermarks`) may see the records a moment later.
    */
-  sendInTransaction(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  sendInTransaction(records: readonly ProduceRecord[], options?: SendInTransactionOptions): Promise<RecordMetadata[]>;
   /** Aborts an open transaction, if any, and disconnects. */
   close(): Promise<void>;
+}
+
+/** Options of {@link TransactionalProducer.sendInTransaction}. */
+export interface SendInTransactionOptions {
+  /**
+   * After the commit, wait until read-committed readers see the records of these topics only
+   * (default: every topic written). The engine names its schedules topic: waiting on target
+   * topics gains nothing and can take long, because another producer's open transaction there
+   * (a stalled previous owner's) holds their last stable offset back.
+   */
+  readonly readableTopics?: readonly string[];
 }
 
 /**

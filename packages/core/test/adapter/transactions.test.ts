@@ -175,3 +175,34 @@ describe('TransactionalProducerBase', () => {
     await expect(p.init()).rejects.toThrow(StateError);
   });
 });
+
+/** Commits at once and waits for readability of what it "wrote": one record per topic of the call. */
+class ReadableProducer extends TransactionalProducerBase {
+  readonly polled: string[] = [];
+  protected async register(): Promise<void> {}
+  protected async transact(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    const metadata = records.map((r, i) => ({ topic: r.topic, partition: 0, offset: i }));
+    await this.untilReadable(metadata, async ({ topic }) => {
+      this.polled.push(topic);
+      return 1_000;
+    });
+    return metadata;
+  }
+  protected async release(): Promise<void> {}
+}
+
+describe('TransactionalProducerBase readableTopics', () => {
+  it('waits for the records of the named topics only; without the option, for every topic written', async () => {
+    const p = new ReadableProducer({ transactionalId: 'tx', logger: logger(), onClosed: () => {}, requestTimeoutMs: 10 });
+    await p.init();
+    const records = [
+      { topic: 'targets', key: 'k', value: 'v' },
+      { topic: 'schedules', key: 'k', value: null },
+    ];
+    await p.sendInTransaction(records, { readableTopics: ['schedules'] });
+    expect(p.polled).toEqual(['schedules']);
+    p.polled.length = 0;
+    await p.sendInTransaction(records);
+    expect(p.polled.sort()).toEqual(['schedules', 'targets']);
+  });
+});

@@ -166,6 +166,26 @@ describe('undeliverable schedules', () => {
   });
 });
 
+describe('dead letters of invalid records', () => {
+  it('an invalid record whose header the client refuses is still dead-lettered, that value as base64 text', async () => {
+    await using env = await createTestEnvironment({ start: false, scheduler: { deadLetterTopic: DLQ } });
+    env.broker.createTopic(DLQ, { partitions: 1 });
+    env.broker.faults.refuseRecords(refusesBinary);
+    await env.addMember();
+    // No epoch at all: invalid (missing_epoch), and carrying a binary header.
+    const bad = rawSchedule({ key: 'broken', epoch: 0, headers: { bin: BINARY } });
+    delete (bad.headers as Record<string, unknown>)[Header.targetEpoch];
+    await env.produce([bad]);
+    await env.settle();
+    expect(env.events.invalid.map((e) => [e.reason, e.deadLettered])).toEqual([['missing_epoch', true]]);
+    const [dead] = env.broker.readCommitted(DLQ);
+    expect(text(dead!.headers['ksched_invalid_reason'])).toBe('missing_epoch');
+    expect(dead!.headers['bin']).toBeUndefined();
+    expect(JSON.parse(text(dead!.headers['ksched_binary_headers_base64'])!)).toEqual({ bin: Buffer.from(BINARY).toString('base64') });
+    expect(env.events.errors).toEqual([]);
+  });
+});
+
 describe('the epoch floor', () => {
   it('a schedule under the floor is reported (skipped event, warning), not dropped silently; one closed by its own tombstone is not', async () => {
     const { logger, entries } = recordingLogger();

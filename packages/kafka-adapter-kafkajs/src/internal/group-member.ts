@@ -8,7 +8,9 @@
  * partition, which also makes a member's `onRevoked` run before the JoinGroup that lets another
  * member be assigned its partitions. `GROUP_JOIN` carries the new assignment: it is diffed with
  * what is still held (partitions lost without a `REBALANCING` event, e.g. after the member was
- * expired, are revoked; partitions kept are re-seeked to the position the adapter tracks) and new
+ * expired, are revoked; after a join under a new member id, which means the coordinator had
+ * expired this member, every held partition is revoked first; partitions kept are re-seeked to the
+ * position the adapter tracks) and new
  * partitions are paused, `onAssigned` is awaited, and only then are they resumed. Group callbacks
  * run one after the other on a chain; `onRevoked` for a partition waits for its in-flight
  * `onBatch`, and nothing is delivered for it once `onRevoked` has been called.
@@ -121,7 +123,7 @@ export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
     const c = this.#consumer;
     const { events } = c;
     this.#removeListeners.push(
-      c.on(events.GROUP_JOIN, (e) => this.#onGroupJoin(e.payload.memberAssignment)),
+      c.on(events.GROUP_JOIN, (e) => this.#onGroupJoin(e.payload.memberAssignment, e.payload.memberId)),
       c.on(events.REBALANCING, () => this.#onRebalancing()),
       c.on(events.FETCH_START, (e) => this.#onFetchStart(e.payload.nodeId)),
       c.on(events.START_BATCH_PROCESS, (e) => this.#onStartBatchProcess(e.payload)),
@@ -193,6 +195,9 @@ export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
     this.revoke(this.delivery.heldStates());
   }
 
+  /** The member id of the last completed join (kafkajs's `GROUP_JOIN`). */
+  #memberId: string | undefined;
+
   #onCrash(error: Error, restart: boolean): void {
     if (this.closing) return;
     // kafkajs disconnected the consumer: every partition is gone. With `restart` it rejoins by
@@ -201,12 +206,19 @@ export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
     this.consumeFailed(error, restart, 'the kafkajs consumer crashed; it restarts and rejoins');
   }
 
-  #onGroupJoin(memberAssignment: Record<string, number[]>): void {
+  #onGroupJoin(memberAssignment: Record<string, number[]>, memberId: string): void {
     if (this.closing) return;
     const next = new Map<string, TopicPartition>();
     for (const [topic, partitions] of Object.entries(memberAssignment)) {
       for (const partition of partitions) next.set(tpKey(topic, partition), { topic, partition });
     }
+    // A new member id: the coordinator had expired this member (e.g. a process stopped past its
+    // session, then continued: kafkajs rejoins on UNKNOWN_MEMBER_ID without a REBALANCING event).
+    // Its partitions went to other members meanwhile, so none is "kept": all are revoked and the
+    // new assignment is assigned afresh (a transactional engine fenced meanwhile starts again).
+    const rejoinedAsNew = this.#memberId !== undefined && memberId !== this.#memberId;
+    this.#memberId = memberId;
+    if (rejoinedAsNew) this.revoke(this.delivery.heldStates());
     const held = this.delivery.heldStates();
     this.revoke(held.filter((st) => !next.has(st.key)));
     for (const st of held) {

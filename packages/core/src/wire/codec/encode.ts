@@ -1,5 +1,5 @@
 import { Header, SCHEMA_VERSION, SourceType } from '../../contracts/headers.js';
-import type { ConsumedRecord, HeaderValue, ProduceRecord } from '../../ports/transport.js';
+import type { ConsumedRecord, HeaderValue, ProduceRecord, RecordHeaders } from '../../ports/transport.js';
 import type { TargetRouting } from './decode.js';
 
 /** Header names a schedule envelope's encoder owns: message headers of these names are replaced. */
@@ -156,6 +156,26 @@ function base64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** The header that carries, as JSON (name → base64), the values {@link textOnlyHeaders} moved out. */
+export const BINARY_HEADERS_HEADER = 'ksched_binary_headers_base64';
+
+/**
+ * `headers` with every value that is not NUL-free UTF-8 text moved into one header,
+ * {@link BINARY_HEADERS_HEADER} (JSON: name → base64), so that a client that cannot send such
+ * values (node-rdkafka 3.6) can still write the record. Text values are kept, as strings.
+ */
+export function textOnlyHeaders(headers: RecordHeaders): Record<string, HeaderValue> {
+  const out: Record<string, HeaderValue> = {};
+  const binary: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const text = asText(value);
+    if (text !== undefined) out[name] = text;
+    else binary[name] = base64(typeof value === 'string' ? new TextEncoder().encode(value) : value);
+  }
+  if (Object.keys(binary).length > 0) out[BINARY_HEADERS_HEADER] = JSON.stringify(binary);
+  return out;
+}
+
 const ownHeaders: ReadonlySet<string> = new Set(Object.values(Header));
 
 /**
@@ -175,26 +195,13 @@ export function deadLetterPair(
   deadLetterTopic: string,
   cause: DeadLetterCause,
 ): DispatchPair {
-  const headers: Record<string, HeaderValue> = {};
-  const binary: Record<string, string> = {};
+  const headers: Record<string, HeaderValue> = cause.textHeadersOnly === true ? textOnlyHeaders(record.headers) : { ...record.headers };
   const tombstoneHeaders: Record<string, HeaderValue> = {};
   for (const [name, value] of Object.entries(record.headers)) {
-    if (ownHeaders.has(name)) {
-      const text = asText(value);
-      if (text !== undefined) tombstoneHeaders[name] = text;
-    }
-    if (cause.textHeadersOnly === true) {
-      const text = asText(value);
-      if (text === undefined) {
-        binary[name] = base64(typeof value === 'string' ? new TextEncoder().encode(value) : value);
-        continue;
-      }
-      headers[name] = text;
-    } else {
-      headers[name] = value;
-    }
+    if (!ownHeaders.has(name)) continue;
+    const text = asText(value);
+    if (text !== undefined) tombstoneHeaders[name] = text;
   }
-  if (Object.keys(binary).length > 0) headers['ksched_binary_headers_base64'] = JSON.stringify(binary);
   headers[Header.targetTopic] = target.topic;
   headers['ksched_undeliverable_reason'] = cause.reason;
   headers['ksched_undeliverable_detail'] = cause.detail;

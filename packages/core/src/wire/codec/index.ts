@@ -18,7 +18,7 @@
  */
 export { decodeRecord, decodeDueTime, headerText, invalidReasons } from './decode.js';
 export type { DecodedRecord, InvalidReason, TargetRouting } from './decode.js';
-export { cancelHeaders, deadLetterPair, dispatchPair, scheduleHeaders } from './encode.js';
+export { BINARY_HEADERS_HEADER, cancelHeaders, deadLetterPair, dispatchPair, scheduleHeaders, textOnlyHeaders } from './encode.js';
 export type { DeadLetterCause, DispatchPair, EnvelopeMessage } from './encode.js';
 export { packSchedule, unpackSchedule, utf8 } from './pack.js';
 export type { UnpackedSchedule } from './pack.js';
