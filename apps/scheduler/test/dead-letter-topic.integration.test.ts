@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { DEAD_LETTER_TOPIC_CONFIGS } from '@ksched/core';
 import { createTopicAdmin, type TopicAdmin } from '@ksched/kafka-adapter-kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { brokers, cleanEnv, killSpawned, ksched, startKsched, waitFor } from './helpers.js';
+import { brokers, cleanEnv, killSpawned, ksched, rdkafkaAvailable, startKsched, waitFor } from './helpers.js';
 
 const id = randomUUID().slice(0, 8);
 const schedules = `it_dlq_sched_${id}`;
@@ -132,14 +132,7 @@ describe('the dead-letter topic', () => {
 });
 
 describe('the dead-letter topic with --adapter rdkafka', async () => {
-  const available = await import('../src/select-transport.js').then(
-    (m) =>
-      m.loadAdapter('rdkafka').then(
-        () => true,
-        () => false,
-      ),
-    () => false,
-  );
+  const available = await rdkafkaAvailable();
 
   it.runIf(available)('topics migrate creates it with the same settings (node-rdkafka cannot read them back: kafkajs does)', async () => {
     const topic = `${dlq}_rd`;

@@ -167,3 +167,15 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   }
   return total;
 }
+
+/** Whether the node-rdkafka adapter loads here (its native module is built). */
+export function rdkafkaAvailable(): Promise<boolean> {
+  return import('../src/select-transport.js').then(
+    (m) =>
+      m.loadAdapter('rdkafka').then(
+        () => true,
+        () => false,
+      ),
+    () => false,
+  );
+}

@@ -13,6 +13,7 @@ import {
   killSpawned,
   ksched,
   metricValue,
+  rdkafkaAvailable,
   startKsched,
   waitFor,
   watchTopic,
@@ -303,14 +304,7 @@ describe('bad configuration and bad input', () => {
 });
 
 describe('the rdkafka adapter, selected at run time', async () => {
-  const available = await import('../src/select-transport.js').then(
-    (m) =>
-      m.loadAdapter('rdkafka').then(
-        () => true,
-        () => false,
-      ),
-    () => false,
-  );
+  const available = await rdkafkaAvailable();
 
   it.runIf(available)('runs the scheduler and the CLI with --adapter rdkafka', async () => {
     const rid = randomUUID().slice(0, 8);
