@@ -35,6 +35,17 @@ export function killAll(): void {
 
 let nextPort = Number(process.env['CHAOS_HTTP_PORT_BASE'] ?? 19760);
 
+/**
+ * The next HTTP port for a scheduler, skipping the local broker's ports (its listener, controller
+ * and SASL_SSL listener: `KSCHED_KAFKA_PORT` + 0..2). A full run starts over 40 schedulers, and
+ * with the broker on 19792 the 33rd got the broker's own port (EADDRINUSE).
+ */
+function takeHttpPort(): number {
+  const broker = Number(process.env['KSCHED_KAFKA_PORT'] ?? 19692);
+  while (nextPort >= broker && nextPort <= broker + 2) nextPort++;
+  return nextPort++;
+}
+
 export interface SchedulerProc {
   readonly name: string;
   readonly child: ChildProcess;
@@ -60,7 +71,7 @@ export interface SchedulerEnv {
 
 export function startScheduler(name: string, runDir: string, env: SchedulerEnv): SchedulerProc {
   mkdirSync(runDir, { recursive: true });
-  const port = nextPort++;
+  const port = takeHttpPort();
   const logFile = join(runDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [join(ROOT, 'apps/scheduler/bin/ksched.js'), 'run'], {
