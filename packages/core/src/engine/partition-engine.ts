@@ -1281,10 +1281,12 @@ export class PartitionEngine {
       this.#failing.set(id, { failures, asideUntilMs: 0, sinceMs });
       return partitionBackoff();
     }
-    const aside = Math.min(MAX_SET_ASIDE_MS, this.#options.retryBackoffMs * 2 ** (failures - 2));
+    const known = this.#undeliverable.get(id);
+    // An undeliverable schedule kept (no dead-letter topic) is retried every MAX_SET_ASIDE_MS.
+    const kept = known !== undefined && this.#options.deadLetterTopic === undefined;
+    const aside = kept ? MAX_SET_ASIDE_MS : Math.min(MAX_SET_ASIDE_MS, this.#options.retryBackoffMs * 2 ** (failures - 2));
     this.#failing.set(id, { failures, asideUntilMs: now + aside, sinceMs });
     const entry = entries[0]!;
-    const known = this.#undeliverable.get(id);
     if (known !== undefined) known.attempts = failures;
     else if (
       !this.#outage &&
