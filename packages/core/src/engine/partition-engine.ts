@@ -132,6 +132,8 @@ const MAX_BACKOFF_MS = 30_000;
 /** Longest a schedule that keeps failing on its own is set aside between two attempts. */
 const MAX_SET_ASIDE_MS = 300_000;
 const MAX_REMEMBERED_INVALID = 100_000;
+/** Dead-letter copies of invalid records waiting for a retry at most (beyond, a copy is given up, logged). */
+const MAX_DEAD_LETTER_RETRIES = 10_000;
 const COMMIT_INTERVAL_MS = 1000;
 
 /**
@@ -239,6 +241,8 @@ export class PartitionEngine {
   /** A probe failed too: the failures are the cluster's, not the schedules'. */
   #outage = false;
   readonly #invalidSeen = new Set<number>();
+  /** Dead-letter copies waiting for a retry (see {@link PartitionEngine.#retryDeadLetter}). */
+  #deadLetterRetries = 0;
   #invalidCount = 0;
   #dispatchedCount = 0;
   #lastReportMs = Number.NEGATIVE_INFINITY;
@@ -947,37 +951,69 @@ export class PartitionEngine {
     if (this.#invalidSeen.size < MAX_REMEMBERED_INVALID) this.#invalidSeen.add(record.offset);
     this.#invalidCount++;
     this.#logger.warn({ ...this.#where(), offset: record.offset, reason, detail }, 'skipping invalid schedules record');
-    let deadLettered = false;
     const dlq = this.#options.deadLetterTopic;
-    if (dlq !== undefined) {
-      const copy = (headers: RecordHeaders): ProduceRecord => ({
-        topic: dlq,
-        key: record.key,
-        value: record.value,
-        headers: {
-          ...headers,
-          ksched_invalid_reason: reason,
-          ksched_invalid_detail: detail,
-          [Header.sourceTopic]: record.topic,
-          [Header.sourcePartition]: String(record.partition),
-          [Header.sourceOffset]: String(record.offset),
-        },
-      });
-      try {
-        try {
-          await this.#transport.produce([copy(record.headers)]);
-        } catch (error) {
-          // A header value the client cannot send (node-rdkafka: bytes that are not UTF-8): the
-          // copy goes with such values as base64 text instead.
-          if (!RecordRefusedError.isInstance(error)) throw error;
-          await this.#transport.produce([copy(textOnlyHeaders(record.headers))]);
-        }
-        deadLettered = true;
-      } catch (error) {
-        this.#emitError('dead_letter', error);
-      }
+    const emit = (deadLettered: boolean) =>
+      this.#events.emit('invalid', { topic: this.topic, partition: this.partition, offset: record.offset, reason, detail, deadLettered });
+    if (dlq === undefined) {
+      emit(false);
+      return;
     }
-    this.#events.emit('invalid', { topic: this.topic, partition: this.partition, offset: record.offset, reason, detail, deadLettered });
+    const copy = (headers: RecordHeaders): ProduceRecord => ({
+      topic: dlq,
+      key: record.key,
+      value: record.value,
+      headers: {
+        ...headers,
+        ksched_invalid_reason: reason,
+        ksched_invalid_detail: detail,
+        [Header.sourceTopic]: record.topic,
+        [Header.sourcePartition]: String(record.partition),
+        [Header.sourceOffset]: String(record.offset),
+      },
+    });
+    const attempt = async (): Promise<void> => {
+      try {
+        await this.#transport.produce([copy(record.headers)]);
+      } catch (error) {
+        // A header value the client cannot send (node-rdkafka: bytes that are not UTF-8): the
+        // copy goes with such values as base64 text instead.
+        if (!RecordRefusedError.isInstance(error)) throw error;
+        await this.#transport.produce([copy(textOnlyHeaders(record.headers))]);
+      }
+    };
+    try {
+      await attempt();
+      emit(true);
+    } catch (error) {
+      this.#emitError('dead_letter', error);
+      // Retried in the background (the partition goes on); the `invalid` event says how it ended.
+      this.#retryDeadLetter(attempt, emit, 1);
+    }
+  }
+
+  /** Retries a failed dead-letter copy with a growing back-off until it is written or the engine stops. */
+  #retryDeadLetter(attempt: () => Promise<void>, emit: (deadLettered: boolean) => void, failures: number): void {
+    if (this.#closed || this.#deadLetterRetries >= MAX_DEAD_LETTER_RETRIES) {
+      if (!this.#closed) this.#logger.error({ ...this.#where() }, 'too many dead-letter copies waiting for a retry: one is given up');
+      emit(false);
+      return;
+    }
+    this.#deadLetterRetries++;
+    const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** (failures - 1));
+    this.#clock.setTimeout(() => {
+      this.#deadLetterRetries--;
+      if (this.#closed) {
+        emit(false);
+        return;
+      }
+      attempt().then(
+        () => emit(true),
+        (error: unknown) => {
+          this.#emitError('dead_letter', error);
+          this.#retryDeadLetter(attempt, emit, failures + 1);
+        },
+      );
+    }, delayMs);
   }
 
   #halt(record: ConsumedRecord, version: string): void {

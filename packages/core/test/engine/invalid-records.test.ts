@@ -128,15 +128,35 @@ describe('invalid records', () => {
     expect(env.scheduler.partitions()[0]!.state).toBe('loaded');
   });
 
-  it('without a dead-letter topic they are only counted and skipped; a failing dead-letter produce does not block the partition', async () => {
-    await using env = await createTestEnvironment({ start: false, scheduler: { deadLetterTopic: 'missing_dlq_topic' } });
+  it('a failing dead-letter produce does not block the partition and is retried until the copy is written', async () => {
+    await using env = await createTestEnvironment({
+      start: false,
+      scheduler: { deadLetterTopic: 'missing_dlq_topic', retryBackoffMs: 500 },
+    });
     const nowS = seconds(env.clock.now());
     await env.produce([rawSchedule({ key: 'bad', epoch: 'x' }), rawSchedule({ key: 'good', epoch: nowS + 1 })]);
     await env.addMember();
-    await env.advance(SECOND);
-    expect(env.events.invalid).toEqual([expect.objectContaining({ reason: 'bad_epoch', deadLettered: false })]);
-    expect(env.events.errors.map((e) => e.phase)).toEqual(['dead_letter']);
+    await env.advance(5 * SECOND);
+    // The valid schedule went; the copy is still being retried (the `invalid` event waits for it).
     expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual(['good']);
+    expect(env.events.invalid).toEqual([]);
+    expect(env.events.errors.length).toBeGreaterThanOrEqual(3);
+    expect(env.events.errors.every((e) => e.phase === 'dead_letter')).toBe(true);
+    env.broker.createTopic('missing_dlq_topic', { partitions: 1 });
+    await env.advance(MINUTE);
+    expect(env.events.invalid).toEqual([expect.objectContaining({ reason: 'bad_epoch', deadLettered: true })]);
+    expect(env.broker.readCommitted('missing_dlq_topic').map((r) => r.headers['ksched_invalid_reason'])).toHaveLength(1);
+  });
+
+  it('a dead-letter copy still waiting when the partition stops is reported as not dead-lettered', async () => {
+    await using env = await createTestEnvironment({ start: false, scheduler: { deadLetterTopic: 'missing_dlq_topic' } });
+    await env.produce([rawSchedule({ key: 'bad', epoch: 'x' })]);
+    await env.addMember();
+    await env.advance(2 * SECOND);
+    expect(env.events.invalid).toEqual([]);
+    await env.scheduler.stop();
+    await env.advance(MINUTE);
+    expect(env.events.invalid).toEqual([expect.objectContaining({ reason: 'bad_epoch', deadLettered: false })]);
   });
 
   it('a record giving a schedule_* header twice with different values is invalid (duplicate_header); a user header given twice is not', async () => {
