@@ -241,8 +241,8 @@ export class PartitionEngine {
   /** A probe failed too: the failures are the cluster's, not the schedules'. */
   #outage = false;
   readonly #invalidSeen = new Set<number>();
-  /** Dead-letter copies waiting for a retry (see {@link PartitionEngine.#retryDeadLetter}). */
-  #deadLetterRetries = 0;
+  /** Dead-letter copies waiting for a retry: their timers, and what to say when the engine stops first. */
+  readonly #deadLetterRetries = new Map<TimerHandle, () => void>();
   #invalidCount = 0;
   #dispatchedCount = 0;
   #lastReportMs = Number.NEGATIVE_INFINITY;
@@ -319,6 +319,7 @@ export class PartitionEngine {
   async stop(options: { report: boolean }): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dropDeadLetterRetries();
     // Already stopped by a newer schema (halted: it reported then) or by fencing (another member
     // owns the partition now and reports for it): no second report, but still release everything.
     const wasStopped = this.#state.isStopped();
@@ -359,7 +360,10 @@ export class PartitionEngine {
         .catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the transactional producer failed'));
     // A halted partition, or one revoked before it knew where it was, starts afresh next time.
     this.#parked = resumable;
-    if (!resumable) this.#closed = true;
+    if (!resumable) {
+      this.#closed = true;
+      this.#dropDeadLetterRetries();
+    }
   }
 
   /** Whether {@link PartitionEngine.start} would resume this engine from where it stopped. */
@@ -993,15 +997,14 @@ export class PartitionEngine {
 
   /** Retries a failed dead-letter copy with a growing back-off until it is written or the engine stops. */
   #retryDeadLetter(attempt: () => Promise<void>, emit: (deadLettered: boolean) => void, failures: number): void {
-    if (this.#closed || this.#deadLetterRetries >= MAX_DEAD_LETTER_RETRIES) {
+    if (this.#closed || this.#deadLetterRetries.size >= MAX_DEAD_LETTER_RETRIES) {
       if (!this.#closed) this.#logger.error({ ...this.#where() }, 'too many dead-letter copies waiting for a retry: one is given up');
       emit(false);
       return;
     }
-    this.#deadLetterRetries++;
     const delayMs = Math.min(MAX_BACKOFF_MS, this.#options.retryBackoffMs * 2 ** (failures - 1));
-    this.#clock.setTimeout(() => {
-      this.#deadLetterRetries--;
+    const timer = this.#clock.setTimeout(() => {
+      this.#deadLetterRetries.delete(timer);
       if (this.#closed) {
         emit(false);
         return;
@@ -1014,6 +1017,16 @@ export class PartitionEngine {
         },
       );
     }, delayMs);
+    this.#deadLetterRetries.set(timer, () => emit(false));
+  }
+
+  /** The engine stops: copies still waiting for a retry are given up (reported as not dead-lettered). */
+  #dropDeadLetterRetries(): void {
+    for (const [timer, giveUp] of this.#deadLetterRetries) {
+      this.#clock.clearTimeout(timer);
+      giveUp();
+    }
+    this.#deadLetterRetries.clear();
   }
 
   #halt(record: ConsumedRecord, version: string): void {
