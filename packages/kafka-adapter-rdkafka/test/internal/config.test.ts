@@ -89,6 +89,14 @@ describe('librdkafka configuration', () => {
     expect(config['max.partition.fetch.bytes']).toBeGreaterThanOrEqual(secured.fetchMaxBytesPerPartition);
   });
 
+  it('reconnects to a broker at least every second (librdkafka waits up to 10 s), unless the pass-through says otherwise', () => {
+    for (const config of [consumerConfig(options, 'g', callbacks), readerConfig(options, 'r'), producerConfig(options).global]) {
+      expect(config['reconnect.backoff.max.ms']).toBe(1000);
+    }
+    const own = parseRdKafkaTransportOptions({ brokers: 'a:1', librdkafka: { 'reconnect.backoff.max.ms': 5000 } });
+    expect(producerConfig(own).global['reconnect.backoff.max.ms']).toBe(5000);
+  });
+
   it('producer: idempotent, acks all, murmur2 partitioner in the topic configuration', () => {
     const { global, topic } = producerConfig(options);
     expect(global).toMatchObject({ 'enable.idempotence': true, dr_cb: true, 'linger.ms': 1 });
