@@ -121,11 +121,11 @@ export const schedulerOptionsSchema = z.strictObject(
       .min(0, 'needs to be an integer bigger or equal to 0')
       .default(300_000)
       .describe('how late a failing schedule must also be before it is undeliverable'),
-    /** Wait before retrying a failed flush, ms; doubles per consecutive failure up to 30 s. */
+    /** Wait before retrying a failed flush, ms; doubles per consecutive failure up to 4 s. */
     retryBackoffMs: int('bigger than 0')
       .min(1, 'needs to be an integer bigger than 0')
       .default(500)
-      .describe('first wait before retrying a failed flush (doubles up to 30s)'),
+      .describe('first wait before retrying a failed flush (doubles up to 4s)'),
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown setting(s): ${i.keys.join(', ')}` : 'needs to be an object') },
 );

@@ -128,7 +128,13 @@ export interface PartitionStatus {
   readonly refilling: boolean;
 }
 
-const MAX_BACKOFF_MS = 30_000;
+/**
+ * Longest wait between two retries of a failed flush, seek, background read, dead-letter copy or
+ * transaction settlement. Short on purpose: after an outage, dispatch resumes at most this long
+ * after the cluster is back (a 30 s cap paused dispatch 8–13 s after the broker was back in the
+ * chaos broker-restart trials), and a retry against a cluster that is down costs little.
+ */
+const MAX_BACKOFF_MS = 4000;
 /** Longest a schedule that keeps failing on its own is set aside between two attempts. */
 const MAX_SET_ASIDE_MS = 300_000;
 const MAX_REMEMBERED_INVALID = 100_000;

@@ -27,7 +27,7 @@ export interface SchedulerReadiness {
 type Membership = 'joining' | 'joined' | 'rebalancing';
 
 const START_RETRY_BASE_MS = 500;
-const START_RETRY_MAX_MS = 30_000;
+const START_RETRY_MAX_MS = 4000;
 
 const tpKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 const plural = (n: number) => (n === 1 ? '' : 's');
