@@ -1186,8 +1186,11 @@ export class PartitionEngine {
       });
       const current = generation === this.#generation;
       entries.forEach((entry, i) => {
-        // Keep an update that arrived while this version was being produced.
-        if (current) this.#buffer.deleteIfOffset(entry.key, entry.offset);
+        // Out of the buffer even when the engine was parked or reloaded meanwhile (a revocation
+        // waits for this flush): a parked engine resumes with this buffer, and its tombstone may
+        // not be readable yet (finding 8). Only this version goes: an update that arrived while it
+        // was being produced is kept.
+        this.#buffer.deleteIfOffset(entry.key, entry.offset);
         // A background read may have found this very schedule: it must not come back.
         this.#refill?.touched.add(entry.key);
         const possibleDuplicate = this.#suspects.delete(ids[i]!);
