@@ -190,6 +190,8 @@ export class PartitionEngine {
   #refillFailures = 0;
   /** The engine was revoked and may be resumed from `#position` (see {@link PartitionEngine.park}). */
   #parked = false;
+  /** {@link PartitionEngine.park} is running (it waits for the flush in flight). */
+  #parking = false;
   #ceilingWarned = false;
   /**
    * Schedule records seen due at or after the window's end, by UTC date (raw, like the
@@ -314,6 +316,7 @@ export class PartitionEngine {
         throw error;
       }
     }
+    this.#parking = false;
     if (this.#parked) await this.#resume();
     else await this.#reload('assigned');
   }
@@ -351,6 +354,9 @@ export class PartitionEngine {
    */
   async park(): Promise<void> {
     if (this.#closed || this.#parked) return;
+    // A flush failing while this waits for it must not settle its transaction with a producer of
+    // its own: the next owner (or this engine, resumed) fences the id and catches up anyway.
+    this.#parking = true;
     const resumable = !this.#halted && !this.#seeking && (this.#state.isLoaded() || this.#state.isLoading());
     this.#generation++;
     this.#clearTimer();
@@ -1214,7 +1220,7 @@ export class PartitionEngine {
    */
   async #settleTransaction(attempt = 0): Promise<void> {
     const old = this.#tx;
-    if (old === undefined || this.#closed || this.#parked) return;
+    if (old === undefined || this.#closed || this.#parked || this.#parking) return;
     const generation = ++this.#generation;
     this.#clearTimer();
     this.#cancelRefill();
