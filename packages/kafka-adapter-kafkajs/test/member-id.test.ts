@@ -5,9 +5,12 @@
  * broker restart: broker-restart.integration.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { loadKafkaJs, MAX_RESTART_DELAY_MS, promptRestart } from '../src/internal/kafkajs.js';
+import { keepingMemberId, loadKafkaJs, MAX_RESTART_DELAY_MS, promptRestart } from '../src/internal/kafkajs.js';
 
-const { kafkajs, ConsumerGroup } = loadKafkaJs();
+// The wrapper is tested on its own: the adapter's copy does not use it for now (KEEP_MEMBER_ID).
+const loaded = loadKafkaJs();
+const { kafkajs } = loaded;
+const ConsumerGroup = keepingMemberId(loaded.ConsumerGroup);
 const quiet = { namespace: () => quiet, debug() {}, info() {}, warn() {}, error() {} };
 const noAssignment = kafkajs.AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: {}, userData: Buffer.alloc(0) });
 

@@ -64,6 +64,8 @@ const RUNNER_MODULE = 'src/consumer/runner.js';
  * longer only delays the rejoin once the broker is back.
  */
 export const MAX_RESTART_DELAY_MS = 1000;
+/** Whether the copy keeps the member id across consumer restarts ({@link keepingMemberId}): off, see `copyOverrides`. */
+export const KEEP_MEMBER_ID = false;
 
 /** The batch class of a loaded copy (for tests: it shows which filter the copy's consumer uses). */
 export type KafkaJsBatchClass = new (
@@ -149,7 +151,12 @@ export function promptRestart(Runner: RunnerClass, maxDelayMs: number): RunnerCl
 function copyOverrides(filter: (input: never) => unknown): ReadonlyMap<string, (original: () => unknown) => unknown> {
   return new Map<string, (original: () => unknown) => unknown>([
     [FILTER_MODULE, () => filter],
-    [CONSUMER_GROUP_MODULE, (original) => keepingMemberId(original() as KafkaJsConsumerGroupClass)],
+    // Not in use: with the member id kept, chaos broker-restart runs (2 of 7) saw the consumer
+    // revoke everything after a second restart and never rejoin (docs/reliability.md finding 6).
+    // Off until that is understood; a rejoin as a new member waits for the session but recovers.
+    ...(KEEP_MEMBER_ID
+      ? [[CONSUMER_GROUP_MODULE, (original: () => unknown) => keepingMemberId(original() as KafkaJsConsumerGroupClass)] as const]
+      : []),
     [RUNNER_MODULE, (original) => promptRestart(original() as RunnerClass, MAX_RESTART_DELAY_MS)],
   ]);
 }
