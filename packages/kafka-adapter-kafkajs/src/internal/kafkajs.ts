@@ -23,6 +23,8 @@
  *    0.9–2.9 s. A null member id is remembered too:
  *    after a LeaveGroup (a clean stop), or after `UNKNOWN_MEMBER_ID` (the coordinator had already
  *    removed the member: kafkajs resets the id and joins as a new member, as before).
+ *    **Off for now** (`KEEP_MEMBER_ID`): in 2 of 7 chaos broker-restart runs the consumer revoked
+ *    everything after a second restart and never rejoined (docs/reliability.md, finding 6).
  *
  * 3. **A prompt restart.** kafkajs restarts a crashed consumer after the crash error's
  *    `retryTime`, the last back-off of its retries (5–11 s seen after a broker restart). Now that
