@@ -576,7 +576,11 @@ export class PartitionEngine {
   #unbuffer(key: string): void {
     const entry = this.#buffer.get(key);
     if (entry === undefined) return;
-    this.#failing.delete(`${entry.key}@${entry.offset}`);
+    const id = `${entry.key}@${entry.offset}`;
+    // Its failure records go with it: a cancelled undeliverable schedule is no longer counted.
+    this.#failing.delete(id);
+    this.#unsettled.delete(id);
+    this.#undeliverable.delete(id);
     this.#buffer.delete(key);
   }
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Header, type ProduceRecord } from '@ksched/core';
 import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
-import { HOUR, MINUTE, SECOND, rawSchedule, rawTombstone, recordingLogger, seconds } from './helpers.js';
+import { HOUR, MINUTE, SECOND, rawCancel, rawSchedule, rawTombstone, recordingLogger, seconds } from './helpers.js';
 
 const DLQ = 'ksched_dlq';
 const BINARY = new Uint8Array([0xff, 0xfe, 0x00, 0x41]);
@@ -100,13 +100,27 @@ describe('undeliverable schedules', () => {
     expect(env.events.errors.filter((e) => e.phase === 'flush')).toHaveLength(3);
     expect(env.events.undeliverable).toHaveLength(1);
     expect(entries.filter((e) => /cannot be delivered/.test(e.message))).toHaveLength(1);
-    // Once the client takes it, it goes out (flagged: nothing was ever written before, so no).
+    // Cancelled meanwhile, it would no longer count; here the client takes it at last and it goes
+    // out (not flagged: nothing was ever written before).
     stop();
     await env.advance(5 * MINUTE);
     expect(env.events.dispatched.map((e) => [e.key, e.possibleDuplicate])).toEqual([
       ['a', false],
       ['bad', false],
     ]);
+  });
+
+  it('a kept undeliverable schedule that is cancelled is no longer counted', async () => {
+    await using env = await createTestEnvironment({ start: false });
+    env.broker.faults.refuseRecords(refusesBinary);
+    await env.addMember();
+    await scheduleAt(env, 'bad', env.clock.now() + SECOND, { bin: BINARY });
+    await env.advance(SECOND);
+    expect(env.scheduler.partitions()[0]).toMatchObject({ buffered: 1, undeliverable: 1 });
+    await env.produce([rawCancel({ key: 'bad' })]);
+    await env.settle();
+    expect(env.scheduler.partitions()[0]).toMatchObject({ buffered: 0, undeliverable: 0 });
+    expect(env.scheduler.readiness().reason).not.toMatch(/undeliverable/);
   });
 
   it('a target topic that does not exist: after undeliverableAttempts on its own and undeliverableAfterMs late, dead-lettered as target_missing; others keep going', async () => {
