@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import { keepingMemberId, loadKafkaJs, MAX_RESTART_DELAY_MS, promptRestart } from '../src/internal/kafkajs.js';
 
-// The wrapper is tested on its own: the adapter's copy does not use it for now (KEEP_MEMBER_ID).
 const loaded = loadKafkaJs();
 const { kafkajs } = loaded;
 const ConsumerGroup = keepingMemberId(loaded.ConsumerGroup);

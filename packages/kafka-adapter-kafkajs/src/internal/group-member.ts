@@ -11,7 +11,11 @@
  * expired, are revoked; after a join under a new member id, which means the coordinator had
  * expired this member, every held partition is revoked first; partitions kept are re-seeked to the
  * position the adapter tracks) and new
- * partitions are paused, `onAssigned` is awaited, and only then are they resumed. Group callbacks
+ * partitions are paused, `onAssigned` is awaited, and only then are they resumed. When kafkajs's
+ * rejoin after a `REBALANCING` fails with an error it does not retry there (the coordinator still
+ * loading after a broker restart), it fetches its old assignment again with no `GROUP_JOIN`: the
+ * next successful heartbeat makes the member describe the group, and when the group is stable and
+ * still gives this member that assignment, it is assigned again. Group callbacks
  * run one after the other on a chain; `onRevoked` for a partition waits for its in-flight
  * `onBatch`, and nothing is delivered for it once `onRevoked` has been called.
  *
@@ -41,11 +45,12 @@
 import type { PartitionBatch, TopicPartition, TopicPartitionOffset, Watermarks } from '@ksched/core';
 import { GroupMemberBase, tpKey } from '@ksched/core/adapter';
 import type { HeldPartition, MemberContext } from '@ksched/core/adapter';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, GroupDescription, Kafka } from 'kafkajs';
 import { fromKafkaMessage } from '../map-record.js';
 import { kafkaJsErrors, rethrowAs, toTransportError } from '../map-errors.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
 import { kafkaRetry } from './kafka.js';
+import { kafkajs } from './kafkajs.js';
 
 /** Longest a seek window waits for fetch rounds before it closes anyway (a fetcher that vanished). */
 const SEEK_WINDOW_MAX_MS = 60_000;
@@ -88,6 +93,37 @@ export interface GroupMemberDeps extends MemberContext {
   committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;
 }
 
+/** A consumer protocol assignment (topic → partitions) decoded from its wire form, `undefined` when empty or unreadable. */
+export type AssignmentDecoder = (encoded: Buffer) => Record<string, number[]> | undefined;
+
+const decodeAssignment: AssignmentDecoder = (encoded) => kafkajs.AssignerProtocol.MemberAssignment.decode(encoded)?.assignment;
+
+/**
+ * What the coordinator assigns `memberId` in a *stable* group (`undefined` while it rebalances, or
+ * when the member is not in it). An empty assignment is `{}`.
+ */
+export function stableAssignmentOf(
+  group: Pick<GroupDescription, 'state' | 'members'>,
+  memberId: string,
+  decode: AssignmentDecoder = decodeAssignment,
+): Record<string, number[]> | undefined {
+  if (group.state !== 'Stable') return undefined;
+  const member = group.members.find((m) => m.memberId === memberId);
+  if (member === undefined) return undefined;
+  return member.memberAssignment.length === 0 ? {} : (decode(member.memberAssignment) ?? {});
+}
+
+/** Whether two assignments hold the same partitions (order and empty topics aside). */
+export function sameAssignment(a: Record<string, number[]>, b: Record<string, number[]>): boolean {
+  const keys = (x: Record<string, number[]>): string[] =>
+    Object.entries(x)
+      .flatMap(([topic, partitions]) => partitions.map((p) => tpKey(topic, p)))
+      .sort();
+  const ka = keys(a);
+  const kb = keys(b);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+}
+
 /** A running group membership (see the module comment). Create it, then {@link GroupMemberBase.join}. */
 export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
   readonly #options: ResolvedKafkaJsTransportOptions;
@@ -125,6 +161,7 @@ export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
     this.#removeListeners.push(
       c.on(events.GROUP_JOIN, (e) => this.#onGroupJoin(e.payload.memberAssignment, e.payload.memberId)),
       c.on(events.REBALANCING, () => this.#onRebalancing()),
+      c.on(events.HEARTBEAT, (e) => this.#onHeartbeat(e.payload.memberId)),
       c.on(events.FETCH_START, (e) => this.#onFetchStart(e.payload.nodeId)),
       c.on(events.START_BATCH_PROCESS, (e) => this.#onStartBatchProcess(e.payload)),
       c.on(events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart)),
@@ -192,11 +229,58 @@ export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
   #onRebalancing(): void {
     if (this.closing) return;
     this.logger.info({ groupId: this.groupId }, 'group is rebalancing: revoking every partition');
+    this.#awaitingJoin = true;
     this.revoke(this.delivery.heldStates());
   }
 
   /** The member id of the last completed join (kafkajs's `GROUP_JOIN`). */
   #memberId: string | undefined;
+  /** The assignment of the last completed join. */
+  #joinAssignment: Record<string, number[]> | undefined;
+  /** A `REBALANCING` revoked everything and no `GROUP_JOIN` has followed yet. */
+  #awaitingJoin = false;
+  /** A check of the group's description is in flight ({@link GroupMember.#reclaimIfStillAssigned}). */
+  #checkingGroup = false;
+
+  /**
+   * A heartbeat succeeded. After a `REBALANCING` that kafkajs could not follow with a join (the
+   * JoinGroup failed with an error kafkajs does not retry there, e.g. "coordinator loading" right
+   * after a broker restart), kafkajs goes back to fetching its old assignment under its old
+   * generation without any `GROUP_JOIN`, while every partition here is revoked: dispatch would stop
+   * for good. A heartbeat the coordinator accepts means this member is still in the group, so the
+   * group's description tells whether its last assignment still holds.
+   */
+  #onHeartbeat(memberId: string): void {
+    if (!this.#awaitingJoin || this.#checkingGroup || this.closing || memberId !== this.#memberId) return;
+    this.#checkingGroup = true;
+    void this.#reclaimIfStillAssigned(memberId).finally(() => {
+      this.#checkingGroup = false;
+    });
+  }
+
+  /**
+   * Takes the last assignment back when the coordinator's group is stable with this member holding
+   * exactly that assignment (the one kafkajs still fetches). Anything else (a rebalance under way,
+   * another assignment, the member gone) is left to kafkajs: its next heartbeat fails and it rejoins.
+   */
+  async #reclaimIfStillAssigned(memberId: string): Promise<void> {
+    const assignment = this.#joinAssignment;
+    if (assignment === undefined) return;
+    let current: Record<string, number[]> | undefined;
+    try {
+      current = stableAssignmentOf(await this.#consumer.describeGroup(), memberId);
+    } catch (error) {
+      this.logger.debug({ groupId: this.groupId, error }, 'describing the group failed; checking again at the next heartbeat');
+      return;
+    }
+    if (!this.#awaitingJoin || this.closing || this.#memberId !== memberId) return;
+    if (current === undefined || !sameAssignment(current, assignment)) return;
+    this.logger.warn(
+      { groupId: this.groupId, memberId, assignment },
+      'kafkajs did not rejoin after the rebalance error, and the group still assigns this member the same partitions: taking them back',
+    );
+    this.#onGroupJoin(assignment, memberId);
+  }
 
   #onCrash(error: Error, restart: boolean): void {
     if (this.closing) return;
@@ -218,6 +302,8 @@ export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
     // new assignment is assigned afresh (a transactional engine fenced meanwhile starts again).
     const rejoinedAsNew = this.#memberId !== undefined && memberId !== this.#memberId;
     this.#memberId = memberId;
+    this.#joinAssignment = memberAssignment;
+    this.#awaitingJoin = false;
     if (rejoinedAsNew) this.revoke(this.delivery.heldStates());
     const held = this.delivery.heldStates();
     this.revoke(held.filter((st) => !next.has(st.key)));

@@ -23,8 +23,9 @@
  *    0.9–2.9 s. A null member id is remembered too:
  *    after a LeaveGroup (a clean stop), or after `UNKNOWN_MEMBER_ID` (the coordinator had already
  *    removed the member: kafkajs resets the id and joins as a new member, as before).
- *    **Off for now** (`KEEP_MEMBER_ID`): in 2 of 7 chaos broker-restart runs the consumer revoked
- *    everything after a second restart and never rejoined (docs/reliability.md, finding 6).
+ *    It was off for a while (`KEEP_MEMBER_ID`): in 3 chaos broker-restart runs the consumer
+ *    revoked everything and never rejoined, once with it off too. The cause was elsewhere (a
+ *    `REBALANCING` kafkajs did not follow with a join; see `group-member.ts`, fixed there).
  *
  * 3. **A prompt restart.** kafkajs restarts a crashed consumer after the crash error's
  *    `retryTime`, the last back-off of its retries (5–11 s seen after a broker restart). Now that
@@ -66,8 +67,8 @@ const RUNNER_MODULE = 'src/consumer/runner.js';
  * longer only delays the rejoin once the broker is back.
  */
 export const MAX_RESTART_DELAY_MS = 1000;
-/** Whether the copy keeps the member id across consumer restarts ({@link keepingMemberId}): off, see `copyOverrides`. */
-export const KEEP_MEMBER_ID = false;
+/** Whether the copy keeps the member id across consumer restarts ({@link keepingMemberId}). */
+export const KEEP_MEMBER_ID = true;
 
 /** The batch class of a loaded copy (for tests: it shows which filter the copy's consumer uses). */
 export type KafkaJsBatchClass = new (
@@ -153,9 +154,8 @@ export function promptRestart(Runner: RunnerClass, maxDelayMs: number): RunnerCl
 function copyOverrides(filter: (input: never) => unknown): ReadonlyMap<string, (original: () => unknown) => unknown> {
   return new Map<string, (original: () => unknown) => unknown>([
     [FILTER_MODULE, () => filter],
-    // Not in use: with the member id kept, chaos broker-restart runs (2 of 7) saw the consumer
-    // revoke everything after a second restart and never rejoin (docs/reliability.md finding 6).
-    // Off until that is understood; a rejoin as a new member waits for the session but recovers.
+    // A switch kept for diagnosis: without it a restarted consumer rejoins as a new member and
+    // waits for its old membership's session (docs/reliability.md finding 6).
     ...(KEEP_MEMBER_ID
       ? [[CONSUMER_GROUP_MODULE, (original: () => unknown) => keepingMemberId(original() as KafkaJsConsumerGroupClass)] as const]
       : []),
