@@ -196,6 +196,45 @@ describe('transactional dispatch', () => {
     expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
   });
 
+  it('a commit that fails while its partition is being revoked is not settled by the parking engine: the partition comes back and goes on (finding 8c)', async () => {
+    await using env = await createTestEnvironment({ start: false, partitions: 2, scheduler: { transactional: true, retryBackoffMs: 200 } });
+    const TX_1 = 'ksched_scheduled_messages-scheduled_messages-1';
+    const inits: string[] = [];
+    const a = await env.addMember({}, { wrapTransport: (t) => interceptTransport(t, { beforeInit: (id) => void inits.push(id) }) });
+    const now = env.clock.now();
+    const keys: string[] = [];
+    for (let i = 0; i < 4; i++)
+      keys.push((await env.schedule({ message: { topic: 'events', payload: `p${i}` }, at: now + SECOND, envelope: { partition: 1 } })).key);
+    const pause = env.broker.faults.pauseTransactionBeforeCommit(TX_1);
+    env.broker.faults.failTransactionCommit({ transactionalId: TX_1 });
+    await env.advance(SECOND);
+    await pause.reached;
+
+    // A member that only holds partitions joins: partition 1 moves to it, and A's revocation waits
+    // for the open transaction, whose commit then fails.
+    const idle = env.broker.createTransport({ clientId: 'idle', clock: env.clock });
+    await idle.connect();
+    const listener = { onAssigned() {}, onRevoked() {}, onBatch() {}, onError() {} };
+    const joined = idle.subscribe({ groupId: 'ksched_scheduled_messages', topics: ['scheduled_messages'], listener });
+    for (let i = 0; i < 50; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    pause.release();
+    await joined;
+    await env.settle();
+    expect(a.scheduler.partitions().map((p) => p.partition)).toEqual([0]);
+    // Parking, the engine did not start a producer of its own to settle the failed transaction.
+    expect(inits.filter((id) => id === TX_1)).toHaveLength(1);
+    await env.advance(5 * SECOND);
+
+    // The partition comes back: A resumes it with a new producer and dispatches the 4, once.
+    await idle.close();
+    await env.settle();
+    await env.advance(MINUTE);
+    expect(inits.filter((id) => id === TX_1)).toHaveLength(2);
+    expect(a.scheduler.partitions().find((p) => p.partition === 1)).toMatchObject({ state: 'loaded', buffered: 0 });
+    expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
+    expect(a.events.errors.filter((e) => FencedError.isInstance(e.error))).toEqual([]);
+  });
+
   it('read committed: a tombstone from an aborted transaction never hides a schedule', async () => {
     await using env = await createTestEnvironment({ scheduler: { transactional: true } });
     const [key] = await scheduleMany(env, 1, () => env.clock.now() + MINUTE);
