@@ -127,7 +127,7 @@ const plainErrors = createErrorMapper({ describe: (error) => error.message, retr
 /**
  * A `TransactionalProducer` with what every adapter's does the same way: the status checks of
  * `init` and `sendInTransaction`, one transaction at a time, and `close` (refuse new work, let the
- * running transaction settle, release the client, log a failure). An adapter implements
+ * running transaction and a running `init` settle, release the client, log a failure). An adapter implements
  * `register` (InitProducerId), `transact` (begin, send, commit or abort) and `release`.
  */
 export abstract class TransactionalProducerBase implements TransactionalProducer {
@@ -141,6 +141,8 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
   readonly #queue = serialQueue();
   /** `readableTopics` of the running transaction. */
   #readableTopics: readonly string[] | undefined;
+  /** The running `register` (InitProducerId), which `close` waits for. */
+  #registering: Promise<void> | undefined;
 
   constructor(options: TransactionalProducerBaseOptions) {
     this.transactionalId = options.transactionalId;
@@ -153,12 +155,16 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
 
   async init(): Promise<void> {
     this.state.beginInit();
+    const registering = this.register();
+    this.#registering = registering;
     try {
-      await this.register();
+      await registering;
       if (this.state.status === 'initialising') this.state.status = 'ready';
     } catch (error) {
       if (this.state.status === 'initialising') this.state.status = 'new';
       throw this.initError(error);
+    } finally {
+      if (this.#registering === registering) this.#registering = undefined;
     }
   }
 
@@ -181,6 +187,10 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
     this.state.status = 'closed';
     await this.interrupt();
     await this.#queue.idle();
+    // An InitProducerId still being retried by the client (a coordinator loading after a broker
+    // restart) would bump the epoch after this resolves and fence the partition's next producer,
+    // which its owner creates once this one is closed. Closing waits for it.
+    await this.#registering?.catch(() => {});
     try {
       await this.release(wasReady);
     } catch (error) {

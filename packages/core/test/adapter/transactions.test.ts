@@ -176,6 +176,39 @@ describe('TransactionalProducerBase', () => {
   });
 });
 
+describe('TransactionalProducerBase close during init', () => {
+  it('waits for a running init before it releases: a late InitProducerId cannot fence the next producer of the id', async () => {
+    const order: string[] = [];
+    let answer!: () => void;
+    class SlowInit extends ScriptedProducer {
+      protected override register(): Promise<void> {
+        order.push('register sent');
+        return new Promise<void>((resolve) => {
+          answer = () => {
+            order.push('register answered');
+            resolve();
+          };
+        });
+      }
+      protected override async release(wasReady: boolean): Promise<void> {
+        order.push(`release ${wasReady}`);
+      }
+    }
+    const p = new SlowInit({ transactionalId: 'tx', logger: logger(), onClosed: () => order.push('closed'), requestTimeoutMs: 10 });
+    const init = p.init().catch((e: unknown) => e);
+    let closed = false;
+    const closing = p.close().then(() => (closed = true));
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(closed).toBe(false);
+    answer();
+    await closing;
+    expect(order).toEqual(['register sent', 'register answered', 'release false', 'closed']);
+    // The producer was closed meanwhile: it is not ready, whatever the answer was.
+    await init;
+    await expect(p.sendInTransaction([])).rejects.toThrow(/is closed/);
+  });
+});
+
 /** Commits at once and waits for readability of what it "wrote": one record per topic of the call. */
 class ReadableProducer extends TransactionalProducerBase {
   readonly polled: string[] = [];
