@@ -59,9 +59,10 @@ export const {
      * than they last), or on errors it never retries, the consumer crashes and kafkajs restarts it;
      * the adapter's kafkajs copy restarts it within 1 s and with the same member id, so the group
      * assigns its partitions again at once. The default rides out about 80 s of outage and retries
-     * at least every 5 s.
+     * at least every second, so that a rejoin after a broker restart (kafkajs retries "not the
+     * coordinator" with this policy) follows within a second of the coordinator being back.
      */
-    consumerRetry: retryOptionsSchema.default({ retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 }),
+    consumerRetry: retryOptionsSchema.default({ retries: 80, initialRetryTimeMs: 300, maxRetryTimeMs: 1000 }),
     /** Fetch size hint per request, bytes (kafkajs `maxBytes`). */
     fetchMaxBytes: atLeast(1).default(10_485_760),
     /** Partitions whose `onBatch` may run at the same time (batches of one partition are always serialised). */

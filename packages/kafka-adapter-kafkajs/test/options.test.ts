@@ -11,7 +11,7 @@ describe('kafkajs transport options', () => {
   it('fills in the kafkajs defaults', () => {
     expect(parseKafkaJsTransportOptions({ brokers: ['127.0.0.1:19092'] })).toMatchObject({
       connectionTimeoutMs: 3000,
-      consumerRetry: { retries: 20, initialRetryTimeMs: 300, maxRetryTimeMs: 5000 },
+      consumerRetry: { retries: 80, initialRetryTimeMs: 300, maxRetryTimeMs: 1000 },
       fetchMaxBytes: 10_485_760,
       partitionsConsumedConcurrently: 1,
       transactionTimeoutMs: 60_000,
