@@ -20,12 +20,18 @@ const LEVELS = {
   debug: KafkaLogLevel.DEBUG,
 } as const;
 
+/** kafkajs's warning when an idempotent producer is given a retry policy (see `forward`). */
+const LIMITED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 function forward(logger: Logger) {
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _timestamp, ...fields } = log;
       const entry: Record<string, unknown> = { kafkajs: namespace, ...fields };
-      if (level === KafkaLogLevel.ERROR) logger.error(entry, message);
+      // The adapter limits the retries of its idempotent producers on purpose: a failed produce or
+      // transaction is retried (and settled) by the engine. Not worth a warning at each producer.
+      if (message === LIMITED_RETRIES_WARNING) logger.debug(entry, message);
+      else if (level === KafkaLogLevel.ERROR) logger.error(entry, message);
       else if (level === KafkaLogLevel.WARN) logger.warn(entry, message);
       else if (level === KafkaLogLevel.INFO) logger.info(entry, message);
       else logger.debug(entry, message);

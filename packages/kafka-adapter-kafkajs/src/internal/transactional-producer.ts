@@ -20,6 +20,16 @@ import { RecordingPartitioner } from './produce.js';
 import { kafkaRetry } from './kafka.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
 
+/**
+ * The retry policy of a transactional producer when the connection settings give none. kafkajs's
+ * own default for an idempotent producer is to retry forever, up to 30 s apart: after a broker
+ * restart an InitProducerId ("coordinator loading") was still being retried 30 s later, so a
+ * partition could neither settle nor be closed (closing waits for a running `init`, see the kit's
+ * `TransactionalProducerBase`). A failed transaction or init is retried by the engine anyway, after
+ * it settled the outcome, so a short budget loses nothing: about 2.5 s, at most 1 s apart.
+ */
+export const TRANSACTIONAL_RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 } as const;
+
 /** A transactional producer (see the module comment). */
 export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
   readonly #kafka: Kafka;
@@ -46,14 +56,14 @@ export class KafkaJsTransactionalProducer extends TransactionalProducerBase {
   }
 
   #createProducer(): Producer {
-    const retry = kafkaRetry(this.#options.retry);
+    const retry = kafkaRetry(this.#options.retry) ?? TRANSACTIONAL_RETRY;
     return this.#kafka.producer({
       transactionalId: this.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: this.#options.transactionTimeoutMs,
       createPartitioner: this.#partitioner.create,
-      ...(retry !== undefined ? { retry } : {}),
+      retry,
     });
   }
 
