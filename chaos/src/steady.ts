@@ -299,13 +299,17 @@ export async function brokerTrial(
   const restarts: string[] = [];
   /** When each `kafka.sh start` returned: the broker answers again. */
   const backAt: number[] = [];
+  /** How long after that the broker's coordinators served the scheduler's group (and a transaction in tx mode). */
+  const coordinatorsMs: number[] = [];
   const restarter = async (): Promise<void> => {
     for (let k = 1; k <= count; k++) {
       await sleep(Math.max(0, t0 + (runMs * k) / (count + 1) - Date.now()));
       const seen = checker.seen.size;
       log(`  broker restart ${k}/${count} (${seen} dispatched so far)`);
       const r = await restartLocalBroker();
-      backAt.push(Date.now());
+      const back = Date.now();
+      backAt.push(back);
+      coordinatorsMs.push((await coordinatorsReady(ctx.kafka, group, mode === 'tx' ? `${base}-probe` : undefined)) - back);
       restarts.push(`${secs(r.stopMs + r.startMs)}`);
       log(`  broker back after ${secs(r.stopMs)} stop + ${secs(r.startMs)} start`);
     }
@@ -323,9 +327,43 @@ export async function brokerTrial(
   notes.push(
     `dispatch pause after the broker was back ${pauses.map(secs).join(', ')}${none ? ` (${none} with no dispatch after it)` : ''}`,
   );
-  log(`  dispatch resumed ${pauses.map(secs).join(', ')} after the broker was back`);
+  notes.push(`the broker's coordinators served again ${coordinatorsMs.map(secs).join(', ')} after it was back`);
+  log(`  dispatch resumed ${pauses.map(secs).join(', ')} after the broker was back (coordinators: ${coordinatorsMs.map(secs).join(', ')})`);
   const row = await finishRow(`broker restart x${count} #${i}`, mode, checker, sp, ctx.graceMs, complete, [a], notes);
   return { ...row, brokerPausesMs: pauses };
+}
+
+/**
+ * When the restarted broker's coordinators serve again: the group coordinator describes `group`
+ * (it answers "loading" until it has read the group's state back), and with `transactionalId` the
+ * transaction coordinator initialises a producer id and aborts an empty transaction. Polled every
+ * 100 ms. This is the floor of any scheduler's pause after a broker restart: neither a rejoin nor
+ * a transactional producer's init can complete earlier.
+ */
+async function coordinatorsReady(kafka: Kafka, group: string, transactionalId: string | undefined): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const admin = kafka.admin({ retry: { retries: 0 } });
+    const producer =
+      transactionalId === undefined
+        ? undefined
+        : kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      await admin.describeGroups([group]); // throws while the coordinator loads
+      if (producer) {
+        await producer.connect();
+        await (await producer.transaction()).abort();
+      }
+      return Date.now();
+    } catch {
+      if (Date.now() > deadline) return Date.now();
+      await sleep(100);
+    } finally {
+      await admin.disconnect().catch(() => {});
+      await producer?.disconnect().catch(() => {});
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
