@@ -347,7 +347,7 @@ async function coordinatorsReady(kafka: Kafka, group: string, transactionalId: s
     const producer =
       transactionalId === undefined
         ? undefined
-        : kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, retry: { retries: 0 } });
+        : kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, retry: { retries: 1, maxRetryTime: 100 } });
     try {
       await admin.connect();
       await admin.describeGroups([group]); // throws while the coordinator loads
