@@ -76,6 +76,21 @@ export type { DeadLetterCause, DecodedRecord, DispatchPair, InvalidReason, Targe
 export { encodeStates, decodeStates, statesJson, statesRecord, statesTopic } from './wire/states.js';
 export type { StatesReport } from './wire/states.js';
 
+export { ScheduleAdmin, createScheduleAdmin, adminRecord, statusOf, MAX_PAGE_SIZE } from './admin/schedule-admin.js';
+export type {
+  AdminRecord,
+  AdminRecordType,
+  FindOptions,
+  FoundSchedule,
+  OffsetGap,
+  PartitionStates,
+  PartitionSummary,
+  RecordPage,
+  ScheduleAdminOptions,
+  ScheduleStatus,
+  TopicSummary,
+} from './admin/schedule-admin.js';
+
 export { Day, DAY_MS, utcDateString } from './domain/day.js';
 export { DailyBuffer } from './domain/daily-buffer.js';
 export type { BufferEntry } from './domain/daily-buffer.js';

@@ -1,0 +1,141 @@
+/**
+ * The admin API (issue 14, item 1) on the FakeBroker: topics with their last states reports, a
+ * partition's records by page with compacted gaps, one schedule by key as it was routed, and a
+ * clear error naming each bad argument.
+ */
+import { describe, expect, it } from 'vitest';
+import { createScheduleAdmin, InvalidArgumentError, type ScheduleAdmin } from '@ksched/core';
+import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
+import { MINUTE, SECOND } from '../engine/helpers.js';
+
+const TOPIC = 'scheduled_messages';
+
+async function adminOf(env: TestEnvironment): Promise<ScheduleAdmin> {
+  const transport = env.broker.createTransport({ clientId: 'admin', clock: env.clock });
+  await transport.connect();
+  return createScheduleAdmin({ transport, schedulesTopics: [TOPIC] });
+}
+
+async function violation(promise: Promise<unknown>): Promise<{ field: string; message: string }> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(InvalidArgumentError.isInstance(error)).toBe(true);
+  const [v] = (error as InvalidArgumentError).violations;
+  return { field: v!.field, message: v!.message };
+}
+
+describe('ScheduleAdmin.topics', () => {
+  it('lists each partition with its watermarks and the last states report; a partition without one says so', async () => {
+    await using env = await createTestEnvironment({ partitions: 3, start: false });
+    const admin = await adminOf(env);
+    const before = await admin.topics();
+    expect(before.map((t) => t.topic)).toEqual([TOPIC]);
+    expect(before[0]!.partitions.map((p) => [p.partition, p.low, p.high, p.states])).toEqual([
+      [0, 0, 0, undefined],
+      [1, 0, 0, undefined],
+      [2, 0, 0, undefined],
+    ]);
+
+    await env.addMember();
+    const now = env.clock.now();
+    await env.schedule({ message: { topic: 'events', payload: 'p' }, at: now + MINUTE, envelope: { partition: 2 } });
+    await env.advance(30 * SECOND); // a states report after the schedule was read
+    const after = await admin.topics();
+    const p2 = after[0]!.partitions[2]!;
+    expect(p2.high).toBe(1);
+    expect(p2.states?.report.state).toBe('loaded');
+    expect(Object.values(p2.states!.report.daily).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(Math.abs(p2.states!.reportedAtMs - env.clock.now())).toBeLessThan(5 * SECOND);
+    expect(after[0]!.partitions[0]!.states?.report.state).toBe('loaded');
+  });
+});
+
+describe('ScheduleAdmin.records', () => {
+  it('pages a partition from an offset, decodes each type and shows compacted offsets as gaps', async () => {
+    await using env = await createTestEnvironment({ partitions: 1 });
+    const admin = await adminOf(env);
+    const now = env.clock.now();
+    const keys: string[] = [];
+    for (let i = 0; i < 4; i++)
+      keys.push((await env.schedule({ message: { topic: 'events', key: `t${i}`, payload: `p${i}` }, at: now + (i + 1) * MINUTE })).key);
+    await env.cancel(keys[3]!, { partition: 0 });
+    await env.advance(90 * SECOND); // the first one is dispatched: its tombstone follows
+
+    const page = await admin.records(TOPIC, 0, { limit: 50 });
+    expect(page.records.map((r) => r.type)).toEqual(['schedule', 'schedule', 'schedule', 'schedule', 'cancel', 'tombstone']);
+    const first = page.records[0]!;
+    expect(first).toMatchObject({ key: keys[0], dueMs: now + MINUTE, target: { topic: 'events', key: 't0' }, valueSize: 2 });
+    expect(page.records[5]).toMatchObject({ key: keys[0], closesOffset: 0, dueMs: Math.floor((now + MINUTE) / 1000) * 1000 });
+    expect(page.next).toBeUndefined();
+    expect(page.gaps).toEqual([]);
+
+    // Two at a time from offset 1: then the rest.
+    const a = await admin.records(TOPIC, 0, { fromOffset: 1, limit: 2 });
+    expect(a.records.map((r) => r.offset)).toEqual([1, 2]);
+    expect(a.next).toBe(3);
+    const b = await admin.records(TOPIC, 0, { fromOffset: a.next!, limit: 2 });
+    expect(b.records.map((r) => r.offset)).toEqual([3, 4]);
+
+    // Compaction keeps the latest record per key: the first schedule and the fourth's schedule go.
+    env.broker.compact(TOPIC, { tombstoneRetentionMs: Number.MAX_SAFE_INTEGER });
+    const compacted = await admin.records(TOPIC, 0);
+    expect(compacted.records.map((r) => r.offset)).toEqual([1, 2, 4, 5]);
+    // (The FakeBroker moves the low watermark to the first survivor, so offset 0 is not a gap here.)
+    expect(compacted.gaps).toEqual([{ from: 3, to: 4 }]);
+  });
+
+  it('names what is wrong: an unknown topic, a partition out of range, a bad limit or offset', async () => {
+    await using env = await createTestEnvironment({ partitions: 2 });
+    const admin = await adminOf(env);
+    expect(await violation(admin.records('nope', 0))).toMatchObject({
+      field: 'topic',
+      message: expect.stringMatching(/"nope".*scheduled_messages/),
+    });
+    expect(await violation(admin.records(TOPIC, 2))).toMatchObject({ field: 'partition', message: expect.stringMatching(/0\.\.1/) });
+    expect(await violation(admin.records(TOPIC, 0, { limit: 0 }))).toMatchObject({ field: 'limit' });
+    expect(await violation(admin.records(TOPIC, 0, { limit: 100_000 }))).toMatchObject({ field: 'limit' });
+    expect(await violation(admin.records(TOPIC, 0, { fromOffset: -1 }))).toMatchObject({ field: 'offset' });
+    expect(await violation(admin.find(''))).toMatchObject({ field: 'key' });
+    // An offset past the end is moved to it: an empty last page.
+    const past = await admin.records(TOPIC, 0, { fromOffset: 999 });
+    expect(past).toMatchObject({ from: 0, records: [], next: undefined });
+  });
+});
+
+describe('ScheduleAdmin.find', () => {
+  it('finds a schedule on the partition it was routed to and follows it: pending, cancelled, dispatched', async () => {
+    await using env = await createTestEnvironment({ partitions: 4 });
+    const admin = await adminOf(env);
+    const now = env.clock.now();
+    const routed = await env.schedule({
+      message: { topic: 'events', payload: 'x' },
+      at: now + MINUTE,
+      envelope: { key: 'order-42-reminder', partitionKey: 'customer-7' },
+    });
+    const plain = await env.schedule({
+      message: { topic: 'events', payload: 'y' },
+      at: now + MINUTE,
+      envelope: { key: 'order-43-reminder' },
+    });
+
+    const found = await admin.find('order-42-reminder', { partitionKey: 'customer-7' });
+    expect(found).toMatchObject({ partition: routed.partition, status: 'pending', latest: { dueMs: now + MINUTE } });
+    // By bare key it is looked for on the key's own partition: not there (unless both hash alike).
+    const bare = await admin.find('order-42-reminder');
+    if (bare.partition !== routed.partition) expect(bare).toMatchObject({ status: 'unknown', latest: undefined, history: [] });
+    expect(await admin.find('order-42-reminder', { partition: routed.partition })).toMatchObject({ status: 'pending' });
+
+    await env.cancel('order-42-reminder', { partitionKey: 'customer-7' });
+    const cancelled = await admin.find('order-42-reminder', { partitionKey: 'customer-7' });
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.history.map((r) => r.type)).toEqual(['schedule', 'cancel']);
+
+    await env.advance(2 * MINUTE);
+    const dispatched = await admin.find('order-43-reminder');
+    expect(dispatched).toMatchObject({ partition: plain.partition, status: 'dispatched' });
+    expect(dispatched.history.map((r) => r.type)).toEqual(['schedule', 'tombstone']);
+    expect(await admin.find('never-scheduled')).toMatchObject({ status: 'unknown', history: [] });
+  });
+});
