@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { cancelCommand } from './commands/cancel.js';
 import { processIo, type Io } from './commands/common.js';
 import { listCommand } from './commands/list.js';
+import { findCommand } from './commands/find.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { startCommand } from './commands/start.js';
@@ -40,7 +41,8 @@ export function buildProgram(io: Io = processIo): Command {
     .addCommand(scheduleCommand(io))
     .addCommand(cancelCommand(io))
     .addCommand(statusCommand(io))
-    .addCommand(listCommand(io));
+    .addCommand(listCommand(io))
+    .addCommand(findCommand(io));
   program.addHelpText(
     'after',
     `

@@ -116,6 +116,14 @@ describe('ksched against the local broker', () => {
           partition: String(farRef.partition),
         }) === 1,
     );
+    // `ksched find` sees it pending, on its partition, with its due time.
+    const pending = JSON.parse((await ksched(['find', `it-${id}-2`, '--partition', String(farRef.partition), '--json'], env())).stdout) as {
+      partition: number;
+      status: string;
+      dueAt: string | null;
+    };
+    expect(pending).toMatchObject({ partition: farRef.partition, status: 'pending' });
+    expect(Date.parse(pending.dueAt!)).toBeGreaterThan(Date.now() + 10 * 60_000);
     const cancelled = await ksched(['cancel', `it-${id}-2`, '--partition', String(farRef.partition)], env());
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toMatch(new RegExp(`^cancel for it-${id}-2 written to ${schedules}/${farRef.partition}@\\d+\\n$`));
@@ -162,6 +170,19 @@ describe('ksched against the local broker', () => {
       }
     ).records;
     expect(farRows).toContainEqual(expect.objectContaining({ type: 'cancel', key: `it-${id}-2` }));
+
+    // `ksched find`: the first one dispatched (its schedule and tombstone), the second cancelled,
+    // an unknown key not found (exit 1).
+    const first = await ksched(['find', `it-${id}-1`, '--partition', String(ref.partition), '--json'], env());
+    expect(first.code).toBe(0);
+    const firstFound = JSON.parse(first.stdout) as { status: string; history: { type: string }[] };
+    expect(firstFound.status).toBe('dispatched');
+    expect(firstFound.history.map((h) => h.type)).toEqual(['schedule', 'tombstone']);
+    const second = await ksched(['find', `it-${id}-2`, '--partition', String(farRef.partition)], env());
+    expect(second.stdout).toMatch(new RegExp(`^it-${id}-2: cancelled \\(${schedules}/${farRef.partition}\\)\\n`));
+    const none = await ksched(['find', `it-${id}-none`], env());
+    expect(none.code).toBe(1);
+    expect(none.stdout).toMatch(/no record with this key/);
 
     // SIGTERM: stopped reported per partition, group left, exit 0.
     p.child.kill('SIGTERM');
