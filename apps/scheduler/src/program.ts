@@ -9,6 +9,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { processIo, type Io } from './commands/common.js';
 import { listCommand } from './commands/list.js';
 import { findCommand } from './commands/find.js';
+import { rescheduleCommand } from './commands/reschedule.js';
 import { runCommand } from './commands/run.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { startCommand } from './commands/start.js';
@@ -42,7 +43,8 @@ export function buildProgram(io: Io = processIo): Command {
     .addCommand(cancelCommand(io))
     .addCommand(statusCommand(io))
     .addCommand(listCommand(io))
-    .addCommand(findCommand(io));
+    .addCommand(findCommand(io))
+    .addCommand(rescheduleCommand(io));
   program.addHelpText(
     'after',
     `

@@ -33,7 +33,7 @@ describe('help', () => {
   it('lists every command in `ksched --help`', async () => {
     const { code, out } = await cli('--help');
     expect(code).toBe(0);
-    for (const name of ['run', 'start', 'topics', 'schedule', 'cancel', 'status', 'list', 'find'])
+    for (const name of ['run', 'start', 'topics', 'schedule', 'cancel', 'status', 'list', 'find', 'reschedule'])
       expect(out).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     expect(out).toContain('flags > environment > config file > defaults');
     expect(out).toContain('Exit codes');
@@ -118,6 +118,8 @@ describe('bad input gives one line on stderr and exit 2, before connecting', () 
     [['list', ...B, '--limit', '0'], /^error: --limit needs to be at least 1$/],
     [['find', ...B], /^error: missing required argument 'key'$/],
     [['find', 'k', ...B, '--partition', 'x'], /^error: --partition needs to be an integer ≥ 0, got "x"$/],
+    [['reschedule', 'k', ...B], /^error: no due time: give --at <time> or --in <duration>$/],
+    [['reschedule', 'k', ...B, '--in', 'soon'], /^error: --in needs a duration such as 90s, 5m, 1h30m, got "soon"$/],
     [['list', ...B, '--from', 'start'], /^error: --from needs to be an integer ≥ 0, got "start"$/],
     [
       ['topics', 'migrate', ...B, '--partitions', '0'],

@@ -124,7 +124,14 @@ describe('ksched against the local broker', () => {
     };
     expect(pending).toMatchObject({ partition: farRef.partition, status: 'pending' });
     expect(Date.parse(pending.dueAt!)).toBeGreaterThan(Date.now() + 10 * 60_000);
-    const cancelled = await ksched(['cancel', `it-${id}-2`, '--partition', String(farRef.partition)], env());
+    // `ksched reschedule` moves it (same partition, 25 min from now); `ksched cancel` without a
+    // partition finds it where it is.
+    const moved = await ksched(['reschedule', `it-${id}-2`, '--in', '25m', '--json'], env());
+    expect(moved.code).toBe(0);
+    const movedRef = JSON.parse(moved.stdout) as { partition: number; dueAt: string; was: string };
+    expect(movedRef).toMatchObject({ partition: farRef.partition, was: pending.dueAt });
+    expect(Date.parse(movedRef.dueAt)).toBeGreaterThan(Date.parse(pending.dueAt!));
+    const cancelled = await ksched(['cancel', `it-${id}-2`], env());
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toMatch(new RegExp(`^cancel for it-${id}-2 written to ${schedules}/${farRef.partition}@\\d+\\n$`));
 

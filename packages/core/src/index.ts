@@ -76,8 +76,9 @@ export type { DeadLetterCause, DecodedRecord, DispatchPair, InvalidReason, Targe
 export { encodeStates, decodeStates, statesJson, statesRecord, statesTopic } from './wire/states.js';
 export type { StatesReport } from './wire/states.js';
 
-export { ScheduleAdmin, createScheduleAdmin, adminRecord, statusOf, MAX_PAGE_SIZE } from './admin/schedule-admin.js';
+export { ScheduleAdmin, createScheduleAdmin, adminRecord, statusOf, messageOf, MAX_PAGE_SIZE } from './admin/schedule-admin.js';
 export type {
+  AdminActionResult,
   AdminRecord,
   AdminRecordType,
   FindOptions,

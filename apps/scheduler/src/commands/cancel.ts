@@ -1,3 +1,4 @@
+import { createScheduleAdmin } from '@ksched/core';
 import { Command } from 'commander';
 import { addSettingOptions, configFor, ONE_SHOT_DEFAULTS, parseNonNegativeInt, processIo, withKafka, type Io } from './common.js';
 
@@ -8,7 +9,8 @@ export function cancelCommand(io: Io = processIo): Command {
     .description(
       'Cancel the schedule with this key: write a cancel record to its partition of the schedules topic. ' +
         'A cancel only works on the partition the schedule is on: pass the partition `ksched schedule` printed ' +
-        '(or the partition key it was written with); without either, the key is hashed, which is right for schedules partitioned by their key.',
+        '(or the partition key it was written with) and the cancel is written there. Without either, the schedule is looked for ' +
+        "(its key's own partition first, then the others) and the cancel goes where it is; a key with no pending schedule is an error.",
     )
     .argument('<key>', 'key of the schedule (printed by `ksched schedule`, or its --id)')
     .option('--partition <n>', 'schedules-topic partition of the schedule')
@@ -27,12 +29,20 @@ Examples:
     const partition = options.partition !== undefined ? parseNonNegativeInt(options.partition, '--partition') : undefined;
     const schedulesTopic = config.scheduler.topics[0]!;
     await withKafka(config, async ({ adapter, transport }) => {
-      const client = adapter.createScheduleClient({ transport, schedulesTopic });
-      const ref = await client.cancel({
-        key,
-        ...(partition !== undefined ? { partition } : {}),
-        ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
-      });
+      const routed = partition !== undefined || options.partitionKey !== undefined;
+      const ref = routed
+        ? await adapter.createScheduleClient({ transport, schedulesTopic }).cancel({
+            key,
+            ...(partition !== undefined ? { partition } : {}),
+            ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
+          })
+        : // Routed as the schedule was: found first, on whichever partition it is.
+          (
+            await createScheduleAdmin({ transport, schedulesTopics: config.scheduler.topics }).cancel(key, {
+              topic: schedulesTopic,
+              everyPartition: true,
+            })
+          ).produced;
       if (options.json) io.out(JSON.stringify({ key: ref.key, schedulesTopic: ref.topic, partition: ref.partition, offset: ref.offset }));
       else io.out(`cancel for ${ref.key} written to ${ref.topic}/${ref.partition}@${ref.offset}`);
     });

@@ -54,7 +54,7 @@ function headersOf(pairs: readonly string[] | undefined): Record<string, string>
 }
 
 /** The due time: exactly one of `--at` and `--in`. */
-function dueOf(options: ScheduleOptions, nowMs: number): { epoch: number } | { at: number } {
+export function dueOf(options: Pick<ScheduleOptions, 'at' | 'in'>, nowMs: number): { epoch: number } | { at: number } {
   if (options.at !== undefined) {
     const t = parseTime(options.at);
     if (t === undefined)

@@ -7,8 +7,12 @@
  *
  * @module
  */
+import { createScheduleClient } from '../client/schedule-client.js';
+import type { RescheduleInput, ScheduleClient, ScheduledRef } from '../client/schedule-client.js';
 import { Header } from '../contracts/headers.js';
+import type { DueTime, ScheduleMessage } from '../contracts/scheduled-message.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
 import type { ConsumedRecord, PartitionReader, RecordHeaders, TopicPartition, Transport } from '../ports/transport.js';
 import { decodeRecord, headerText } from '../wire/codec/index.js';
 import type { TargetRouting } from '../wire/codec/index.js';
@@ -41,6 +45,8 @@ export interface AdminRecord {
   /** Invalid records: why (reason and detail). */
   readonly reason?: string;
   readonly headers: RecordHeaders;
+  /** The payload (`null` for a null value). */
+  readonly value: Uint8Array | null;
   /** Payload size in bytes (0 for a null value). */
   readonly valueSize: number;
 }
@@ -119,6 +125,20 @@ export interface FindOptions {
   readonly partition?: number;
   /** The partition key it was hashed with; default the key itself. */
   readonly partitionKey?: string;
+  /**
+   * Without `partition` or `partitionKey`: when the key's own partition has no record with the
+   * key, look through the other partitions too (a schedule routed by a partition key nobody
+   * remembers). Reads every partition in the worst case.
+   */
+  readonly everyPartition?: boolean;
+}
+
+/** What an admin action found and what it wrote. */
+export interface AdminActionResult {
+  /** The schedule as it was before the action. */
+  readonly found: FoundSchedule;
+  /** The cancel or the new schedule record written, on the schedule's partition. */
+  readonly produced: ScheduledRef;
 }
 
 /** Settings of {@link ScheduleAdmin}. */
@@ -128,6 +148,8 @@ export interface ScheduleAdminOptions {
   readonly schedulesTopics: readonly string[];
   /** Postfix of the states topics. Default `_states`. */
   readonly statesPostfix?: string;
+  /** "Now" for the records `cancel` and `reschedule` write. Default: the system clock. */
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 /** Most records a page may hold. */
@@ -147,6 +169,7 @@ export function adminRecord(topic: string, record: ConsumedRecord): AdminRecord 
     key: text(record.key),
     createdAtMs: record.timestamp,
     headers: record.headers,
+    value: record.value,
     valueSize: record.value?.byteLength ?? 0,
   };
   const d = decodeRecord(record);
@@ -193,12 +216,14 @@ export class ScheduleAdmin {
   readonly schedulesTopics: readonly string[];
   readonly #transport: Transport;
   readonly #statesPostfix: string;
+  readonly #clock: Pick<Clock, 'now'> | undefined;
 
   constructor(options: ScheduleAdminOptions) {
     if (options.schedulesTopics.length === 0) throw bad('schedulesTopics', 'required', 'name at least one schedules topic');
     this.schedulesTopics = [...options.schedulesTopics];
     this.#transport = options.transport;
     this.#statesPostfix = options.statesPostfix ?? '_states';
+    this.#clock = options.clock;
   }
 
   /** Every schedules topic with its partitions' watermarks and last states reports. */
@@ -285,11 +310,65 @@ export class ScheduleAdmin {
       if (record.key !== null && sameBytes(record.key, wanted)) history.push(adminRecord(topic, record));
       return true;
     });
+    if (history.length === 0 && options.everyPartition === true && options.partition === undefined && options.partitionKey === undefined) {
+      for (let other = 0; other < count; other++) {
+        if (other === partition) continue;
+        const found = await this.find(key, { topic, partition: other });
+        if (found.history.length > 0) return found;
+      }
+    }
     const latest = history.at(-1);
     return { topic, partition, key, status: statusOf(latest), latest, history };
   }
 
+  /**
+   * Cancels the pending schedule `key` as it was routed: the cancel goes to the partition its
+   * schedule record is on (found as {@link ScheduleAdmin.find} does), whatever partition key it was
+   * written with, so it cannot miss.
+   *
+   * @throws InvalidArgumentError when the schedule is not pending (cancelled, dispatched or unknown), naming its status.
+   */
+  async cancel(key: string, options: FindOptions = {}): Promise<AdminActionResult> {
+    const found = await this.#pending(key, options, 'cancel');
+    const produced = await this.#client(found.topic).cancel({ key, partition: found.partition });
+    return { found, produced };
+  }
+
+  /**
+   * Moves the pending schedule `key` to a new due time: a new schedule record with the same key,
+   * message (payload, key, headers and routing of the target) on the same partition, which
+   * replaces the old one.
+   *
+   * @throws InvalidArgumentError when the schedule is not pending, or the due time is invalid (from the builder).
+   */
+  async reschedule(key: string, due: DueTime, options: FindOptions = {}): Promise<AdminActionResult> {
+    const found = await this.#pending(key, options, 'reschedule');
+    const produced = await this.#client(found.topic).reschedule({
+      key,
+      partition: found.partition,
+      message: messageOf(found.latest!),
+      ...due,
+    } as RescheduleInput);
+    return { found, produced };
+  }
+
   // ---- internals ------------------------------------------------------------------------------
+
+  async #pending(key: string, options: FindOptions, action: string): Promise<FoundSchedule> {
+    const found = await this.find(key, options);
+    if (found.status !== 'pending') {
+      throw bad('key', 'not_pending', `${key} is ${found.status} on ${found.topic}/${found.partition}: nothing to ${action}`);
+    }
+    return found;
+  }
+
+  #client(topic: string): ScheduleClient {
+    return createScheduleClient({
+      transport: this.#transport,
+      schedulesTopic: topic,
+      ...(this.#clock !== undefined ? { clock: this.#clock } : {}),
+    });
+  }
 
   async #partitionCount(topic: string): Promise<number> {
     if (!this.schedulesTopics.includes(topic)) {
@@ -362,6 +441,28 @@ export class ScheduleAdmin {
       await reader.close();
     }
   }
+}
+
+/** Header names the envelope builder writes: not the message's own. */
+const ENVELOPE_HEADERS: ReadonlySet<string> = new Set(Object.values(Header));
+
+/** The message a schedule record carries, to build it again (with another due time). */
+export function messageOf(record: AdminRecord): ScheduleMessage {
+  const target = record.target;
+  if (record.type !== 'schedule' || target === undefined)
+    throw bad('record', 'not_schedule', `offset ${record.offset} is a ${record.type}, not a schedule`);
+  const headers: Record<string, string | Uint8Array<ArrayBuffer>> = {};
+  for (const [name, value] of Object.entries(record.headers)) {
+    if (!ENVELOPE_HEADERS.has(name)) headers[name] = typeof value === 'string' ? value : new Uint8Array(value);
+  }
+  return {
+    topic: target.topic,
+    payload: record.value === null ? null : new Uint8Array(record.value),
+    ...(target.key !== undefined ? { key: target.key } : {}),
+    ...(target.partition !== undefined ? { partition: target.partition } : {}),
+    ...(target.partitionKey !== undefined ? { partitionKey: target.partitionKey } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+  };
 }
 
 function bad(field: string, rule: string, message: string): InvalidArgumentError {

@@ -4,7 +4,7 @@
  * clear error naming each bad argument.
  */
 import { describe, expect, it } from 'vitest';
-import { createScheduleAdmin, InvalidArgumentError, type ScheduleAdmin } from '@ksched/core';
+import { createScheduleAdmin, InvalidArgumentError, partitionForKey, type ScheduleAdmin } from '@ksched/core';
 import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
 import { MINUTE, SECOND } from '../engine/helpers.js';
 
@@ -13,7 +13,7 @@ const TOPIC = 'scheduled_messages';
 async function adminOf(env: TestEnvironment): Promise<ScheduleAdmin> {
   const transport = env.broker.createTransport({ clientId: 'admin', clock: env.clock });
   await transport.connect();
-  return createScheduleAdmin({ transport, schedulesTopics: [TOPIC] });
+  return createScheduleAdmin({ transport, schedulesTopics: [TOPIC], clock: env.clock });
 }
 
 async function violation(promise: Promise<unknown>): Promise<{ field: string; message: string }> {
@@ -137,5 +137,81 @@ describe('ScheduleAdmin.find', () => {
     expect(dispatched).toMatchObject({ partition: plain.partition, status: 'dispatched' });
     expect(dispatched.history.map((r) => r.type)).toEqual(['schedule', 'tombstone']);
     expect(await admin.find('never-scheduled')).toMatchObject({ status: 'unknown', history: [] });
+  });
+});
+
+describe('ScheduleAdmin.cancel and reschedule', () => {
+  it('cancel reaches a schedule routed by partition key from its bare key, and the scheduler obeys it', async () => {
+    await using env = await createTestEnvironment({ partitions: 4 });
+    const admin = await adminOf(env);
+    const now = env.clock.now();
+    const routed = await env.schedule({
+      message: { topic: 'events', payload: 'x' },
+      at: now + MINUTE,
+      envelope: { key: 'order-42-reminder', partitionKey: 'customer-7' },
+    });
+    // Found on its partition, the cancel goes there too.
+    const { found, produced } = await admin.cancel('order-42-reminder', { partition: routed.partition });
+    expect(found.status).toBe('pending');
+    expect(produced).toMatchObject({ key: 'order-42-reminder', topic: TOPIC, partition: routed.partition });
+    await env.advance(2 * MINUTE);
+    expect(env.dispatched('events')).toHaveLength(0);
+    expect((await admin.find('order-42-reminder', { partition: routed.partition })).status).toBe('cancelled');
+    // Nothing to cancel any more: the error says why.
+    expect(await violation(admin.cancel('order-42-reminder', { partition: routed.partition }))).toMatchObject({
+      field: 'key',
+      message: expect.stringMatching(/is cancelled on scheduled_messages\/\d: nothing to cancel/),
+    });
+  });
+
+  it('reschedule keeps the message (payload, key, headers, target routing) and moves the due time', async () => {
+    await using env = await createTestEnvironment({ partitions: 2 });
+    const admin = await adminOf(env);
+    const now = env.clock.now();
+    const original = await env.schedule({
+      message: { topic: 'events', key: 'order-7', payload: 'remind', headers: { origin: 'shop' }, partitionKey: 'customer-1' },
+      at: now + 10 * MINUTE,
+      envelope: { key: 'order-7-reminder', partition: 1 },
+    });
+    const { produced } = await admin.reschedule('order-7-reminder', { at: now + MINUTE }, { partition: 1 });
+    expect(produced).toMatchObject({ partition: original.partition });
+    const moved = await admin.find('order-7-reminder', { partition: 1 });
+    expect(moved.history.map((r) => r.type)).toEqual(['schedule', 'schedule']);
+    expect(moved.latest).toMatchObject({ dueMs: now + MINUTE, target: { topic: 'events', key: 'order-7', partitionKey: 'customer-1' } });
+
+    await env.advance(2 * MINUTE);
+    const out = env.dispatched('events');
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ key: 'order-7', value: 'remind', scheduleKey: 'order-7-reminder', dueMs: now + MINUTE });
+    expect(out[0]!.headers['origin']).toBe('shop');
+    // Dispatched: no more rescheduling.
+    expect(await violation(admin.reschedule('order-7-reminder', { delayMs: MINUTE }, { partition: 1 }))).toMatchObject({ field: 'key' });
+  });
+});
+
+describe('ScheduleAdmin.find with everyPartition', () => {
+  it('finds a schedule routed by a forgotten partition key on another partition', async () => {
+    await using env = await createTestEnvironment({ partitions: 4 });
+    const admin = await adminOf(env);
+    const now = env.clock.now();
+    // A key whose own partition differs from its partition key's.
+    let key = '';
+    for (let i = 0; ; i++) {
+      key = `reminder-${i}`;
+      if (partitionForKey(key, 4) !== partitionForKey('customer-7', 4)) break;
+    }
+    const routed = await env.schedule({
+      message: { topic: 'events', payload: 'x' },
+      at: now + MINUTE,
+      envelope: { key, partitionKey: 'customer-7' },
+    });
+    expect((await admin.find(key)).status).toBe('unknown');
+    expect(await admin.find(key, { everyPartition: true })).toMatchObject({ partition: routed.partition, status: 'pending' });
+    expect(await admin.find('nowhere', { everyPartition: true })).toMatchObject({
+      partition: partitionForKey('nowhere', 4),
+      status: 'unknown',
+    });
+    const { produced } = await admin.cancel(key, { everyPartition: true });
+    expect(produced.partition).toBe(routed.partition);
   });
 });
