@@ -116,6 +116,7 @@ describe('bad input gives one line on stderr and exit 2, before connecting', () 
     [['cancel', ...B], /^error: missing required argument 'key'$/],
     [['cancel', 'k', ...B, '--partition', 'x'], /^error: --partition needs to be an integer ≥ 0, got "x"$/],
     [['list', ...B, '--limit', '0'], /^error: --limit needs to be at least 1$/],
+    [['list', ...B, '--limit', '5000'], /^error: --limit can be at most 1000$/],
     [['find', ...B], /^error: missing required argument 'key'$/],
     [['find', 'k', ...B, '--partition', 'x'], /^error: --partition needs to be an integer ≥ 0, got "x"$/],
     [['reschedule', 'k', ...B], /^error: no due time: give --at <time> or --in <duration>$/],

@@ -124,6 +124,10 @@ describe('ksched against the local broker', () => {
     };
     expect(pending).toMatchObject({ partition: farRef.partition, status: 'pending' });
     expect(Date.parse(pending.dueAt!)).toBeGreaterThan(Date.now() + 10 * 60_000);
+    const pendingRows = JSON.parse((await ksched(['list', '-p', String(farRef.partition), '--pending', '--json'], env())).stdout) as {
+      records: { key: string; type: string }[];
+    };
+    expect(pendingRows.records).toContainEqual(expect.objectContaining({ key: `it-${id}-2`, type: 'schedule' }));
     // `ksched reschedule` moves it (same partition, 25 min from now); `ksched cancel` without a
     // partition finds it where it is.
     const moved = await ksched(['reschedule', `it-${id}-2`, '--in', '25m', '--json'], env());
@@ -177,6 +181,11 @@ describe('ksched against the local broker', () => {
       }
     ).records;
     expect(farRows).toContainEqual(expect.objectContaining({ type: 'cancel', key: `it-${id}-2` }));
+    // Nothing is pending any more on either partition.
+    const stillPending = JSON.parse((await ksched(['list', '-p', String(farRef.partition), '--pending', '--json'], env())).stdout) as {
+      records: unknown[];
+    };
+    expect(stillPending.records).toEqual([]);
 
     // `ksched find`: the first one dispatched (its schedule and tombstone), the second cancelled,
     // an unknown key not found (exit 1).

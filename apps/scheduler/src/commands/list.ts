@@ -1,6 +1,5 @@
-import { decodeRecord, Header, headerText } from '@ksched/core';
+import { createScheduleAdmin, Header, headerText, type AdminRecord } from '@ksched/core';
 import { Command } from 'commander';
-import { readTopic } from '../read-topic.js';
 import { CliError } from '../errors.js';
 import { addSettingOptions, configFor, ONE_SHOT_DEFAULTS, parseNonNegativeInt, processIo, table, withKafka, type Io } from './common.js';
 
@@ -22,7 +21,21 @@ export interface ListedRecord {
   readonly reason?: string;
 }
 
-const keyText = (key: Uint8Array | null) => (key === null ? null : Buffer.from(key).toString('utf8'));
+/** A record as `ksched list` shows it. */
+function listed(r: AdminRecord): ListedRecord {
+  return {
+    offset: r.offset,
+    type: r.type === 'unknown' ? (r.unknownType ?? 'unknown') : r.type,
+    key: r.key,
+    dueAt: r.dueMs !== undefined && (r.type === 'schedule' || r.type === 'tombstone') ? new Date(r.dueMs).toISOString() : null,
+    targetTopic: r.target?.topic ?? null,
+    targetPartition: r.target?.partition ?? null,
+    targetKey: r.target?.key ?? null,
+    schemaVersion: r.schemaVersion ?? headerText(r.headers, Header.schemaVersion) ?? null,
+    createdAt: new Date(r.createdAtMs).toISOString(),
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+  };
+}
 
 /** `ksched list`: browse a partition of a schedules topic. */
 export function listCommand(io: Io = processIo): Command {
@@ -30,71 +43,58 @@ export function listCommand(io: Io = processIo): Command {
     .summary('browse a partition of a schedules topic')
     .description(
       'List the records of one partition of a schedules topic: offset, type (schedule, cancel, tombstone), key, due time and target. ' +
-        'Compacted-away offsets do not appear.',
+        'Compacted-away offsets do not appear. With --pending, only the schedules still pending (not cancelled, dispatched or replaced). ' +
+        'Reads outside the scheduler group: running schedulers are not disturbed.',
     )
     .option('-p, --partition <n>', 'partition to read', '0')
     .option('--from <offset>', 'first offset to show (default: the beginning)')
-    .option('-n, --limit <n>', 'most records to show', '50')
+    .option('-n, --limit <n>', 'most records to show (at most 1000)', '50')
+    .option('--pending', 'only the schedules still pending')
     .option('--json', 'print JSON instead of a table');
   addSettingOptions(command, ['connection', 'topics']);
   command.addHelpText(
     'after',
     `
-Reads the first schedules topic (-s/--schedules-topic). --from reads the partition from its
-beginning and skips to the offset.
+Reads the first schedules topic (-s/--schedules-topic). --from starts at that offset (by
+seeking); --pending reads the partition from there to its end, since a later record of a key
+closes its schedule.
 
 Examples:
   ksched list -b 127.0.0.1:19092
   ksched list -s scheduled_messages -p 3 --from 120 --limit 20
+  ksched list -p 1 --pending
   ksched list --json | jq '.records[] | select(.type == "schedule")'`,
   );
-  command.action(async (options: { partition: string; from?: string; limit: string; json?: boolean }, cmd: Command) => {
+  command.action(async (options: { partition: string; from?: string; limit: string; pending?: boolean; json?: boolean }, cmd: Command) => {
     const config = configFor(cmd, { defaults: ONE_SHOT_DEFAULTS });
     const partition = parseNonNegativeInt(options.partition, '--partition');
     const from = options.from !== undefined ? parseNonNegativeInt(options.from, '--from') : undefined;
     const limit = parseNonNegativeInt(options.limit, '--limit');
     if (limit === 0) throw new CliError('--limit needs to be at least 1');
+    if (limit > 1000) throw new CliError('--limit can be at most 1000');
     const topic = config.scheduler.topics[0]!;
-    const [read] = await withKafka(config, ({ transport }) =>
-      readTopic(transport, { topic, partitions: [partition], limit, ...(from !== undefined ? { fromOffset: from } : {}) }),
-    );
-    const records: ListedRecord[] = (read?.records ?? []).map((r) => {
-      const d = decodeRecord(r);
-      const base = {
-        offset: r.offset,
-        createdAt: new Date(r.timestamp).toISOString(),
-        schemaVersion: headerText(r.headers, Header.schemaVersion) ?? null,
-      };
-      const none = { dueAt: null, targetTopic: null, targetPartition: null, targetKey: null };
-      switch (d.kind) {
-        case 'schedule':
-          return {
-            ...base,
-            type: 'schedule',
-            key: d.key,
-            dueAt: new Date(d.dueMs).toISOString(),
-            targetTopic: d.target.topic,
-            targetPartition: d.target.partition ?? null,
-            targetKey: d.target.key ?? null,
-          };
-        case 'tombstone':
-          return { ...base, ...none, type: 'tombstone', key: d.key, dueAt: d.epoch > 0 ? new Date(d.epoch * 1000).toISOString() : null };
-        case 'cancel':
-          return { ...base, ...none, type: 'cancel', key: d.key };
-        case 'unknown':
-          return { ...base, ...none, type: d.type, key: d.key };
-        case 'incompatible':
-          return { ...base, ...none, type: 'incompatible', key: keyText(r.key) };
-        case 'invalid':
-          return { ...base, ...none, type: 'invalid', key: keyText(r.key), reason: `${d.reason}: ${d.detail}` };
+    const read = await withKafka(config, async ({ transport }) => {
+      const admin = createScheduleAdmin({ transport, schedulesTopics: config.scheduler.topics });
+      const range = { limit, ...(from !== undefined ? { fromOffset: from } : {}) };
+      if (options.pending) {
+        const p = await admin.pending(topic, partition, range);
+        return { low: p.low, high: p.high, records: p.records, next: undefined };
       }
+      return admin.records(topic, partition, range);
     });
+    const records = read.records.map(listed);
     if (options.json) {
-      io.out(JSON.stringify({ topic, partition, low: read?.low ?? 0, high: read?.high ?? 0, records }, null, 2));
+      io.out(
+        JSON.stringify(
+          { topic, partition, low: read.low, high: read.high, ...(read.next !== undefined ? { next: read.next } : {}), records },
+          null,
+          2,
+        ),
+      );
       return;
     }
     io.out(
-      `${topic}/${partition}: offsets ${read?.low ?? 0}..${(read?.high ?? 0) - 1}, ${records.length} record${records.length === 1 ? '' : 's'} shown`,
+      `${topic}/${partition}: offsets ${read.low}..${read.high - 1}, ${records.length} ${options.pending ? 'pending schedule' : 'record'}${records.length === 1 ? '' : 's'} shown${read.next !== undefined ? `; more from --from ${read.next}` : ''}`,
     );
     if (records.length === 0) return;
     io.out(

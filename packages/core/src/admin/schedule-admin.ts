@@ -322,6 +322,50 @@ export class ScheduleAdmin {
   }
 
   /**
+   * The pending schedules of a partition: schedule records that are still the latest record of
+   * their key, in offset order, from `fromOffset` (default the beginning), at most `limit`
+   * (default 50, at most {@link MAX_PAGE_SIZE}). Reads the partition from `fromOffset` to its end
+   * (a later cancel or tombstone closes a schedule).
+   *
+   * @throws InvalidArgumentError naming the topic, partition, offset or limit that is wrong.
+   */
+  async pending(
+    topic: string,
+    partition: number,
+    options: { readonly fromOffset?: number; readonly limit?: number } = {},
+  ): Promise<{ readonly records: readonly AdminRecord[]; readonly more: boolean; readonly low: number; readonly high: number }> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw bad('limit', 'range', `must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(limit)}`);
+    }
+    if (options.fromOffset !== undefined && (!Number.isInteger(options.fromOffset) || options.fromOffset < 0)) {
+      throw bad('offset', 'range', `must be a non-negative integer, got ${String(options.fromOffset)}`);
+    }
+    const tp = await this.#partition(topic, partition);
+    const { low, high } = await this.#transport.fetchWatermarks(tp);
+    const latest = new Map<string, ConsumedRecord>();
+    await this.#read(tp, Math.min(Math.max(options.fromOffset ?? low, low), high), high, (record) => {
+      if (record.key === null) return true;
+      const key = utf8.decode(record.key);
+      latest.delete(key); // re-inserted: the map stays in offset order of each key's latest record
+      latest.set(key, record);
+      return true;
+    });
+    const records: AdminRecord[] = [];
+    let more = false;
+    for (const record of latest.values()) {
+      const decoded = adminRecord(topic, record);
+      if (decoded.type !== 'schedule') continue;
+      if (records.length === limit) {
+        more = true;
+        break;
+      }
+      records.push(decoded);
+    }
+    return { records, more, low, high };
+  }
+
+  /**
    * Cancels the pending schedule `key` as it was routed: the cancel goes to the partition its
    * schedule record is on (found as {@link ScheduleAdmin.find} does), whatever partition key it was
    * written with, so it cannot miss.

@@ -215,3 +215,30 @@ describe('ScheduleAdmin.find with everyPartition', () => {
     expect(produced.partition).toBe(routed.partition);
   });
 });
+
+describe('ScheduleAdmin.pending', () => {
+  it('lists the schedules still pending on a partition: not cancelled, dispatched or replaced', async () => {
+    await using env = await createTestEnvironment({ partitions: 1 });
+    const admin = await adminOf(env);
+    const now = env.clock.now();
+    const key = async (i: number, at: number) =>
+      (await env.schedule({ message: { topic: 'events', payload: `p${i}` }, at, envelope: { key: `k${i}` } })).key;
+    await key(0, now + MINUTE); // dispatched below
+    await key(1, now + 10 * MINUTE); // cancelled
+    await key(2, now + 20 * MINUTE); // replaced by a later version
+    await key(3, now + 30 * MINUTE);
+    await key(2, now + 40 * MINUTE);
+    await env.cancel('k1', { partition: 0 });
+    await env.advance(2 * MINUTE);
+    const pending = await admin.pending(TOPIC, 0);
+    expect(pending.records.map((r) => [r.key, r.dueMs])).toEqual([
+      ['k3', now + 30 * MINUTE],
+      ['k2', now + 40 * MINUTE],
+    ]);
+    expect(pending.more).toBe(false);
+    const first = await admin.pending(TOPIC, 0, { limit: 1 });
+    expect(first.records.map((r) => r.key)).toEqual(['k3']);
+    expect(first.more).toBe(true);
+    expect(await violation(admin.pending(TOPIC, 0, { limit: 0 }))).toMatchObject({ field: 'limit' });
+  });
+});
