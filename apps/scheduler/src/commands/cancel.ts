@@ -1,6 +1,16 @@
 import { createScheduleAdmin } from '@ksched/core';
 import { Command } from 'commander';
-import { addSettingOptions, configFor, ONE_SHOT_DEFAULTS, parseNonNegativeInt, processIo, withKafka, type Io } from './common.js';
+import {
+  addScheduleKeyOptions,
+  addSettingOptions,
+  configFor,
+  ONE_SHOT_DEFAULTS,
+  processIo,
+  routingOf,
+  withKafka,
+  type Io,
+  type ScheduleKeyOptions,
+} from './common.js';
 
 /** `ksched cancel`: cancel a schedule by key. */
 export function cancelCommand(io: Io = processIo): Command {
@@ -11,11 +21,8 @@ export function cancelCommand(io: Io = processIo): Command {
         'A cancel only works on the partition the schedule is on: pass the partition `ksched schedule` printed ' +
         '(or the partition key it was written with) and the cancel is written there. Without either, the schedule is looked for ' +
         "(its key's own partition first, then the others) and the cancel goes where it is; a key with no pending schedule is an error.",
-    )
-    .argument('<key>', 'key of the schedule (printed by `ksched schedule`, or its --id)')
-    .option('--partition <n>', 'schedules-topic partition of the schedule')
-    .option('--partition-key <key>', 'partition key the schedule was written with')
-    .option('--json', 'print the result as JSON');
+    );
+  addScheduleKeyOptions(command);
   addSettingOptions(command, ['connection', 'topics']);
   command.addHelpText(
     'after',
@@ -24,18 +31,14 @@ Examples:
   ksched cancel orders-0b6c1d2e-4f0a-4c55-9d7c-2f1f9b1b8e11 --partition 3
   ksched cancel greeting-1 -s scheduled_messages`,
   );
-  command.action(async (key: string, options: { partition?: string; partitionKey?: string; json?: boolean }, cmd: Command) => {
+  command.action(async (key: string, options: ScheduleKeyOptions, cmd: Command) => {
     const config = configFor(cmd, { defaults: ONE_SHOT_DEFAULTS });
-    const partition = options.partition !== undefined ? parseNonNegativeInt(options.partition, '--partition') : undefined;
+    const routing = routingOf(options);
     const schedulesTopic = config.scheduler.topics[0]!;
     await withKafka(config, async ({ adapter, transport }) => {
-      const routed = partition !== undefined || options.partitionKey !== undefined;
+      const routed = routing.partition !== undefined || routing.partitionKey !== undefined;
       const ref = routed
-        ? await adapter.createScheduleClient({ transport, schedulesTopic }).cancel({
-            key,
-            ...(partition !== undefined ? { partition } : {}),
-            ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
-          })
+        ? await adapter.createScheduleClient({ transport, schedulesTopic }).cancel({ key, ...routing })
         : // Routed as the schedule was: found first, on whichever partition it is.
           (
             await createScheduleAdmin({ transport, schedulesTopics: config.scheduler.topics }).cancel(key, {

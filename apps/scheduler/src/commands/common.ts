@@ -119,6 +119,30 @@ export function parseNonNegativeInt(value: string, flag: string): number {
   return Number(value.trim());
 }
 
+/** The options of a command that acts on one schedule: how it was routed, and `--json`. */
+export interface ScheduleKeyOptions {
+  readonly partition?: string;
+  readonly partitionKey?: string;
+  readonly json?: boolean;
+}
+
+/** Adds `<key>`, `--partition`, `--partition-key` and `--json` (the commands that act on one schedule). */
+export function addScheduleKeyOptions(command: Command): Command {
+  return command
+    .argument('<key>', 'key of the schedule (printed by `ksched schedule`, or its --id)')
+    .option('--partition <n>', 'schedules-topic partition of the schedule')
+    .option('--partition-key <key>', 'partition key the schedule was written with')
+    .option('--json', 'print the result as JSON');
+}
+
+/** The routing `--partition` / `--partition-key` give (checked), as the admin API and the schedule client take it. */
+export function routingOf(options: ScheduleKeyOptions): { partition?: number; partitionKey?: string } {
+  return {
+    ...(options.partition !== undefined ? { partition: parseNonNegativeInt(options.partition, '--partition') } : {}),
+    ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
+  };
+}
+
 /** A one-shot command's Kafka access: the adapter and a transport, closed afterwards. */
 export interface KafkaSession {
   readonly adapter: KafkaAdapter;

@@ -1,7 +1,18 @@
 import { createScheduleAdmin, type AdminRecord } from '@ksched/core';
 import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { addSettingOptions, configFor, ONE_SHOT_DEFAULTS, parseNonNegativeInt, processIo, table, withKafka, type Io } from './common.js';
+import {
+  addScheduleKeyOptions,
+  addSettingOptions,
+  configFor,
+  ONE_SHOT_DEFAULTS,
+  processIo,
+  routingOf,
+  table,
+  withKafka,
+  type Io,
+  type ScheduleKeyOptions,
+} from './common.js';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -27,12 +38,9 @@ export function findCommand(io: Io = processIo): Command {
       'Find the schedule with this key on its partition of the schedules topic and show its status (pending with its due time, ' +
         'cancelled, dispatched, or unknown) and every record with the key still in the log. The partition is found the way the ' +
         'schedule was routed: pass the partition `ksched schedule` printed, or the partition key it was written with; without ' +
-        'either, the key is hashed. Reads outside the scheduler group: running schedulers are not disturbed.',
-    )
-    .argument('<key>', 'key of the schedule (printed by `ksched schedule`, or its --id)')
-    .option('--partition <n>', 'schedules-topic partition of the schedule')
-    .option('--partition-key <key>', 'partition key the schedule was written with')
-    .option('--json', 'print the result as JSON');
+        "either, the key's own partition is looked at first, then the others. Reads outside the scheduler group: running schedulers are not disturbed.",
+    );
+  addScheduleKeyOptions(command);
   addSettingOptions(command, ['connection', 'topics']);
   command.addHelpText(
     'after',
@@ -43,16 +51,12 @@ Examples:
   ksched find orders-0b6c1d2e-4f0a-4c55-9d7c-2f1f9b1b8e11 --partition 3
   ksched find reminder-42 --partition-key customer-7 --json`,
   );
-  command.action(async (key: string, options: { partition?: string; partitionKey?: string; json?: boolean }, cmd: Command) => {
+  command.action(async (key: string, options: ScheduleKeyOptions, cmd: Command) => {
     const config = configFor(cmd, { defaults: ONE_SHOT_DEFAULTS });
-    const partition = options.partition !== undefined ? parseNonNegativeInt(options.partition, '--partition') : undefined;
+    const routing = routingOf(options);
     const topic = config.scheduler.topics[0]!;
     const found = await withKafka(config, ({ transport }) =>
-      createScheduleAdmin({ transport, schedulesTopics: config.scheduler.topics }).find(key, {
-        topic,
-        ...(partition !== undefined ? { partition } : {}),
-        ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
-      }),
+      createScheduleAdmin({ transport, schedulesTopics: config.scheduler.topics }).find(key, { topic, everyPartition: true, ...routing }),
     );
     const latest = found.latest;
     if (options.json) {

@@ -1,6 +1,16 @@
 import { createScheduleAdmin } from '@ksched/core';
 import { Command, Option } from 'commander';
-import { addSettingOptions, configFor, ONE_SHOT_DEFAULTS, parseNonNegativeInt, processIo, withKafka, type Io } from './common.js';
+import {
+  addScheduleKeyOptions,
+  addSettingOptions,
+  configFor,
+  ONE_SHOT_DEFAULTS,
+  processIo,
+  routingOf,
+  withKafka,
+  type Io,
+  type ScheduleKeyOptions,
+} from './common.js';
 import { dueOf } from './schedule.js';
 
 /** `ksched reschedule`: move a pending schedule to another due time. */
@@ -11,15 +21,12 @@ export function rescheduleCommand(io: Io = processIo): Command {
       'Move the pending schedule with this key to a new due time: write a new schedule record with the same key and the same message ' +
         '(payload, key, headers, target routing) to the partition its schedule is on, where it replaces the old one. ' +
         'The schedule is found as it was routed: --partition or --partition-key when given, else on every partition, its own first.',
-    )
-    .argument('<key>', 'key of the schedule (printed by `ksched schedule`, or its --id)')
+    );
+  addScheduleKeyOptions(command)
     .addOption(
       new Option('--at <time>', 'new due time: ISO 8601 (2030-01-01T09:30:00Z) or Unix epoch seconds / milliseconds').conflicts('in'),
     )
-    .option('--in <duration>', 'new due time after a delay from now: 90s, 5m, 1h30m, 250ms')
-    .option('--partition <n>', 'schedules-topic partition of the schedule')
-    .option('--partition-key <key>', 'partition key the schedule was written with')
-    .option('--json', 'print the result as JSON');
+    .option('--in <duration>', 'new due time after a delay from now: 90s, 5m, 1h30m, 250ms');
   addSettingOptions(command, ['connection', 'topics']);
   command.addHelpText(
     'after',
@@ -31,28 +38,25 @@ Examples:
   ksched reschedule orders-0b6c1d2e-4f0a-4c55-9d7c-2f1f9b1b8e11 --in 10m
   ksched reschedule reminder-42 --partition-key customer-7 --at 2030-01-01T09:30:00Z`,
   );
-  command.action(
-    async (key: string, options: { at?: string; in?: string; partition?: string; partitionKey?: string; json?: boolean }, cmd: Command) => {
-      const config = configFor(cmd, { defaults: ONE_SHOT_DEFAULTS });
-      const partition = options.partition !== undefined ? parseNonNegativeInt(options.partition, '--partition') : undefined;
-      const due = dueOf(options, Date.now());
-      const topic = config.scheduler.topics[0]!;
-      const { found, produced } = await withKafka(config, ({ transport }) =>
-        createScheduleAdmin({ transport, schedulesTopics: config.scheduler.topics }).reschedule(key, due, {
-          topic,
-          everyPartition: true,
-          ...(partition !== undefined ? { partition } : {}),
-          ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
-        }),
-      );
-      const dueAt = new Date('at' in due ? due.at : due.epoch * 1000).toISOString();
-      const was = found.latest?.dueMs !== undefined ? new Date(found.latest.dueMs).toISOString() : null;
-      if (options.json) {
-        io.out(JSON.stringify({ key, schedulesTopic: produced.topic, partition: produced.partition, offset: produced.offset, dueAt, was }));
-      } else {
-        io.out(`rescheduled ${key} to ${dueAt} (was ${was ?? 'unknown'}): ${produced.topic}/${produced.partition}@${produced.offset}`);
-      }
-    },
-  );
+  command.action(async (key: string, options: ScheduleKeyOptions & { at?: string; in?: string }, cmd: Command) => {
+    const config = configFor(cmd, { defaults: ONE_SHOT_DEFAULTS });
+    const routing = routingOf(options);
+    const due = dueOf(options, Date.now());
+    const topic = config.scheduler.topics[0]!;
+    const { found, produced } = await withKafka(config, ({ transport }) =>
+      createScheduleAdmin({ transport, schedulesTopics: config.scheduler.topics }).reschedule(key, due, {
+        topic,
+        everyPartition: true,
+        ...routing,
+      }),
+    );
+    const dueAt = new Date('at' in due ? due.at : due.epoch * 1000).toISOString();
+    const was = found.latest?.dueMs !== undefined ? new Date(found.latest.dueMs).toISOString() : null;
+    if (options.json) {
+      io.out(JSON.stringify({ key, schedulesTopic: produced.topic, partition: produced.partition, offset: produced.offset, dueAt, was }));
+    } else {
+      io.out(`rescheduled ${key} to ${dueAt} (was ${was ?? 'unknown'}): ${produced.topic}/${produced.partition}@${produced.offset}`);
+    }
+  });
   return command;
 }

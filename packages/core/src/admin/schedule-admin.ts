@@ -265,16 +265,7 @@ export class ScheduleAdmin {
     partition: number,
     options: { readonly fromOffset?: number; readonly limit?: number } = {},
   ): Promise<RecordPage> {
-    const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-      throw bad('limit', 'range', `must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(limit)}`);
-    }
-    if (options.fromOffset !== undefined && (!Number.isInteger(options.fromOffset) || options.fromOffset < 0)) {
-      throw bad('offset', 'range', `must be a non-negative integer, got ${String(options.fromOffset)}`);
-    }
-    const tp = await this.#partition(topic, partition);
-    const { low, high } = await this.#transport.fetchWatermarks(tp);
-    const from = Math.min(Math.max(options.fromOffset ?? low, low), high);
+    const { tp, limit, low, high, from } = await this.#range(topic, partition, options);
     const records: AdminRecord[] = [];
     const gaps: OffsetGap[] = [];
     let expected = from;
@@ -334,17 +325,9 @@ export class ScheduleAdmin {
     partition: number,
     options: { readonly fromOffset?: number; readonly limit?: number } = {},
   ): Promise<{ readonly records: readonly AdminRecord[]; readonly more: boolean; readonly low: number; readonly high: number }> {
-    const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-      throw bad('limit', 'range', `must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(limit)}`);
-    }
-    if (options.fromOffset !== undefined && (!Number.isInteger(options.fromOffset) || options.fromOffset < 0)) {
-      throw bad('offset', 'range', `must be a non-negative integer, got ${String(options.fromOffset)}`);
-    }
-    const tp = await this.#partition(topic, partition);
-    const { low, high } = await this.#transport.fetchWatermarks(tp);
+    const { tp, limit, low, high, from } = await this.#range(topic, partition, options);
     const latest = new Map<string, ConsumedRecord>();
-    await this.#read(tp, Math.min(Math.max(options.fromOffset ?? low, low), high), high, (record) => {
+    await this.#read(tp, from, high, (record) => {
       if (record.key === null) return true;
       const key = utf8.decode(record.key);
       latest.delete(key); // re-inserted: the map stays in offset order of each key's latest record
@@ -397,6 +380,24 @@ export class ScheduleAdmin {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /** Checks a page request and reads the partition's watermarks: where the page starts (moved into them). */
+  async #range(
+    topic: string,
+    partition: number,
+    options: { readonly fromOffset?: number; readonly limit?: number },
+  ): Promise<{ tp: TopicPartition; limit: number; low: number; high: number; from: number }> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw bad('limit', 'range', `must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(limit)}`);
+    }
+    if (options.fromOffset !== undefined && (!Number.isInteger(options.fromOffset) || options.fromOffset < 0)) {
+      throw bad('offset', 'range', `must be a non-negative integer, got ${String(options.fromOffset)}`);
+    }
+    const tp = await this.#partition(topic, partition);
+    const { low, high } = await this.#transport.fetchWatermarks(tp);
+    return { tp, limit, low, high, from: Math.min(Math.max(options.fromOffset ?? low, low), high) };
+  }
 
   async #pending(key: string, options: FindOptions, action: string): Promise<FoundSchedule> {
     const found = await this.find(key, options);
