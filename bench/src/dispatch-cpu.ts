@@ -79,6 +79,7 @@ async function round(n: number): Promise<number> {
       throw new Error('not used: the window covers every schedule');
     },
     fetchWatermarks: async () => ({ low: 0, high: n }),
+    offsetForTime: async () => 0,
     partitionCount: async () => 1,
     produce: async (records) => {
       produced += records.length;

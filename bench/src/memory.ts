@@ -89,6 +89,7 @@ function stubTransport(n: number): Transport {
       throw new Error('not used: the stub clock never reaches a background read');
     },
     fetchWatermarks: async () => ({ low: 0, high: n }),
+    offsetForTime: async () => 0,
     partitionCount: async () => 1,
     produce: async (records) => records.map(() => ({ topic, partition: 0, offset: -1 })),
     produceNoWait: () => {},

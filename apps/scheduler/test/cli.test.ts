@@ -117,6 +117,11 @@ describe('bad input gives one line on stderr and exit 2, before connecting', () 
     [['cancel', 'k', ...B, '--partition', 'x'], /^error: --partition needs to be an integer ≥ 0, got "x"$/],
     [['list', ...B, '--limit', '0'], /^error: --limit needs to be at least 1$/],
     [['list', ...B, '--limit', '5000'], /^error: --limit can be at most 1000$/],
+    [['list', ...B, '--since', 'yesterday'], /^error: --since needs an ISO 8601 time/],
+    [
+      ['list', ...B, '--since', '2030-01-01', '--from', '3'],
+      /^error: option '--from <offset>' cannot be used with option '--since <time>'$/,
+    ],
     [['find', ...B], /^error: missing required argument 'key'$/],
     [['find', 'k', ...B, '--partition', 'x'], /^error: --partition needs to be an integer ≥ 0, got "x"$/],
     [['reschedule', 'k', ...B], /^error: no due time: give --at <time> or --in <duration>$/],

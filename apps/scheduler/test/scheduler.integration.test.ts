@@ -105,6 +105,7 @@ describe('ksched against the local broker', () => {
 
     // A second schedule, far off (but within the 1 h horizon, so held in memory), then cancelled:
     // it must leave the buffer and never be dispatched.
+    const beforeFar = Date.now();
     const far = await ksched(['schedule', '-t', target, '--payload', 'never', '--in', '20m', '--id', `it-${id}-2`, '--json'], env());
     expect(far.code).toBe(0);
     const farRef = JSON.parse(far.stdout) as { partition: number };
@@ -128,6 +129,13 @@ describe('ksched against the local broker', () => {
       records: { key: string; type: string }[];
     };
     expect(pendingRows.records).toContainEqual(expect.objectContaining({ key: `it-${id}-2`, type: 'schedule' }));
+    // `ksched list --since` starts at the first record written since then: the far schedule, not the first one.
+    const since = JSON.parse(
+      (await ksched(['list', '-p', String(farRef.partition), '--since', new Date(beforeFar).toISOString(), '--json'], env())).stdout,
+    ) as { records: { key: string; type: string; createdAt: string }[] };
+    expect(since.records).toContainEqual(expect.objectContaining({ key: `it-${id}-2`, type: 'schedule' }));
+    expect(since.records).not.toContainEqual(expect.objectContaining({ key: `it-${id}-1`, type: 'schedule' }));
+    expect(since.records.every((r) => Date.parse(r.createdAt) >= beforeFar - 1000)).toBe(true);
     // `ksched reschedule` moves it (same partition, 25 min from now); `ksched cancel` without a
     // partition finds it where it is.
     const moved = await ksched(['reschedule', `it-${id}-2`, '--in', '25m', '--json'], env());

@@ -84,6 +84,7 @@ export type {
   FindOptions,
   FoundSchedule,
   OffsetGap,
+  PageOptions,
   PartitionStates,
   PartitionSummary,
   RecordPage,

@@ -133,6 +133,16 @@ class KafkaJsDriver extends TransportDriverBase<KafkaJsPartitionReader> {
     return wm;
   }
 
+  async offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number> {
+    const [entries, wm] = await Promise.all([
+      this.#admin.fetchTopicOffsetsByTimestamp(tp.topic, timestampMs).catch(rethrowAs(`looking up the offset for a time in ${tp.topic}`)),
+      this.fetchWatermarks(tp),
+    ]);
+    const offset = Number(entries.find((e) => e.partition === tp.partition)?.offset);
+    // No record that recent (kafkajs gives the high watermark, which may be past the last stable offset).
+    return Number.isFinite(offset) && offset >= 0 && offset < wm.high ? Math.max(offset, wm.low) : wm.high;
+  }
+
   /** The partition count from the topic's metadata, once `listTopics` says it exists (kafkajs's metadata request may create a topic). */
   async partitionCount(topic: string): Promise<number | undefined> {
     const existing = await this.#admin.listTopics().catch(rethrowAs('listing topics'));

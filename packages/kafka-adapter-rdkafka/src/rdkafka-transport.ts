@@ -6,9 +6,11 @@
 import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer, Transport, Watermarks } from '@ksched/core';
 import { createTransport, TransportDriverBase } from '@ksched/core/adapter';
 import type { MemberContext, ReaderContext, TransactionalContext } from '@ksched/core/adapter';
-import type { Metadata, WatermarkOffsets } from 'node-rdkafka';
-import { createClient, producerConfig } from './internal/config.js';
+import type { KafkaConsumer, Metadata, WatermarkOffsets } from 'node-rdkafka';
+import { randomUUID } from 'node:crypto';
+import { connectFailingFast, consumerTopicConfig, createClient, forwardEvents, producerConfig, readerConfig } from './internal/config.js';
 import { RdKafkaGroupMember } from './internal/group-member.js';
+import { rdkafka } from './internal/native.js';
 import { RdKafkaPartitionReader } from './internal/partition-reader.js';
 import { DeliveringProducer, PartitionCounts, prepareRecords } from './internal/producer.js';
 import { retryTransient } from './internal/retry.js';
@@ -78,9 +80,40 @@ class RdKafkaDriver extends TransportDriverBase<RdKafkaPartitionReader> {
   }
 
   async disconnect(): Promise<void> {
-    await this.#producer.disconnect(this.#options.requestTimeoutMs).catch((error: unknown) => {
-      this.logger.warn({ error }, 'disconnecting the producer failed');
+    const lookup = this.#lookup;
+    this.#lookup = undefined;
+    await Promise.all([
+      this.#producer.disconnect(this.#options.requestTimeoutMs).catch((error: unknown) => {
+        this.logger.warn({ error }, 'disconnecting the producer failed');
+      }),
+      lookup?.then((consumer) => new Promise<void>((resolve) => consumer.disconnect(() => resolve()))).catch(() => {}),
+    ]);
+  }
+
+  /**
+   * A consumer for `offsetForTime` (node-rdkafka offers offsetsForTimes on consumers only),
+   * connected on first use and kept until the transport disconnects. It joins no group.
+   */
+  #lookup: Promise<KafkaConsumer> | undefined;
+
+  #lookupConsumer(): Promise<KafkaConsumer> {
+    this.#lookup ??= (async () => {
+      const consumer = createClient(
+        'offset lookup',
+        () =>
+          new rdkafka.KafkaConsumer(readerConfig(this.#options, `${this.#options.clientId}-lookup-${randomUUID()}`) as never, {
+            ...consumerTopicConfig,
+          }),
+      );
+      forwardEvents(consumer, this.logger, 'lookup');
+      await connectFailingFast(consumer, this.#options.connectionTimeoutMs);
+      return consumer;
+    })();
+    const lookup = this.#lookup;
+    lookup.catch(() => {
+      if (this.#lookup === lookup) this.#lookup = undefined;
     });
+    return lookup;
   }
 
   join(context: MemberContext): Promise<RdKafkaGroupMember> {
@@ -103,6 +136,25 @@ class RdKafkaDriver extends TransportDriverBase<RdKafkaPartitionReader> {
       this.#options.requestTimeoutMs,
     ).catch(rethrowAs(`fetching the watermarks of ${tp.topic}/${tp.partition}`));
     return { low: Number(offsets.lowOffset), high: Number(offsets.highOffset) };
+  }
+
+  async offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number> {
+    const [found, wm] = await Promise.all([
+      retryTransient(async () => {
+        const consumer = await this.#lookupConsumer();
+        return new Promise<{ offset: number }[]>((resolve, reject) => {
+          consumer.offsetsForTimes(
+            [{ topic: tp.topic, partition: tp.partition, offset: timestampMs }],
+            this.#options.requestTimeoutMs,
+            (error, toppars) => (error ? reject(error) : resolve(toppars)),
+          );
+        });
+      }, this.#options.requestTimeoutMs).catch(rethrowAs(`looking up the offset for a time in ${tp.topic}/${tp.partition}`)),
+      this.fetchWatermarks(tp),
+    ]);
+    const offset = Number(found[0]?.offset);
+    // librdkafka answers -1 (end) when no record is that recent.
+    return Number.isFinite(offset) && offset >= 0 && offset < wm.high ? Math.max(offset, wm.low) : wm.high;
   }
 
   async partitionCount(topic: string): Promise<number | undefined> {

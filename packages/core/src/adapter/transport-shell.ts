@@ -125,6 +125,8 @@ export interface TransportDriver<R extends PartitionReader = PartitionReader> {
   /** Opens a reader of `context.tp` from `context.start`, registering it with `context.readers` (the kit's `PartitionReaderBase` does it). */
   openReader(context: ReaderContext<R>): Promise<R>;
   fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
+  /** See `Transport.offsetForTime`. */
+  offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number>;
   /** The number of partitions of `topic`; `undefined` or 0 when it does not exist (the shell says so). */
   partitionCount(topic: string): Promise<number | undefined>;
   /** Produces a non-empty batch (see `Transport.produce`). */
@@ -183,6 +185,7 @@ export abstract class TransportDriverBase<R extends PartitionReader = PartitionR
   abstract join(context: MemberContext): Promise<GroupMemberHandle>;
   abstract openReader(context: ReaderContext<R>): Promise<R>;
   abstract fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
+  abstract offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number>;
   abstract partitionCount(topic: string): Promise<number | undefined>;
   abstract produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
   abstract createTransactionalProducer(context: TransactionalContext): TransactionalProducer;
@@ -371,6 +374,11 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
   async fetchWatermarks(tp: TopicPartition): Promise<Watermarks> {
     await this.#ready('fetchWatermarks');
     return this.#driver.fetchWatermarks(tp);
+  }
+
+  async offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number> {
+    await this.#ready('offsetForTime');
+    return this.#driver.offsetForTime(tp, timestampMs);
   }
 
   async partitionCount(topic: string): Promise<number> {

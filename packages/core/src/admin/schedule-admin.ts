@@ -133,6 +133,16 @@ export interface FindOptions {
   readonly everyPartition?: boolean;
 }
 
+/** Where a page starts and how long it is. */
+export interface PageOptions {
+  /** The first offset (moved into the partition's offsets); default its beginning. */
+  readonly fromOffset?: number;
+  /** Start at the first record written at or after this time, Unix ms (instead of `fromOffset`). */
+  readonly fromTimeMs?: number;
+  /** Most records, 1 to {@link MAX_PAGE_SIZE}; default 50. */
+  readonly limit?: number;
+}
+
 /** What an admin action found and what it wrote. */
 export interface AdminActionResult {
   /** The schedule as it was before the action. */
@@ -255,16 +265,13 @@ export class ScheduleAdmin {
 
   /**
    * Up to `limit` (default 50, at most {@link MAX_PAGE_SIZE}) records of a partition from
-   * `fromOffset` (default its beginning; moved into its offsets), with the offsets in between that
+   * `fromOffset` (default its beginning; moved into its offsets) or from the first record written
+   * at or after `fromTimeMs` (the transport's `offsetForTime`), with the offsets in between that
    * hold no record. Reads by seeking, never from the partition's beginning.
    *
-   * @throws InvalidArgumentError naming the topic, partition, offset or limit that is wrong.
+   * @throws InvalidArgumentError naming the topic, partition, offset, time or limit that is wrong.
    */
-  async records(
-    topic: string,
-    partition: number,
-    options: { readonly fromOffset?: number; readonly limit?: number } = {},
-  ): Promise<RecordPage> {
+  async records(topic: string, partition: number, options: PageOptions = {}): Promise<RecordPage> {
     const { tp, limit, low, high, from } = await this.#range(topic, partition, options);
     const records: AdminRecord[] = [];
     const gaps: OffsetGap[] = [];
@@ -323,7 +330,7 @@ export class ScheduleAdmin {
   async pending(
     topic: string,
     partition: number,
-    options: { readonly fromOffset?: number; readonly limit?: number } = {},
+    options: PageOptions = {},
   ): Promise<{ readonly records: readonly AdminRecord[]; readonly more: boolean; readonly low: number; readonly high: number }> {
     const { tp, limit, low, high, from } = await this.#range(topic, partition, options);
     const latest = new Map<string, ConsumedRecord>();
@@ -385,7 +392,7 @@ export class ScheduleAdmin {
   async #range(
     topic: string,
     partition: number,
-    options: { readonly fromOffset?: number; readonly limit?: number },
+    options: PageOptions,
   ): Promise<{ tp: TopicPartition; limit: number; low: number; high: number; from: number }> {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
@@ -394,9 +401,14 @@ export class ScheduleAdmin {
     if (options.fromOffset !== undefined && (!Number.isInteger(options.fromOffset) || options.fromOffset < 0)) {
       throw bad('offset', 'range', `must be a non-negative integer, got ${String(options.fromOffset)}`);
     }
+    const time = options.fromTimeMs;
+    if (time !== undefined && (!Number.isFinite(time) || time < 0))
+      throw bad('time', 'range', `must be Unix milliseconds ≥ 0, got ${String(time)}`);
+    if (time !== undefined && options.fromOffset !== undefined) throw bad('time', 'conflict', 'give an offset or a time, not both');
     const tp = await this.#partition(topic, partition);
     const { low, high } = await this.#transport.fetchWatermarks(tp);
-    return { tp, limit, low, high, from: Math.min(Math.max(options.fromOffset ?? low, low), high) };
+    const start = time !== undefined ? await this.#transport.offsetForTime(tp, time) : (options.fromOffset ?? low);
+    return { tp, limit, low, high, from: Math.min(Math.max(start, low), high) };
   }
 
   async #pending(key: string, options: FindOptions, action: string): Promise<FoundSchedule> {

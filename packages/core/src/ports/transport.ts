@@ -285,6 +285,13 @@ export interface Transport {
   /** The partition's current watermarks (low = logical beginning, high = end offset). */
   fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
 
+  /**
+   * The first offset of `tp` whose record timestamp is at or after `timestampMs` (Kafka's
+   * ListOffsets by timestamp), or the partition's end offset when no record is that recent.
+   * Rejects with a `TransportError` when the partition does not exist.
+   */
+  offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number>;
+
   /** Number of partitions of `topic`. Rejects with a `TransportError` when the topic does not exist. */
   partitionCount(topic: string): Promise<number>;
 

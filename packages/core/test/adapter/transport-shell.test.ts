@@ -69,6 +69,10 @@ class RecordingDriver implements TransportDriver {
     return wm;
   }
 
+  async offsetForTime(): Promise<number> {
+    return wm.low;
+  }
+
   async partitionCount(topic: string): Promise<number | undefined> {
     return topic === 'missing' ? undefined : 3;
   }

@@ -242,3 +242,22 @@ describe('ScheduleAdmin.pending', () => {
     expect(await violation(admin.pending(TOPIC, 0, { limit: 0 }))).toMatchObject({ field: 'limit' });
   });
 });
+
+describe('ScheduleAdmin.records from a time', () => {
+  it('starts at the first record written at or after the time; past the last one the page is empty', async () => {
+    await using env = await createTestEnvironment({ partitions: 1, start: false });
+    const admin = await adminOf(env);
+    const t0 = env.clock.now();
+    await env.schedule({ message: { topic: 'events', payload: 'a' }, at: t0 + 30 * MINUTE, envelope: { key: 'a' } });
+    await env.clock.tickAsync(MINUTE);
+    const t1 = env.clock.now();
+    await env.schedule({ message: { topic: 'events', payload: 'b' }, at: t0 + 30 * MINUTE, envelope: { key: 'b' } });
+    await env.schedule({ message: { topic: 'events', payload: 'c' }, at: t0 + 30 * MINUTE, envelope: { key: 'c' } });
+    expect((await admin.records(TOPIC, 0, { fromTimeMs: t1 })).records.map((r) => r.key)).toEqual(['b', 'c']);
+    expect((await admin.records(TOPIC, 0, { fromTimeMs: t1 - 1 })).records.map((r) => r.key)).toEqual(['b', 'c']);
+    expect((await admin.records(TOPIC, 0, { fromTimeMs: 0 })).records.map((r) => r.key)).toEqual(['a', 'b', 'c']);
+    expect(await admin.records(TOPIC, 0, { fromTimeMs: t1 + MINUTE })).toMatchObject({ from: 3, records: [] });
+    expect(await violation(admin.records(TOPIC, 0, { fromTimeMs: t1, fromOffset: 0 }))).toMatchObject({ field: 'time' });
+    expect(await violation(admin.records(TOPIC, 0, { fromTimeMs: Number.NaN }))).toMatchObject({ field: 'time' });
+  });
+});

@@ -192,6 +192,7 @@ export function interceptTransport(inner: Transport, hooks: TransportHooks): Tra
     connect: () => inner.connect(),
     close: () => inner.close(),
     fetchWatermarks: (tp) => inner.fetchWatermarks(tp),
+    offsetForTime: (tp, timestampMs) => inner.offsetForTime(tp, timestampMs),
     partitionCount: (topic) => inner.partitionCount(topic),
     produce: (records) => inner.produce(records),
     produceNoWait: (records, onError) => inner.produceNoWait(records, onError),

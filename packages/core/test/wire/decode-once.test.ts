@@ -52,6 +52,7 @@ function stubTransport(n: number, produced: ProduceRecord[]): Transport {
       throw new Error('not used: the window covers every schedule');
     },
     fetchWatermarks: async () => ({ low: 0, high: n }),
+    offsetForTime: async () => 0,
     partitionCount: async () => 1,
     produce: async (records) => {
       produced.push(...records);

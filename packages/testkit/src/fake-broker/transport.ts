@@ -50,6 +50,13 @@ class FakeDriver implements TransportDriver<FakePartitionReader> {
     return { low: log.low, high: log.lastStable };
   }
 
+  async offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number> {
+    const log = this.#cluster.log(tp);
+    const high = log.lastStable;
+    const first = log.entries.find((e) => e.offset >= log.low && e.offset < high && e.control === null && e.timestamp >= timestampMs);
+    return first?.offset ?? high;
+  }
+
   async partitionCount(topic: string): Promise<number> {
     return this.#cluster.topic(topic).logs.length;
   }

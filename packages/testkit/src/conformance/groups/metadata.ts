@@ -1,5 +1,5 @@
 /**
- * Conformance cases about metadata: the specification version, partition counts and watermarks.
+ * Conformance cases about metadata: the specification version, partition counts, watermarks and offsets by time.
  *
  * @module
  */
@@ -35,5 +35,21 @@ export function describeMetadata(ctx: ConformanceContext): void {
     const after0 = await t.fetchWatermarks(p0);
     expect(after0).toMatchObject({ low: before0.low, high: before0.high + 5 });
     expect(await t.fetchWatermarks(p1)).toMatchObject({ low: before1.low, high: before1.high });
+  });
+
+  test('offsetForTime: the first offset written at or after a time; the end offset when nothing is that recent', async () => {
+    const name = await topic('times', 1);
+    const t = await transport();
+    const tp = { topic: name, partition: 0 };
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await t.offsetForTime(tp, 0)).toBe((await t.fetchWatermarks(tp)).high);
+    const first = await t.produce(['a', 'b'].map((k) => ({ topic: name, partition: 0, key: k, value: k })));
+    await pause();
+    const between = Date.now();
+    await pause();
+    const second = await t.produce(['c', 'd'].map((k) => ({ topic: name, partition: 0, key: k, value: k })));
+    expect(await t.offsetForTime(tp, 0)).toBe(first[0]!.offset);
+    expect(await t.offsetForTime(tp, between)).toBe(second[0]!.offset);
+    expect(await t.offsetForTime(tp, Date.now() + 3_600_000)).toBe((await t.fetchWatermarks(tp)).high);
   });
 }
