@@ -1,4 +1,4 @@
-import { createScheduleAdmin, type AdminRecord } from '@ksched/core';
+import { createScheduleAdmin } from '@ksched/core';
 import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import {
@@ -13,22 +13,9 @@ import {
   type Io,
   type ScheduleKeyOptions,
 } from './common.js';
+import { listed, targetText } from './list.js';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
-
-/** One record of a schedule's history, as `ksched find --json` prints it. */
-function historyRow(r: AdminRecord) {
-  return {
-    offset: r.offset,
-    type: r.type,
-    createdAt: new Date(r.createdAtMs).toISOString(),
-    dueAt: iso(r.dueMs),
-    targetTopic: r.target?.topic ?? null,
-    targetPartition: r.target?.partition ?? null,
-    targetKey: r.target?.key ?? null,
-    ...(r.reason !== undefined ? { reason: r.reason } : {}),
-  };
-}
 
 /** `ksched find`: where a schedule is and what happened to it. */
 export function findCommand(io: Io = processIo): Command {
@@ -68,7 +55,7 @@ Examples:
             partition: found.partition,
             status: found.status,
             dueAt: latest?.type === 'schedule' ? iso(latest.dueMs) : null,
-            history: found.history.map(historyRow),
+            history: found.history.map(listed),
           },
           null,
           2,
@@ -83,14 +70,8 @@ Examples:
         table(
           ['OFFSET', 'TYPE', 'WRITTEN', 'DUE', 'TARGET'],
           found.history.map((r) => {
-            const row = historyRow(r);
-            const target =
-              row.targetTopic === null
-                ? (row.reason ?? '-')
-                : row.targetPartition === null
-                  ? row.targetTopic
-                  : `${row.targetTopic}/${row.targetPartition}`;
-            return [String(row.offset), row.type, row.createdAt, row.dueAt ?? '-', target];
+            const row = listed(r);
+            return [String(row.offset), row.type, row.createdAt, row.dueAt ?? '-', targetText(row)];
           }),
         ),
       );

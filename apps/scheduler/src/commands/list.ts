@@ -22,8 +22,14 @@ export interface ListedRecord {
   readonly reason?: string;
 }
 
-/** A record as `ksched list` shows it. */
-function listed(r: AdminRecord): ListedRecord {
+/** The TARGET column: topic, topic/partition, or for an invalid record its reason. */
+export function targetText(r: ListedRecord): string {
+  if (r.targetTopic === null) return r.reason ?? '-';
+  return r.targetPartition === null ? r.targetTopic : `${r.targetTopic}/${r.targetPartition}`;
+}
+
+/** A record as `ksched list` (and `ksched find`'s history) shows it. */
+export function listed(r: AdminRecord): ListedRecord {
   return {
     offset: r.offset,
     type: r.type === 'unknown' ? (r.unknownType ?? 'unknown') : r.type,
@@ -117,18 +123,7 @@ Examples:
       io.out(
         table(
           ['OFFSET', 'TYPE', 'KEY', 'DUE', 'TARGET', 'TARGET KEY'],
-          records.map((r) => [
-            String(r.offset),
-            r.type,
-            r.key ?? '(null)',
-            r.dueAt ?? '-',
-            r.targetTopic === null
-              ? (r.reason ?? '-')
-              : r.targetPartition === null
-                ? r.targetTopic
-                : `${r.targetTopic}/${r.targetPartition}`,
-            r.targetKey ?? '-',
-          ]),
+          records.map((r) => [String(r.offset), r.type, r.key ?? '(null)', r.dueAt ?? '-', targetText(r), r.targetKey ?? '-']),
         ),
       );
     },

@@ -300,23 +300,29 @@ export class ScheduleAdmin {
     const topic = options.topic ?? this.schedulesTopics[0]!;
     const count = await this.#partitionCount(topic);
     const partition = options.partition ?? partitionForKey(options.partitionKey ?? key, count);
-    const tp = await this.#partition(topic, partition);
+    checkPartition(topic, partition, count);
+    const found = await this.#findOn({ topic, partition }, key);
+    const routed = options.partition !== undefined || options.partitionKey !== undefined;
+    if (found.history.length > 0 || options.everyPartition !== true || routed) return found;
+    for (let other = 0; other < count; other++) {
+      if (other === partition) continue;
+      const elsewhere = await this.#findOn({ topic, partition: other }, key);
+      if (elsewhere.history.length > 0) return elsewhere;
+    }
+    return found;
+  }
+
+  /** Every record with `key` in `tp`, and the status its latest one gives the schedule. */
+  async #findOn(tp: TopicPartition, key: string): Promise<FoundSchedule> {
     const { low, high } = await this.#transport.fetchWatermarks(tp);
     const history: AdminRecord[] = [];
     const wanted = new TextEncoder().encode(key);
     await this.#read(tp, low, high, (record) => {
-      if (record.key !== null && sameBytes(record.key, wanted)) history.push(adminRecord(topic, record));
+      if (record.key !== null && sameBytes(record.key, wanted)) history.push(adminRecord(tp.topic, record));
       return true;
     });
-    if (history.length === 0 && options.everyPartition === true && options.partition === undefined && options.partitionKey === undefined) {
-      for (let other = 0; other < count; other++) {
-        if (other === partition) continue;
-        const found = await this.find(key, { topic, partition: other });
-        if (found.history.length > 0) return found;
-      }
-    }
     const latest = history.at(-1);
-    return { topic, partition, key, status: statusOf(latest), latest, history };
+    return { topic: tp.topic, partition: tp.partition, key, status: statusOf(latest), latest, history };
   }
 
   /**
@@ -435,14 +441,7 @@ export class ScheduleAdmin {
   }
 
   async #partition(topic: string, partition: number): Promise<TopicPartition> {
-    const count = await this.#partitionCount(topic);
-    if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
-      throw bad(
-        'partition',
-        'unknown',
-        `${String(partition)} of ${topic} does not exist (it has ${count} partition${count === 1 ? '' : 's'}: 0..${count - 1})`,
-      );
-    }
+    checkPartition(topic, partition, await this.#partitionCount(topic));
     return { topic, partition };
   }
 
@@ -520,6 +519,17 @@ export function messageOf(record: AdminRecord): ScheduleMessage {
     ...(target.partitionKey !== undefined ? { partitionKey: target.partitionKey } : {}),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
   };
+}
+
+/** Refuses a partition `topic` (with `count` partitions) does not have, naming the range. */
+function checkPartition(topic: string, partition: number, count: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+    throw bad(
+      'partition',
+      'unknown',
+      `${String(partition)} of ${topic} does not exist (it has ${count} partition${count === 1 ? '' : 's'}: 0..${count - 1})`,
+    );
+  }
 }
 
 function bad(field: string, rule: string, message: string): InvalidArgumentError {
