@@ -67,6 +67,8 @@ export type {
   ScheduleMessage,
 } from './contracts/scheduled-message.js';
 export { schedulerOptionsSchema, parseSchedulerOptions } from './contracts/options.js';
+export { parseDuration, requireDuration, formatDuration, parseTime } from './contracts/durations.js';
+export type { ParsedTime } from './contracts/durations.js';
 export type { SchedulerOptions, SchedulerOptionsInput } from './contracts/options.js';
 
 export { murmur2, partitionForKey } from './wire/partitioner.js';

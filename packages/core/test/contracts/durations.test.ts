@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, parseTime, requireDuration } from '../src/duration.js';
+import { formatDuration, parseDuration, parseTime, requireDuration } from '../../src/contracts/durations.js';
 
 describe('parseDuration', () => {
   it.each([
