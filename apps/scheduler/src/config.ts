@@ -38,7 +38,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export { CLIENT_LOG_LEVELS, SASL_MECHANISMS };
 
 /** Which commands a setting matters to (drives which flags each command shows). */
-export type SettingGroup = 'connection' | 'topics' | 'scheduler' | 'migrate' | 'service';
+export type SettingGroup = 'connection' | 'topics' | 'scheduler' | 'migrate' | 'service' | 'ui';
 
 /** One setting: config-file key, environment variable, optional flag, and documentation. */
 export interface SettingSpec {
@@ -211,6 +211,15 @@ export const configSchema = strictGroup({
     enabled: bool().default(true),
     host: text().default('127.0.0.1'),
     port: integer(0, 65_535).default(9464),
+  }).prefault({}),
+  ui: strictGroup({
+    enabled: bool().default(false).describe('serve the Web UI (schedules, explorer, cancel and reschedule, live figures)'),
+    host: text().default('127.0.0.1').describe('Web UI bind address (0.0.0.0 to expose it; set a credential first)'),
+    port: integer(0, 65_535).default(9466).describe('Web UI port (0 picks a free one and logs it)'),
+    token: z.string({ error: 'needs to be a string' }).min(8, 'needs at least 8 characters').optional(),
+    username: text().optional(),
+    password: z.string({ error: 'needs to be a string' }).min(8, 'needs at least 8 characters').optional(),
+    readsNeedCredential: bool().default(false),
   }).prefault({}),
   log: strictGroup({
     level: oneOf(LOG_LEVELS).default('info'),
@@ -612,6 +621,66 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'HTTP port (0 picks a free one and logs it)',
   },
   {
+    key: 'ui.enabled',
+    env: 'KSCHED_UI',
+    flags: ['--ui', '--no-ui'],
+    group: 'ui',
+    type: 'boolean',
+    ...fromSchema(appSchema('ui.enabled')),
+    defaultText: 'false (true for `ksched start` and `ksched ui`)',
+  },
+  {
+    key: 'ui.host',
+    env: 'KSCHED_UI_HOST',
+    flags: ['--ui-host <host>'],
+    group: 'ui',
+    type: 'host',
+    ...fromSchema(appSchema('ui.host')),
+  },
+  {
+    key: 'ui.port',
+    env: 'KSCHED_UI_PORT',
+    flags: ['--ui-port <port>'],
+    group: 'ui',
+    type: 'port',
+    ...fromSchema(appSchema('ui.port')),
+  },
+  {
+    key: 'ui.token',
+    env: 'KSCHED_UI_TOKEN',
+    group: 'ui',
+    type: 'string (8+ characters)',
+    defaultText: '',
+    description:
+      'Web UI token: enables cancel and reschedule after signing in with it (env or file only, so it stays out of `ps`); without a credential the UI is read-only',
+  },
+  {
+    key: 'ui.username',
+    env: 'KSCHED_UI_USERNAME',
+    flags: ['--ui-username <name>'],
+    group: 'ui',
+    type: 'string',
+    defaultText: '',
+    description: 'Web UI basic-auth user (with ui.password), instead of a token',
+  },
+  {
+    key: 'ui.password',
+    env: 'KSCHED_UI_PASSWORD',
+    group: 'ui',
+    type: 'string (8+ characters)',
+    defaultText: '',
+    description: 'Web UI basic-auth password (env or file only)',
+  },
+  {
+    key: 'ui.readsNeedCredential',
+    env: 'KSCHED_UI_READS_NEED_CREDENTIAL',
+    flags: ['--ui-reads-need-credential'],
+    group: 'ui',
+    type: 'boolean',
+    ...fromSchema(appSchema('ui.readsNeedCredential')),
+    description: 'with a credential set, reading the UI needs it too (payloads can be sensitive)',
+  },
+  {
     key: 'log.level',
     env: 'KSCHED_LOG_LEVEL',
     flags: ['--log-level <level>'],
@@ -677,6 +746,15 @@ export interface ConnectionConfig {
   readonly sasl?: SaslSettings;
 }
 
+/** Web UI settings: `auth` is absent when no credential is set (the UI is then read-only). */
+export interface UiConfig {
+  readonly enabled: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly auth?: { readonly token: string } | { readonly basic: { readonly username: string; readonly password: string } };
+  readonly readsNeedCredential: boolean;
+}
+
 /** The validated configuration. */
 export interface AppConfig {
   readonly connection: ConnectionConfig;
@@ -685,6 +763,8 @@ export interface AppConfig {
   readonly partitions: number;
   readonly replicationFactor: number;
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  /** The Web UI (`@ksched/web`): where it listens and the credential that enables its actions. */
+  readonly ui: UiConfig;
   readonly log: { readonly level: (typeof LOG_LEVELS)[number]; readonly pretty?: boolean };
   readonly shutdownTimeoutMs: number;
   /** Where each setting that was given came from (`flag --x`, `env KSCHED_X`, `file path`), by key. */
@@ -719,7 +799,7 @@ interface Sourced {
   readonly source: string;
 }
 
-const GROUPS = new Set(['ssl', 'sasl', 'http', 'log']);
+const GROUPS = new Set(['ssl', 'sasl', 'http', 'ui', 'log']);
 const KNOWN_KEYS = new Set(SETTINGS.map((s) => s.key));
 
 /** Flattens a parsed config file into dotted keys; `ssl: true|false` means `ssl.enabled`. */
@@ -774,7 +854,7 @@ function unflatten(values: Map<string, Sourced>): Record<string, unknown> {
   return root;
 }
 
-const SECRET_KEYS = new Set(['sasl.password', 'ssl.passphrase']);
+const SECRET_KEYS = new Set(['sasl.password', 'ssl.passphrase', 'ui.token', 'ui.password']);
 
 function describeValue(key: string, value: unknown): string {
   if (SECRET_KEYS.has(key)) return '(hidden)';
@@ -902,6 +982,13 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
     if (c.sasl.password === undefined)
       problems.push({ field: 'sasl.password', rule: 'required', message: 'is required with SASL (KSCHED_SASL_PASSWORD)' });
   }
+  if (c.ui.token !== undefined && (c.ui.username !== undefined || c.ui.password !== undefined)) {
+    problems.push({ field: 'ui.token', rule: 'conflict', message: 'set a token or a user name and password for the Web UI, not both' });
+  }
+  if ((c.ui.username === undefined) !== (c.ui.password === undefined)) {
+    const missing = c.ui.username === undefined ? 'ui.username' : 'ui.password';
+    problems.push({ field: missing, rule: 'required', message: 'is required with the other half of the Web UI basic auth' });
+  }
   if (problems.length > 0) throw new ConfigError(withSource(problems, merged));
 
   let scheduler: SchedulerOptions;
@@ -964,6 +1051,17 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
     partitions: c.partitions,
     replicationFactor: c.replicationFactor,
     http: c.http,
+    ui: {
+      enabled: c.ui.enabled,
+      host: c.ui.host,
+      port: c.ui.port,
+      readsNeedCredential: c.ui.readsNeedCredential,
+      ...(c.ui.token !== undefined
+        ? { auth: { token: c.ui.token } }
+        : c.ui.username !== undefined && c.ui.password !== undefined
+          ? { auth: { basic: { username: c.ui.username, password: c.ui.password } } }
+          : {}),
+    },
     log: { level: c.log.level, ...(c.log.pretty !== undefined ? { pretty: c.log.pretty } : {}) },
     shutdownTimeoutMs: c.shutdownTimeoutMs,
     sources,

@@ -11,6 +11,7 @@
  */
 import { Scheduler, statesTopic, systemClock } from '@ksched/core';
 import type { Transport } from '@ksched/core';
+import { LiveStats } from '@ksched/web';
 import type { Logger as PinoLogger } from 'pino';
 import type { AppConfig } from './config.js';
 import { formatDuration } from './duration.js';
@@ -19,6 +20,7 @@ import { startHttpServer, type HttpServer } from './http-server.js';
 import { portLogger } from './logger.js';
 import { SchedulerMetrics } from './metrics.js';
 import { connectionOptions, loadAdapter, type KafkaAdapter } from './select-transport.js';
+import { startUi, type RunningUi } from './web-ui.js';
 import { CliError, ExitCode } from './errors.js';
 
 /** What a running service offers to hooks (the demo uses it). */
@@ -40,6 +42,8 @@ export interface RunServiceOptions {
   readonly requireTopics?: boolean;
   /** Level of the line logged for each dispatch (default `debug`; `ksched start` on the local broker uses `info`). */
   readonly dispatchLogLevel?: 'debug' | 'info';
+  /** When the Web UI cannot listen, go on without it (a warning) instead of failing (`ksched start`, where it is on by default). */
+  readonly uiOptional?: boolean;
 }
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
@@ -123,6 +127,25 @@ export async function runService(config: AppConfig, logger: PinoLogger, options:
     );
   }
 
+  let live: LiveStats | undefined;
+  let ui: RunningUi | undefined;
+  if (config.ui.enabled) {
+    live = new LiveStats(scheduler);
+    try {
+      ui = await startUi(config, adapter, logger, { live });
+    } catch (error) {
+      if (options.uiOptional !== true) {
+        live.close();
+        await server?.close();
+        throw error;
+      }
+      logger.warn(
+        { error, port: config.ui.port },
+        `the Web UI could not start (${(error as Error).message}); going on without it (KSCHED_UI_PORT picks another port)`,
+      );
+    }
+  }
+
   let signalled: ((signal: NodeJS.Signals) => void) | undefined;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     signalled = resolve;
@@ -170,6 +193,8 @@ export async function runService(config: AppConfig, logger: PinoLogger, options:
   } finally {
     removeSignalHandlers();
     probe.stop();
+    await ui?.close();
+    live?.close();
     await server?.close();
     if (exitCode !== ExitCode.ok) await transport.close().catch(() => {});
   }

@@ -15,6 +15,7 @@ import { scheduleCommand } from './commands/schedule.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { topicsCommand } from './commands/topics.js';
+import { uiCommand } from './commands/ui.js';
 import { describeError, ExitCode } from './errors.js';
 
 function version(): string {
@@ -44,7 +45,8 @@ export function buildProgram(io: Io = processIo): Command {
     .addCommand(statusCommand(io))
     .addCommand(listCommand(io))
     .addCommand(findCommand(io))
-    .addCommand(rescheduleCommand(io));
+    .addCommand(rescheduleCommand(io))
+    .addCommand(uiCommand());
   program.addHelpText(
     'after',
     `

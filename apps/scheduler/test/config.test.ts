@@ -181,6 +181,21 @@ describe('validation errors name the setting and where its value came from', () 
     expect(describeConfigError(e)).toBe('invalid configuration: http.port: needs to be an integer ≥ 0 (from --http-port: "abc")');
   });
 
+  it('the Web UI credential: a token or a complete basic pair, never shown back', () => {
+    const both = configError(() =>
+      load({ env: { ...BROKERS, KSCHED_UI_TOKEN: 'token-of-8+', KSCHED_UI_USERNAME: 'ops', KSCHED_UI_PASSWORD: 'pw-of-8+!' } }),
+    );
+    expect(both.violations.map((v) => v.field)).toEqual(['ui.token']);
+    expect(describeConfigError(both)).not.toContain('token-of-8+');
+    const half = configError(() => load({ env: { ...BROKERS, KSCHED_UI_USERNAME: 'ops' } }));
+    expect(half.violations.map((v) => v.field)).toEqual(['ui.password']);
+    const short = configError(() => load({ env: { ...BROKERS, KSCHED_UI_TOKEN: 'short' } }));
+    expect(describeConfigError(short)).toBe(
+      'invalid configuration: ui.token: needs at least 8 characters (from KSCHED_UI_TOKEN: (hidden))',
+    );
+    expect(load({ env: BROKERS }).ui).toEqual({ enabled: false, host: '127.0.0.1', port: 9466, readsNeedCredential: false });
+  });
+
   it('a bad duration', () => {
     const e = configError(() => load({ env: { ...BROKERS, KSCHED_INTERVAL_MS: 'soon' } }));
     expect(e.violations[0]?.field).toBe('intervalMs');
@@ -326,14 +341,29 @@ describe('SETTINGS', () => {
       'http.enabled': 'false',
       'http.host': '0.0.0.0',
       'http.port': '1',
+      'ui.enabled': 'true',
+      'ui.host': '0.0.0.0',
+      'ui.port': '2',
+      'ui.token': 'token-of-8+',
+      'ui.username': 'ops',
+      'ui.password': 'password-8+',
+      'ui.readsNeedCredential': 'true',
       'log.level': 'debug',
       'log.pretty': 'false',
       shutdownTimeoutMs: '1s',
     };
     const env = Object.fromEntries(SETTINGS.map((s) => [s.env, sample[s.key]]));
     expect(Object.values(env).every((v) => v !== undefined)).toBe(true);
-    const c = load({ env, files: { '/work/f': 'pem' } });
-    expect(Object.keys(c.sources).sort()).toEqual(SETTINGS.map((s) => s.key).sort());
+    // The Web UI takes a token or basic auth, not both: the basic pair is checked on its own.
+    const c = load({ env: { ...env, KSCHED_UI_USERNAME: undefined, KSCHED_UI_PASSWORD: undefined }, files: { '/work/f': 'pem' } });
+    expect(Object.keys(c.sources).sort()).toEqual(
+      SETTINGS.map((s) => s.key)
+        .filter((k) => k !== 'ui.username' && k !== 'ui.password')
+        .sort(),
+    );
+    expect(c.ui).toEqual({ enabled: true, host: '0.0.0.0', port: 2, readsNeedCredential: true, auth: { token: 'token-of-8+' } });
+    const basic = load({ env: { ...env, KSCHED_UI_TOKEN: undefined }, files: { '/work/f': 'pem' } });
+    expect(basic.ui.auth).toEqual({ basic: { username: 'ops', password: 'password-8+' } });
     expect(c.scheduler).toMatchObject({
       groupId: 'g',
       transactionalIdPrefix: 'tx',

@@ -14,9 +14,9 @@ export function startCommand(): Command {
       'Run the scheduler, the easy way. With brokers configured (KSCHED_BROKERS, --brokers or the config file) this is `ksched run`. ' +
         'Without, it starts the local development broker (scripts/kafka/kafka.sh, port KSCHED_KAFKA_PORT, default 19092), ' +
         'creates the schedules and states topics (and the dead-letter topic, when one is configured), runs the scheduler and schedules a few demo messages due seconds later, ' +
-        'logging each dispatch with its lateness.',
+        'logging each dispatch with its lateness. The Web UI is on by default (http://127.0.0.1:9466/; --no-ui turns it off).',
     );
-  addSettingOptions(command, ['connection', 'topics', 'scheduler', 'migrate', 'service']);
+  addSettingOptions(command, ['connection', 'topics', 'scheduler', 'migrate', 'service', 'ui']);
   command.addOption(new Option('--demo', 'send the demo schedules even when brokers are configured'));
   command.addOption(new Option('--no-demo', 'do not send the demo schedules'));
   command.addOption(new Option('--demo-topic <topic>', 'target topic of the demo messages').default('ksched_demo'));
@@ -29,7 +29,7 @@ Examples:
   pnpm start -- --no-demo --http-port 9465`,
   );
   command.action(async (options: { demo?: boolean; demoTopic: string }, cmd: Command) => {
-    const config0 = configFor(cmd, { requireBrokers: false });
+    const config0 = configFor(cmd, { requireBrokers: false, defaults: { 'ui.enabled': true } });
     const logger = createLogger({ level: config0.log.level, ...(config0.log.pretty !== undefined ? { pretty: config0.log.pretty } : {}) });
     const local = config0.connection.brokers.length === 0;
     let config = config0;
@@ -56,6 +56,8 @@ Examples:
       ...(demo ? { onStarted: (context) => runDemo(context, { targetTopic: options.demoTopic }) } : {}),
       // On the local broker, show every dispatch (the demo's and those you schedule yourself).
       ...(local ? { dispatchLogLevel: 'info' as const } : {}),
+      // On by default here: a UI port already taken is a warning, not a failed start.
+      uiOptional: config.sources['ui.enabled'] === undefined,
     });
   });
   return command;
