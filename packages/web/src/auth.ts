@@ -141,14 +141,16 @@ export class Authenticator {
  */
 export function crossSite(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null') {
+  const site = req.headers['sec-fetch-site'];
+  // `Origin: null` is what a browser sends for an opaque origin, or under a no-referrer policy:
+  // then only `Sec-Fetch-Site: same-origin` vouches for it.
+  if (origin === 'null') return site !== 'same-origin';
+  if (origin !== undefined) {
     try {
       return new URL(origin).host !== req.headers.host;
     } catch {
       return true;
     }
   }
-  if (origin === 'null') return true;
-  const site = req.headers['sec-fetch-site'];
   return site === 'cross-site' || site === 'same-site';
 }

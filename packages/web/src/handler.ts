@@ -8,7 +8,7 @@
  * `/api/records`, `/api/schedule`, `/api/live`, and POST `/api/cancel`, `/api/reschedule`.
  *
  * Every response carries a strict Content-Security-Policy (no scripts at all, styles from the UI's
- * own stylesheet), `nosniff`, `no-referrer`, no framing and `no-store`. Errors are 4xx pages or
+ * own stylesheet), `nosniff`, a same-origin referrer policy, no framing and `no-store`. Errors are 4xx pages or
  * JSON naming the parameter; an unexpected failure is a 500 saying only that (details go to
  * `onError`).
  *
@@ -85,7 +85,7 @@ export const CONTENT_SECURITY_POLICY =
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',

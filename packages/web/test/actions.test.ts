@@ -72,9 +72,12 @@ describe('with a token', () => {
     expect((await client.post('/cancel', { ...form, csrf: `${csrf}x` })).status).toBe(403);
     expect((await client.post('/cancel', { ...form, csrf }, { origin: 'https://evil.example' })).status).toBe(403);
     expect((await client.post('/cancel', { ...form, csrf }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    // `Origin: null` (an opaque origin) passes only when the browser says the request is same-origin.
+    expect((await client.post('/cancel', { ...form, csrf }, { origin: 'null' })).status).toBe(403);
+    expect((await client.post('/cancel', { ...form, csrf }, { origin: 'null', 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect(records(ui, routed.partition)).toHaveLength(before);
 
-    const done = await client.post('/cancel', { ...form, csrf }, { origin: new URL(ui.server.url).origin });
+    const done = await client.post('/cancel', { ...form, csrf }, { origin: 'null', 'sec-fetch-site': 'same-origin' });
     expect(done.status).toBe(200);
     expect(done.body).toContain('Cancelled.');
     const offset = Number(/<dd data-offset="(\d+)">/.exec(done.body)![1]);

@@ -83,7 +83,7 @@ export function page(ctx: ViewContext, options: PageOptions, body: HtmlValue): H
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         ${options.refreshSeconds !== undefined ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}" />` : ''}
         <title>${options.title} · ${ctx.title}</title>
         <link rel="stylesheet" href="${href(ctx, '/assets/style.css')}" />

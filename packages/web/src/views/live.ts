@@ -32,7 +32,7 @@ export function liveView(ctx: ViewContext, s: LiveSnapshot, refreshSeconds: numb
         </div>
         <div class="stat">
           <div class="muted">dispatched / s (last minute)</div>
-          <div class="value" data-stat="rate">${s.dispatchedPerSecond.toFixed(1)}</div>
+          <div class="value" data-stat="rate">${s.dispatchedPerSecond.toFixed(s.dispatchedPerSecond < 10 ? 2 : 1)}</div>
         </div>
         <div class="stat">
           <div class="muted">buffered</div>

@@ -132,7 +132,11 @@ export function plannedView(ctx: ViewContext, topic: TopicSummary): Html {
     return html`<div class="card" data-partition="${p.partition}">
       <h3><span>partition ${p.partition}</span>${stateBadge(p)}</h3>
       ${body}
-      <p><a href="${href(ctx, '/explorer', { topic: topic.topic, partition: p.partition })}">explore offsets ${p.low}..${p.high}</a></p>
+      <p>
+        <a href="${href(ctx, '/explorer', { topic: topic.topic, partition: p.partition })}"
+          >${p.high > p.low ? `explore offsets ${p.low}..${p.high - 1}` : 'explore (no records)'}</a
+        >
+      </p>
     </div>`;
   });
   const others = ctx.topics.filter((t) => t !== topic.topic);
