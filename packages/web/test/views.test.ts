@@ -193,3 +193,42 @@ describe('live', () => {
     expect(live.body).not.toContain('href="/live"');
   });
 });
+
+describe('mounting', () => {
+  it('under Express-style mounting builds links from req.baseUrl and passes unknown paths to next(); basePath strips a prefix', async () => {
+    const { createServer } = await import('node:http');
+    const { createScheduleAdmin } = await import('@ksched/core');
+    const { createWebHandler } = await import('../src/index.js');
+    await using ui = await uiFixture({ env: { partitions: 1 } });
+    const transport = ui.env.broker.createTransport({ clientId: 'mount' });
+    await transport.connect();
+    const admin = createScheduleAdmin({ transport, schedulesTopics: [TOPIC] });
+    const mounted = createWebHandler({ admin });
+    const prefixed = createWebHandler({ admin, basePath: '/ops/ksched' });
+    // What Express does for app.use('/ksched', handler): strip the prefix, set req.baseUrl.
+    const server = createServer((req, res) => {
+      const next = () => {
+        res.writeHead(418).end('the app');
+      };
+      if (req.url?.startsWith('/ksched')) {
+        Object.assign(req, { baseUrl: '/ksched', url: req.url.slice('/ksched'.length) || '/' });
+        mounted(req, res, next);
+      } else prefixed(req, res, next);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const page = await (await fetch(`${base}/ksched/explorer`)).text();
+      expect(page).toContain('href="/ksched/assets/style.css"');
+      expect(page).toContain('action="/ksched/find"');
+      expect((await fetch(`${base}/ksched/not-ours`)).status).toBe(418);
+      const prefixedPage = await fetch(`${base}/ops/ksched/planned`);
+      expect(prefixedPage.status).toBe(200);
+      expect(await prefixedPage.text()).toContain('href="/ops/ksched/explorer?topic=');
+      expect((await fetch(`${base}/elsewhere`)).status).toBe(418);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await transport.close();
+    }
+  });
+});
