@@ -31,6 +31,28 @@ export default tseslint.config(
     },
   },
   {
+    // The Web UI reads and acts through core's admin API only: any adapter (or the FakeBroker) works under it.
+    files: ['packages/web/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'kafkajs', message: "the Web UI talks to Kafka only through core's ScheduleAdmin." },
+            { name: 'node-rdkafka', message: "the Web UI talks to Kafka only through core's ScheduleAdmin." },
+          ],
+          patterns: [
+            {
+              group: ['@ksched/kafka-adapter-*', '@ksched/scheduler', '@ksched/testkit'],
+              message: 'the Web UI depends on @ksched/core only.',
+            },
+            { group: ['@ksched/*/src/*', '@ksched/*/internal/*'], message: 'Import packages by their public entry point.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['packages/core/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
