@@ -66,6 +66,7 @@ describe('with a token', () => {
 
     const confirm = await client.get(`/cancel?topic=${TOPIC}&partition=${routed.partition}&key=reminder-7`);
     expect(confirm.status).toBe(200);
+    for (const page of [anonymous, confirm, await client.get('/login'), await client.get('/')]) expect(page.body).not.toContain(TOKEN);
     const csrf = csrfOf(confirm.body);
     const before = records(ui, routed.partition).length;
     expect((await client.post('/cancel', form)).status).toBe(403); // no CSRF token

@@ -74,6 +74,26 @@ describe('explorer', () => {
     const timed = tableRows(byTime.body, 'records');
     expect(timed.map((r) => r[1])).toEqual(['7', '8']);
 
+    // A record of a type this version does not know, and one that is not an envelope at all.
+    await ui.env.produce([
+      {
+        topic: TOPIC,
+        partition: 0,
+        key: 'from-the-future',
+        value: 'x',
+        headers: { schedule_source_type: 'postpone', schedule_schema_version: '1.0.0' },
+      },
+      { topic: TOPIC, partition: 0, key: 'garbage', value: 'x', headers: {} },
+    ]);
+    const tail = await client.get('/explorer?partition=0&offset=12');
+    const odd = tableRows(tail.body, 'records');
+    expect(odd.map((r) => [r[1], r[5]])).toEqual([
+      ['12', 'from-the-future'],
+      ['13', 'garbage'],
+    ]);
+    expect(odd[0]![2]).toMatch(/^unknown type\s*postpone$/);
+    expect(odd[1]![2]).toMatch(/^invalid\s*missing_source_type/);
+
     // Compaction: two schedules cancelled leave a gap where they were.
     await ui.env.cancel(keys[3]!, { partition: 0 });
     await ui.env.cancel(keys[4]!, { partition: 0 });
