@@ -209,8 +209,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
 
   route('GET', '/planned', 'read', async ({ ctx }, q) => {
     const topic = topicParam(q, topics);
-    const summary = (await admin.topics()).find((t) => t.topic === topic)!;
-    return { html: plannedView(ctx, summary) };
+    return { html: plannedView(ctx, await admin.topic(topic)) };
   });
 
   const page = async (q: Params) => {
@@ -236,7 +235,7 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   };
   route('GET', '/explorer', 'read', async ({ ctx }, q) => {
     const { topic, partition, limit, result } = await page(q);
-    const partitions = (await admin.topics()).find((t) => t.topic === topic)!.partitions.length;
+    const partitions = await admin.partitionCount(topic);
     const offsetText = optionalText(q, 'offset');
     const timeText = optionalText(q, 'time');
     return {

@@ -238,29 +238,43 @@ export class ScheduleAdmin {
 
   /** Every schedules topic with its partitions' watermarks and last states reports. */
   async topics(): Promise<TopicSummary[]> {
-    return Promise.all(
-      this.schedulesTopics.map(async (topic) => {
-        const count = await this.#transport.partitionCount(topic);
-        const states = await this.#statesCount(topic);
-        const partitions = await Promise.all(
-          Array.from({ length: count }, async (_, partition): Promise<PartitionSummary> => {
-            const { low, high } = await this.#transport.fetchWatermarks({ topic, partition });
-            if (states === undefined || partition >= states) return { partition, low, high, states: undefined };
-            try {
-              return {
-                partition,
-                low,
-                high,
-                states: await this.#lastStates({ topic: statesTopic(topic, this.#statesPostfix), partition }),
-              };
-            } catch (error) {
-              return { partition, low, high, states: undefined, statesError: error instanceof Error ? error.message : String(error) };
-            }
-          }),
-        );
-        return { topic, partitions };
+    return Promise.all(this.schedulesTopics.map((topic) => this.topic(topic)));
+  }
+
+  /**
+   * One schedules topic with its partitions' watermarks and last states reports.
+   *
+   * @throws InvalidArgumentError naming `topic` when it is not one of {@link schedulesTopics}.
+   */
+  async topic(topic: string): Promise<TopicSummary> {
+    const count = await this.#partitionCount(topic);
+    const states = await this.#statesCount(topic);
+    const partitions = await Promise.all(
+      Array.from({ length: count }, async (_, partition): Promise<PartitionSummary> => {
+        const { low, high } = await this.#transport.fetchWatermarks({ topic, partition });
+        if (states === undefined || partition >= states) return { partition, low, high, states: undefined };
+        try {
+          return {
+            partition,
+            low,
+            high,
+            states: await this.#lastStates({ topic: statesTopic(topic, this.#statesPostfix), partition }),
+          };
+        } catch (error) {
+          return { partition, low, high, states: undefined, statesError: error instanceof Error ? error.message : String(error) };
+        }
       }),
     );
+    return { topic, partitions };
+  }
+
+  /**
+   * How many partitions a schedules topic has (a metadata request; nothing is read).
+   *
+   * @throws InvalidArgumentError naming `topic` when it is not one of {@link schedulesTopics}.
+   */
+  async partitionCount(topic: string): Promise<number> {
+    return this.#partitionCount(topic);
   }
 
   /**

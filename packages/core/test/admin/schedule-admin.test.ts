@@ -49,6 +49,10 @@ describe('ScheduleAdmin.topics', () => {
     expect(Object.values(p2.states!.report.daily).reduce((a, b) => a + b, 0)).toBe(1);
     expect(Math.abs(p2.states!.reportedAtMs - env.clock.now())).toBeLessThan(5 * SECOND);
     expect(after[0]!.partitions[0]!.states?.report.state).toBe('loaded');
+    expect(await admin.topic(TOPIC)).toEqual(after[0]);
+    expect(await admin.partitionCount(TOPIC)).toBe(3);
+    expect((await violation(admin.topic('other'))).field).toBe('topic');
+    expect((await violation(admin.partitionCount('other'))).field).toBe('topic');
   });
 });
 
