@@ -183,8 +183,8 @@ describe('the Web UI in Chromium against ksched run --ui', () => {
     expect((await rows(page, 'records')).map((r) => r[1])).toEqual(['5', '6', '7', '8', '9']);
 
     // Record 7 was written at T0 + 7 min: from 30 s before it, the page starts at 7.
-    await page.$eval('input[name="limit"]', (input) => ((input as HTMLInputElement).value = '3'));
-    await page.$eval('input[name="offset"]', (input) => ((input as HTMLInputElement).value = ''));
+    await page.$eval('input[name="limit"]', (input) => ((input as unknown as { value: string }).value = '3'));
+    await page.$eval('input[name="offset"]', (input) => ((input as unknown as { value: string }).value = ''));
     await page.type('input[name="time"]', new Date(T0 + 7 * MINUTE - 30_000).toISOString());
     await Promise.all([page.waitForNavigation(), page.click('form.inline button[type="submit"]')]);
     expect((await rows(page, 'records')).map((r) => r[1])).toEqual(['7', '8', '9']);
@@ -213,7 +213,7 @@ describe('the Web UI in Chromium against ksched run --ui', () => {
     expect(headers).toContainEqual([`x-evil${EVIL_HEADER}`, EVIL_HEADER]);
     expect(await page.$$eval('script', (s) => s.length)).toBe(0);
     expect(await page.$$eval('main img', (s) => s.length)).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
     await shot(page, 'schedule-escaped');
     await page.close();
@@ -269,7 +269,7 @@ describe('the Web UI in Chromium against ksched run --ui', () => {
     await Promise.all([page.waitForNavigation(), page.click('a.button:not(.danger):not(.secondary)')]);
     await page.type('input[name="in"]', '4s');
     await Promise.all([page.waitForNavigation(), page.click('form.inline button[type="submit"]')]);
-    const newDue = await page.$eval('input[name="due_ms"]', (e) => Number((e as HTMLInputElement).value));
+    const newDue = await page.$eval('input[name="due_ms"]', (e) => Number((e as unknown as { value: string }).value));
     expect(Math.abs(newDue - (Date.now() + 4000))).toBeLessThan(10_000);
     await shot(page, 'reschedule-confirm');
     await Promise.all([page.waitForNavigation(), page.click('button[name="confirm"]')]);
