@@ -862,6 +862,22 @@ function describeValue(key: string, value: unknown): string {
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 
+/**
+ * Core states its limits in milliseconds and bytes ("an integer bigger or equal to 1000"); a
+ * duration or size setting's limit is told the way people write the setting ("at least 1s").
+ */
+function inSettingUnits(violations: readonly Violation[]): Violation[] {
+  return violations.map((v) => {
+    const type = SETTINGS.find((s) => s.key === v.field)?.type;
+    const text = type?.startsWith('duration') === true ? durationText : type?.startsWith('size') === true ? sizeText : undefined;
+    if (text === undefined) return v;
+    const message = v.message
+      .replace(/an integer bigger or equal to (\d+)/, (_, n: string) => `at least ${text(Number(n))}`)
+      .replace(/an integer smaller or equal to (\d+)/, (_, n: string) => `at most ${text(Number(n))}`);
+    return { ...v, message };
+  });
+}
+
 function withSource(violations: readonly Violation[], merged: Map<string, Sourced>): Violation[] {
   return violations.map((v) => {
     // Core names list items (`topics.0`): the source is the list's.
@@ -1013,7 +1029,7 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       ...(c.undeliverableAfterMs !== undefined ? { undeliverableAfterMs: c.undeliverableAfterMs } : {}),
     });
   } catch (error) {
-    if (ConfigError.isInstance(error)) throw new ConfigError(withSource(error.violations, merged));
+    if (ConfigError.isInstance(error)) throw new ConfigError(withSource(inSettingUnits(error.violations), merged));
     throw error;
   }
 

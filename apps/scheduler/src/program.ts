@@ -83,8 +83,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     program.outputHelp();
     return ExitCode.usage;
   }
+  // `pnpm start -- --no-demo` hands the `--` on to the command; after a command name it would make
+  // every option an operand ("too many arguments"), so a `--` right there is dropped.
+  const args = argv[3] === '--' && argv[2] !== undefined && !argv[2].startsWith('-') ? [...argv.slice(0, 3), ...argv.slice(4)] : [...argv];
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(args);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

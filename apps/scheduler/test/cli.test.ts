@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.js';
 import { buildProgram, runCli } from '../src/program.js';
+import { flagOfField } from '../src/commands/schedule.js';
 
 function memoryIo() {
   const out: string[] = [];
@@ -80,7 +81,7 @@ describe('bad input gives one line on stderr and exit 2, before connecting', () 
     [['run', '--bogus', ...B], /^error: unknown option '--bogus'/],
     [
       ['run', ...B, '--interval', '500ms'],
-      /^error: invalid configuration: intervalMs: needs to be an integer bigger or equal to 1000 \(from --interval: "500ms"\)$/,
+      /^error: invalid configuration: intervalMs: needs to be at least 1s \(from --interval: "500ms"\)$/,
     ],
     [['run', ...B, '--http-port', 'abc'], /^error: invalid configuration: http\.port: .*\(from --http-port: "abc"\)$/],
     [['run', ...B, '--adapter', 'librdkafka'], /^error: invalid configuration: adapter: needs to be one of kafkajs, rdkafka/],
@@ -139,11 +140,29 @@ describe('bad input gives one line on stderr and exit 2, before connecting', () 
     expect(out).toBe('');
   });
 
+  it('takes `pnpm start -- --flags`: a -- right after the command is dropped', async () => {
+    const plain = await cli('start', '--help');
+    const dashed = await cli('start', '--', '--help');
+    expect(dashed.code).toBe(0);
+    expect(dashed.out).toBe(plain.out);
+    expect(plain.out).toContain('pnpm start --no-demo --http-port 9465');
+    expect(plain.out).not.toContain('pnpm start -- ');
+  });
+
+  it('names the flag a builder refusal is about, not the wire header', () => {
+    expect(flagOfField('headers.schedule_target_epoch_ms', { in: '5s' })).toBe('--in');
+    expect(flagOfField('headers.schedule_target_epoch', { at: '2001-01-01' })).toBe('--at');
+    expect(flagOfField('message.topic', {})).toBe('-t/--topic');
+    expect(flagOfField('headers.schedule_target_partition_key', {})).toBe('--partition-key');
+    expect(flagOfField('message.headers.trace', {})).toBe('-H/--header');
+    expect(flagOfField('envelope.key', {})).toBe('--id');
+  });
+
   it('reports a schedule the core builder refuses (past due time) as invalid input', async () => {
     const { code, errLines } = await cli('schedule', ...B, '-t', 'orders', '--payload', 'x', '--at', '2001-01-01T00:00:00Z');
     expect(code).toBe(2);
     expect(errLines).toHaveLength(1);
-    expect(errLines[0]).toMatch(/^error: invalid input: headers\.schedule_target_epoch: scheduling cannot happen in the past/);
+    expect(errLines[0]).toMatch(/^error: invalid input: --at: scheduling cannot happen in the past/);
   });
 });
 

@@ -169,11 +169,9 @@ describe('validation errors name the setting and where its value came from', () 
   it('a value below core’s minimum (from the environment)', () => {
     const e = configError(() => load({ env: { ...BROKERS, KSCHED_INTERVAL_MS: '500' } }));
     expect(e.violations).toEqual([
-      { field: 'intervalMs', rule: 'min', message: 'needs to be an integer bigger or equal to 1000 (from KSCHED_INTERVAL_MS: "500")' },
+      { field: 'intervalMs', rule: 'min', message: 'needs to be at least 1s (from KSCHED_INTERVAL_MS: "500")' },
     ]);
-    expect(describeConfigError(e)).toBe(
-      'invalid configuration: intervalMs: needs to be an integer bigger or equal to 1000 (from KSCHED_INTERVAL_MS: "500")',
-    );
+    expect(describeConfigError(e)).toBe('invalid configuration: intervalMs: needs to be at least 1s (from KSCHED_INTERVAL_MS: "500")');
   });
 
   it('a flag that is not a number', () => {
@@ -384,7 +382,7 @@ describe('SETTINGS', () => {
       /bufferMaxBytes.*needs to be a size such as 256MiB/,
     );
     expect(() => load({ env: { KSCHED_BROKERS: 'b:1', KSCHED_BUFFER_MAX_BYTES: '1KiB' } })).toThrow(
-      /bufferMaxBytes: needs to be an integer bigger or equal to 65536/,
+      /bufferMaxBytes: needs to be at least 64KiB/,
     );
   });
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ScheduleMessage } from '@ksched/core';
+import { ContractViolationError, Header, InvalidArgumentError, type ScheduleMessage, type Violation } from '@ksched/core';
 import { Command, Option } from 'commander';
 import { parseDuration, parseTime } from '../duration.js';
 import { CliError } from '../errors.js';
@@ -51,6 +51,40 @@ function headersOf(pairs: readonly string[] | undefined): Record<string, string>
     headers[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return headers;
+}
+
+/** The flag the user typed that a builder's violation (named by message field or wire header) is about. */
+export function flagOfField(field: string, options: Pick<ScheduleOptions, 'at' | 'in'>): string {
+  const due = options.at !== undefined ? '--at' : '--in';
+  const byField: Readonly<Record<string, string>> = {
+    at: due,
+    epoch: due,
+    delayMs: due,
+    [`headers.${Header.targetEpoch}`]: due,
+    [`headers.${Header.targetEpochMs}`]: due,
+    'message.topic': '-t/--topic',
+    [`headers.${Header.targetTopic}`]: '-t/--topic',
+    'message.key': '-k/--key',
+    [`headers.${Header.targetKey}`]: '-k/--key',
+    'message.partition': '--partition',
+    [`headers.${Header.targetPartition}`]: '--partition',
+    'message.partitionKey': '--partition-key',
+    [`headers.${Header.targetPartitionKey}`]: '--partition-key',
+    'message.payload': '--payload',
+    'envelope.key': '--id',
+    key: '--id',
+  };
+  const flag = byField[field];
+  if (flag !== undefined) return flag;
+  if (field.startsWith('message.headers') || field.startsWith('headers.')) return '-H/--header';
+  return field;
+}
+
+/** A builder's refusal, told in the flags the user typed. */
+function asFlagError(error: unknown, options: Pick<ScheduleOptions, 'at' | 'in'>): unknown {
+  if (!InvalidArgumentError.isInstance(error) && !ContractViolationError.isInstance(error)) return error;
+  const violations: readonly Violation[] = error.violations;
+  return new CliError(`invalid input: ${violations.map((v) => `${flagOfField(v.field, options)}: ${v.message}`).join('; ')}`);
 }
 
 /** The due time: exactly one of `--at` and `--in`. */
@@ -122,7 +156,11 @@ Examples:
     const schedulesTopic = config.scheduler.topics[0]!;
     await withKafka(config, async ({ adapter, transport }) => {
       const client = adapter.createScheduleClient({ transport, schedulesTopic });
-      const ref = await client.schedule({ message, ...(options.id !== undefined ? { envelope: { key: options.id } } : {}), ...due });
+      const ref = await client
+        .schedule({ message, ...(options.id !== undefined ? { envelope: { key: options.id } } : {}), ...due })
+        .catch((error: unknown) => {
+          throw asFlagError(error, options);
+        });
       const dueMs = 'epoch' in due ? due.epoch * 1000 : due.at;
       const result = {
         key: ref.key,

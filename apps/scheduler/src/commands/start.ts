@@ -26,7 +26,7 @@ export function startCommand(): Command {
 Examples:
   pnpm start                                  # local broker + topics + scheduler + demo
   KSCHED_BROKERS=127.0.0.1:9092 pnpm start    # just the scheduler (like ksched run)
-  pnpm start -- --no-demo --http-port 9465`,
+  pnpm start --no-demo --http-port 9465      # pnpm passes the flags on (a -- before them works too)`,
   );
   command.action(async (options: { demo?: boolean; demoTopic: string }, cmd: Command) => {
     const config0 = configFor(cmd, { requireBrokers: false, defaults: { 'ui.enabled': true } });
