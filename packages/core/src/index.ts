@@ -1,7 +1,7 @@
 /**
  * `@ksched/core`: Kafka scheduled messages, the pure part. Envelope builders, the v1.0.0 wire
  * format, the domain (`Day`, `DailyBuffer`, `MaxEpoch`, `Tracker`, `State`), the per-partition
- * engine and the `Transport` and `Clock` ports it runs on. No Kafka client inside.
+ * engine and the `Transport`, `Clock`, `Logger` and `DispatchTracer` ports it runs on. No Kafka client inside.
  *
  * @packageDocumentation
  */
@@ -29,6 +29,7 @@ export type {
 export { produceWithoutWaiting } from './ports/transport.js';
 export { noopLogger } from './ports/logger.js';
 export type { Logger } from './ports/logger.js';
+export type { DispatchOutcome, DispatchSpan, DispatchStart, DispatchTracer } from './ports/tracer.js';
 
 export {
   errorCodes,

@@ -7,12 +7,14 @@ import { State } from '../domain/state.js';
 import { Tracker } from '../domain/tracker.js';
 import { MAX_TIMER_DELAY_MS, type Clock, type TimerHandle } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import type { DispatchOutcome, DispatchSpan, DispatchTracer } from '../ports/tracer.js';
 import type {
   ConsumedRecord,
   PartitionBatch,
   PartitionReader,
   ProduceRecord,
   RecordHeaders,
+  RecordMetadata,
   TransactionalProducer,
   Transport,
 } from '../ports/transport.js';
@@ -24,6 +26,7 @@ import {
   textOnlyHeaders,
   unpackSchedule,
   utf8,
+  type DispatchPair,
   type InvalidReason,
   type TargetRouting,
   type UnpackedSchedule,
@@ -100,6 +103,8 @@ export interface PartitionEngineOptions {
   readonly logger: Logger;
   /** Set in transactional mode: the partition's own producer, initialised by {@link PartitionEngine.start}. */
   readonly transactionalProducer?: TransactionalProducer;
+  /** Traces each dispatch; none by default (then dispatch does no tracing work). */
+  readonly tracer?: DispatchTracer;
 }
 
 /** A point-in-time view of one partition, for health checks and metrics. */
@@ -174,6 +179,7 @@ export class PartitionEngine {
   readonly #options: SchedulerOptions;
   readonly #events: SchedulerEvents;
   readonly #logger: Logger;
+  readonly #tracer: DispatchTracer | undefined;
   #tx: TransactionalProducer | undefined;
   readonly #pairsPerBatch: number;
 
@@ -265,6 +271,7 @@ export class PartitionEngine {
     this.#options = deps.options;
     this.#events = deps.events;
     this.#logger = deps.logger;
+    this.#tracer = deps.tracer;
     this.#tx = deps.transactionalProducer;
     this.#pairsPerBatch = Math.max(1, Math.floor(deps.options.flushBatchSize / 2));
     const now = this.#clock.now();
@@ -1095,13 +1102,21 @@ export class PartitionEngine {
       const deadLetterTopic = this.#options.deadLetterTopic;
       /** Per entry: dead-lettered (undeliverable) instead of dispatched. */
       const deadLetters = ids.map((id) => deadLetterTopic !== undefined && this.#undeliverable.has(id));
+      const tracer = this.#tracer;
+      /** Per entry: its dispatch span, only when a tracer is set (without one, tracing costs one check per schedule). */
+      let spans: (DispatchSpan | undefined)[] | undefined;
       for (const [i, entry] of entries.entries()) {
         const { record, target } = this.#unpack(entry);
         const gone = deadLetters[i] ? this.#undeliverable.get(ids[i]!) : undefined;
-        const pair =
-          gone !== undefined
-            ? deadLetterPair(record, target, deadLetterTopic!, { ...gone, textHeadersOnly: gone.reason === 'refused' })
-            : dispatchPair(record, target);
+        let pair: DispatchPair;
+        if (gone !== undefined)
+          pair = deadLetterPair(record, target, deadLetterTopic!, { ...gone, textHeadersOnly: gone.reason === 'refused' });
+        else if (tracer === undefined) pair = dispatchPair(record, target);
+        else {
+          const span = this.#startSpan(tracer, entry, record, target, now);
+          (spans ??= [])[i] = span;
+          pair = dispatchPair(record, target, span?.headers);
+        }
         targetTopics.push(target.topic);
         targets.push(pair.target);
         tombstones.push(pair.tombstone);
@@ -1112,20 +1127,25 @@ export class PartitionEngine {
       for (const id of ids) this.#inFlight.add(id);
       const started = this.#clock.now();
       let phase: 'targets' | 'tombstones' = 'targets';
+      /** What the produce reported, and the step between two targets in it (for the spans). */
+      let produced: RecordMetadata[];
+      let step = 1;
       try {
         if (this.#tx) {
-          await this.#tx.sendInTransaction(records, { readableTopics: [this.topic] });
+          produced = await this.#tx.sendInTransaction(records, { readableTopics: [this.topic] });
+          step = 2;
         } else {
           // Targets first, tombstones only once every target is acknowledged: a produce that fails
           // can have written any subset of its records (each partition is a separate request), and
           // a tombstone whose target was not written would lose the schedule. The price is that a
           // failed target phase re-sends the targets it did write (flagged possibleDuplicate).
-          await this.#transport.produce(targets);
+          produced = await this.#transport.produce(targets);
           phase = 'tombstones';
           await this.#transport.produce(tombstones);
         }
       } catch (error) {
         for (const id of ids) this.#inFlight.delete(id);
+        if (spans !== undefined) for (const span of spans) this.#endSpan(span, { ok: false, error });
         if (FencedError.isInstance(error)) {
           this.#fenced(error);
           return;
@@ -1206,9 +1226,47 @@ export class PartitionEngine {
         const possibleDuplicate = this.#suspects.delete(ids[i]!);
         if (deadLetters[i]) this.#emitDeadLettered(entry, ids[i]!, targetTopics[i]!);
         else this.#emitDispatched(entry, done, possibleDuplicate, targetTopics[i]);
+        if (spans?.[i] !== undefined) this.#endSpan(spans[i], dispatchedOutcome(entry, done, possibleDuplicate, produced[i * step]));
       });
       if (!current) return;
       this.#report(false);
+    }
+  }
+
+  /** Starts a schedule's dispatch span; a tracer that throws is logged and the schedule goes untraced. */
+  #startSpan(
+    tracer: DispatchTracer,
+    entry: BufferEntry<Pending>,
+    record: ConsumedRecord,
+    target: TargetRouting,
+    now: number,
+  ): DispatchSpan | undefined {
+    try {
+      return tracer.startDispatch({
+        key: entry.key,
+        topic: this.topic,
+        partition: this.partition,
+        offset: entry.offset,
+        targetTopic: target.topic,
+        targetPartition: target.partition,
+        targetKey: target.key ?? null,
+        dueMs: entry.dueMs,
+        startedAtMs: now,
+        transactional: this.#tx !== undefined,
+        headers: record.headers,
+      });
+    } catch (error) {
+      this.#logger.warn({ ...this.#where(), key: entry.key, error }, 'the dispatch tracer threw; dispatching untraced');
+      return undefined;
+    }
+  }
+
+  #endSpan(span: DispatchSpan | undefined, outcome: DispatchOutcome): void {
+    if (span === undefined) return;
+    try {
+      span.end(outcome);
+    } catch (error) {
+      this.#logger.warn({ ...this.#where(), error }, 'the dispatch tracer threw when ending a span');
     }
   }
 
@@ -1560,6 +1618,23 @@ export class PartitionEngine {
   #where(): { topic: string; partition: number } {
     return { topic: this.topic, partition: this.partition };
   }
+}
+
+/** A traced dispatch's successful outcome, with where its target landed when the client said so. */
+function dispatchedOutcome(
+  entry: BufferEntry<Pending>,
+  done: number,
+  possibleDuplicate: boolean,
+  target: RecordMetadata | undefined,
+): DispatchOutcome {
+  return {
+    ok: true,
+    dispatchedAtMs: done,
+    lateMs: Math.max(0, done - entry.dueMs),
+    possibleDuplicate,
+    ...(target !== undefined && target.partition >= 0 ? { targetPartition: target.partition } : {}),
+    ...(target !== undefined && target.offset >= 0 ? { targetOffset: target.offset } : {}),
+  };
 }
 
 /** Adds `n` to the count of the UTC date of `dueMs`. */

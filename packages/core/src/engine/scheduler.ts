@@ -2,6 +2,7 @@ import { parseSchedulerOptions, type SchedulerOptions, type SchedulerOptionsInpu
 import { StateError } from '../errors.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { noopLogger, type Logger } from '../ports/logger.js';
+import type { DispatchTracer } from '../ports/tracer.js';
 import type { GroupListener, PartitionBatch, Subscription, TopicPartition, Transport } from '../ports/transport.js';
 import { SchedulerEvents, type SchedulerEventMap, type SchedulerListener } from './events.js';
 import { PartitionEngine, type PartitionStatus } from './partition-engine.js';
@@ -12,6 +13,11 @@ export interface SchedulerInit {
   readonly clock: Clock;
   readonly options: SchedulerOptionsInput;
   readonly logger?: Logger;
+  /**
+   * Traces each dispatch (e.g. `createOtelDispatchTracer()` of `@ksched/otel`). Default: none, and
+   * the engine does no tracing work at all.
+   */
+  readonly tracer?: DispatchTracer;
 }
 
 /**
@@ -55,6 +61,7 @@ export class Scheduler {
   readonly #transport: Transport;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #tracer: DispatchTracer | undefined;
   readonly #events: SchedulerEvents;
   readonly #engines = new Map<string, PartitionEngine>();
   /** Engines of revoked partitions kept for `rebalanceRetainMs`, in case the partition comes back. */
@@ -68,6 +75,7 @@ export class Scheduler {
     this.#transport = init.transport;
     this.#clock = init.clock;
     this.#logger = init.logger ?? noopLogger;
+    this.#tracer = init.tracer;
     this.#events = new SchedulerEvents((error) => this.#logger.error({ error }, 'a scheduler event listener threw'));
   }
 
@@ -202,6 +210,7 @@ export class Scheduler {
           events: this.#events,
           logger: this.#logger,
           ...(transactionalProducer ? { transactionalProducer } : {}),
+          ...(this.#tracer ? { tracer: this.#tracer } : {}),
         });
         this.#engines.set(key, engine);
         await this.#start(key, engine, 0);

@@ -76,8 +76,15 @@ export interface DispatchPair {
  *
  * @param record - the schedule as consumed.
  * @param target - its decoded routing (see {@link decodeRecord}).
+ * @param replaced - headers of the target only that replace the carried ones of the same name
+ *   (`null` removes one), e.g. a dispatch span's `traceparent`; the `schedule_source_*` headers
+ *   are set after them and always win.
  */
-export function dispatchPair(record: ConsumedRecord, target: TargetRouting): DispatchPair {
+export function dispatchPair(
+  record: ConsumedRecord,
+  target: TargetRouting,
+  replaced?: Readonly<Record<string, string | null>>,
+): DispatchPair {
   const offset = String(record.offset);
   // One loop filling both header objects, and records built by assignment: object spreads cost
   // several times as much, and this runs once per dispatched schedule. Same key order as spreads.
@@ -89,6 +96,7 @@ export function dispatchPair(record: ConsumedRecord, target: TargetRouting): Dis
     targetHeaders[name] = value;
     tombstoneHeaders[name] = value;
   }
+  if (replaced !== undefined) replaceHeaders(targetHeaders, replaced);
   targetHeaders[Header.sourceTopic] = record.topic;
   targetHeaders[Header.sourcePartition] = String(record.partition);
   targetHeaders[Header.sourceOffset] = offset;
@@ -116,6 +124,15 @@ export function dispatchPair(record: ConsumedRecord, target: TargetRouting): Dis
       headers: tombstoneHeaders,
     },
   };
+}
+
+/** Sets (or, for `null`, removes) `replaced`'s headers in `headers`. */
+function replaceHeaders(headers: Record<string, HeaderValue>, replaced: Readonly<Record<string, string | null>>): void {
+  for (const name of Object.keys(replaced)) {
+    const value = replaced[name];
+    if (value === null) delete headers[name];
+    else if (value !== undefined) headers[name] = value;
+  }
 }
 
 /** Why a schedule is dead-lettered instead of dispatched (see {@link deadLetterPair}). */
