@@ -11,6 +11,7 @@
  */
 import { Scheduler, statesTopic, systemClock } from '@ksched/core';
 import type { Transport } from '@ksched/core';
+import { createOtelDispatchTracer } from '@ksched/otel';
 import { LiveStats } from '@ksched/web';
 import type { Logger as PinoLogger } from 'pino';
 import type { AppConfig } from './config.js';
@@ -97,7 +98,13 @@ export async function runService(config: AppConfig, logger: PinoLogger, options:
       : {}),
     ...(config.connection.groupInstanceId !== undefined ? { groupInstanceId: config.connection.groupInstanceId } : {}),
   });
-  const scheduler = new Scheduler({ transport, clock: systemClock, options: s, logger: portLogger(logger, { component: 'scheduler' }) });
+  const scheduler = new Scheduler({
+    transport,
+    clock: systemClock,
+    options: s,
+    logger: portLogger(logger, { component: 'scheduler' }),
+    tracer: createOtelDispatchTracer(), // OpenTelemetry dispatch spans: a no-op until an SDK is registered
+  });
   const metrics = new SchedulerMetrics();
   metrics.attach(scheduler);
   const probe = new ReadinessProbe({
