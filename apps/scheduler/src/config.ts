@@ -24,9 +24,16 @@ import {
   transportSettingsShape,
 } from '@ksched/core/adapter';
 import { kafkaJsConnectionOptionsSchema } from '@ksched/kafka-adapter-kafkajs';
-import { rdKafkaConnectionOptionsSchema } from '@ksched/kafka-adapter-rdkafka/options';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+
+// The rdkafka adapter is an optional peer of the service: its defaults are shown when it is installed.
+const RDKAFKA_OPTIONS: string = '@ksched/kafka-adapter-rdkafka/options';
+const rdKafkaConnectionTimeoutMs = await import(RDKAFKA_OPTIONS).then(
+  (m: { rdKafkaConnectionOptionsSchema: { shape: { connectionTimeoutMs: z.ZodType } } }) =>
+    schemaDefault(m.rdKafkaConnectionOptionsSchema.shape.connectionTimeoutMs) as number,
+  () => undefined,
+);
 
 /** Kafka client adapters the service can run on. */
 export const ADAPTERS = ['kafkajs', 'rdkafka'] as const;
@@ -334,7 +341,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     group: 'connection',
     type: 'duration',
     ...fromSchema(connection.connectionTimeoutMs),
-    defaultText: `adapter default (kafkajs ${durationText(schemaDefault(kafkaJsConnectionOptionsSchema.shape.connectionTimeoutMs) as number)}, rdkafka ${durationText(schemaDefault(rdKafkaConnectionOptionsSchema.shape.connectionTimeoutMs) as number)})`,
+    defaultText: `adapter default (kafkajs ${durationText(schemaDefault(kafkaJsConnectionOptionsSchema.shape.connectionTimeoutMs) as number)}${rdKafkaConnectionTimeoutMs !== undefined ? `, rdkafka ${durationText(rdKafkaConnectionTimeoutMs)}` : ''})`,
   },
   {
     key: 'requestTimeoutMs',

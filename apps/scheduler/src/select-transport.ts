@@ -58,7 +58,9 @@ export async function loadAdapter(name: AdapterName): Promise<KafkaAdapter> {
     m = await import(RDKAFKA_PACKAGE);
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw unavailable(`the rdkafka adapter cannot be loaded (${reason}); is node-rdkafka built? Use --adapter kafkajs meanwhile`);
+    throw unavailable(
+      `the rdkafka adapter cannot be loaded (${reason}): install it next to ksched (npm install @ksched/kafka-adapter-rdkafka node-rdkafka@~3.6.1; node-rdkafka builds librdkafka, which needs python3, make and a C++ compiler), or use --adapter kafkajs`,
+    );
   }
   if (m.adapter === undefined) throw unavailable('the rdkafka adapter does not export an adapter; use --adapter kafkajs');
   return m.adapter;
