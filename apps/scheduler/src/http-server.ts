@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readinessResponse } from './embed.js';
 import type { ReadinessReport } from './health.js';
 
 /** Options of {@link startHttpServer}. */
@@ -56,20 +57,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         send(res, 200, JSON_TYPE, JSON.stringify({ status: 'ok' }), head);
         return;
       case '/readyz': {
-        const report = options.readiness();
-        const body = {
-          status: report.ready ? 'ready' : 'not ready',
-          reason: report.reason,
-          brokerReachable: report.brokerReachable ?? null,
-          partitions: report.partitions.map((p) => ({
-            topic: p.topic,
-            partition: p.partition,
-            state: p.state,
-            halted: p.halted,
-            buffered: p.buffered,
-          })),
-        };
-        send(res, report.ready ? 200 : 503, JSON_TYPE, JSON.stringify(body), head);
+        const { status, body } = readinessResponse(options.readiness());
+        send(res, status, JSON_TYPE, JSON.stringify(body), head);
         return;
       }
       case '/metrics':

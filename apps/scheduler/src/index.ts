@@ -27,6 +27,8 @@ export type {
 } from './config.js';
 export { parseDuration, requireDuration, formatDuration, parseTime } from './duration.js';
 export type { ParsedTime } from './duration.js';
+export { observeScheduler, readinessResponse, stopGracefully } from './embed.js';
+export type { ObserveSchedulerOptions, ObservedScheduler, ReadinessBody, Stoppable } from './embed.js';
 export { SchedulerMetrics } from './metrics.js';
 export type { MetricsSource, Readiness, SchedulerMetricsOptions } from './metrics.js';
 export { ReadinessProbe } from './health.js';
@@ -39,7 +41,7 @@ export { loadAdapter, connectionOptions } from './select-transport.js';
 export type { AdapterConnectionOptions, KafkaAdapter, TopicsSettings } from './select-transport.js';
 export { readTopic } from './read-topic.js';
 export type { PartitionRead, ReadTopicOptions } from './read-topic.js';
-export { runService } from './main.js';
-export type { RunServiceOptions, ServiceContext } from './main.js';
+export { runService, handleSignals } from './main.js';
+export type { RunServiceOptions, ServiceContext, SignalHandlers } from './main.js';
 export { buildProgram, runCli } from './program.js';
 export { CliError, ExitCode, describeError } from './errors.js';

@@ -17,6 +17,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { AppConfig } from './config.js';
 import { formatDuration } from './duration.js';
 import { ReadinessProbe } from './health.js';
+import { stopGracefully } from './embed.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { portLogger } from './logger.js';
 import { SchedulerMetrics } from './metrics.js';
@@ -241,13 +242,8 @@ export function handleSignals(handlers: SignalHandlers): () => void {
 
 async function shutdown(scheduler: Scheduler, logger: PinoLogger, timeoutMs: number): Promise<number> {
   const started = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
   try {
-    const result = await Promise.race([scheduler.stop().then(() => 'stopped' as const), timedOut]);
-    if (result === 'timeout') {
+    if ((await stopGracefully(scheduler, { timeoutMs })) === 'timeout') {
       logger.error({ timeoutMs }, `graceful shutdown did not finish within ${formatDuration(timeoutMs)}`);
       return ExitCode.failure;
     }
@@ -256,8 +252,6 @@ async function shutdown(scheduler: Scheduler, logger: PinoLogger, timeoutMs: num
   } catch (error) {
     logger.error({ error }, 'graceful shutdown failed');
     return ExitCode.failure;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

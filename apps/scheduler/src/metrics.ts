@@ -15,7 +15,12 @@ export interface MetricsSource {
 
 /** Options of {@link SchedulerMetrics}. */
 export interface SchedulerMetricsOptions {
-  /** Also export Node.js process metrics (`process_*`, `nodejs_*`). Default true. */
+  /**
+   * The prom-client registry to register the metrics in: your application's, when you embed the
+   * scheduler, so one `/metrics` shows both. Default a registry of their own.
+   */
+  readonly registry?: Registry;
+  /** Also export Node.js process metrics (`process_*`, `nodejs_*`). Default true with a registry of their own, false with yours (you likely collect them already). */
   readonly processMetrics?: boolean;
   /** "Now" for `ksched_window_ahead_seconds`, Unix ms: the scheduler's clock. Default `Date.now`. */
   readonly now?: () => number;
@@ -64,7 +69,7 @@ const tpLabels = (e: { topic: string; partition: number }) => ({ topic: e.topic,
  * ```
  */
 export class SchedulerMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly #states = new Map<string, { topic: string; partition: number; state: StateName; halted: boolean }>();
   #source: MetricsSource | undefined;
   #readiness: (() => Readiness) | undefined;
@@ -87,6 +92,7 @@ export class SchedulerMetrics {
   readonly horizonShortened: Counter<'topic' | 'partition'>;
 
   constructor(options: SchedulerMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
     const registers = [this.registry];
     this.#partitionGauges(registers, options.now ?? Date.now);
     this.dispatched = new Counter({
@@ -192,7 +198,7 @@ export class SchedulerMetrics {
       registers,
     });
     this.#readinessGauges(registers);
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? options.registry === undefined) collectDefaultMetrics({ register: this.registry });
   }
 
   /** Gauges of each partition's current state, filled in at scrape time (prom-client calls `collect`). */
