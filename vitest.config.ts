@@ -26,7 +26,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tests/*/test/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tests/*/test/**/*.test.ts', 'examples/test/**/*.test.ts'],
           exclude: ['**/*.integration.test.ts', '**/node_modules/**'],
         },
       },
@@ -39,6 +39,7 @@ export default defineConfig({
             'packages/*/test/**/*.integration.test.ts',
             'apps/*/test/**/*.integration.test.ts',
             'tests/*/test/**/*.integration.test.ts',
+            'examples/test/**/*.integration.test.ts',
           ],
           testTimeout: 120_000,
           hookTimeout: 120_000,
