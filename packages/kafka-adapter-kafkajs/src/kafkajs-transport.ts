@@ -90,8 +90,8 @@ class KafkaJsDriver extends TransportDriverBase<KafkaJsPartitionReader> {
   }
 
   /**
-   * A reader of `context.tp` in a throwaway consumer group of its own (kafkajs cannot fetch without
-   * a group): see `internal/partition-reader.ts`.
+   * A reader of `context.tp` fetching from its leader on connections of its own, in no group:
+   * see `internal/partition-reader.ts`.
    */
   openReader(context: ReaderContext<KafkaJsPartitionReader>): Promise<KafkaJsPartitionReader> {
     return new KafkaJsPartitionReader({
@@ -99,9 +99,6 @@ class KafkaJsDriver extends TransportDriverBase<KafkaJsPartitionReader> {
       kafka: this.#kafka,
       options: this.#options,
       topicWatermarks: (topic) => this.#watermarks(topic),
-      deleteGroup: async (groupId) => {
-        await this.#admin.deleteGroups([groupId]);
-      },
     }).open();
   }
 

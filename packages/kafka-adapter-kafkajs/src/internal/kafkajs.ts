@@ -220,5 +220,8 @@ export function loadKafkaJs(filter: (input: never) => unknown = filterAbortedRec
   };
 }
 
+const loaded = loadKafkaJs();
 /** The adapter's kafkajs: loaded once, with the corrected read-committed filter and consumer group. */
-export const kafkajs: KafkaJsModule = loadKafkaJs().kafkajs;
+export const kafkajs: KafkaJsModule = loaded.kafkajs;
+/** The consumer batch class of the adapter's kafkajs (its corrected read-committed filter): the partition reader builds its batches with it. */
+export const KafkaJsBatch: KafkaJsBatchClass = loaded.Batch;

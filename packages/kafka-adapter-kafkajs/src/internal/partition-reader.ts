@@ -1,64 +1,66 @@
 /**
  * `Transport.openReader` over kafkajs: a pull-based reader of one partition outside the
- * scheduler's consumer group.
+ * scheduler's consumer group, fetching with plain Fetch requests.
  *
- * **A throwaway group.** kafkajs 2.2.4 has no manual assignment: a consumer only fetches what a
- * group assigns it. The reader is therefore a kafkajs consumer of its own, in a group of its own
- * (`<clientId>-reader-<topic>-<partition>-<random>`), whose partition assigner gives it exactly the
- * one partition. Nobody else is in that group, so no other group rebalances and the scheduler's
- * group never sees it; nothing is committed (`autoCommit: false`, and the start is a `seek`, not
- * a committed offset). On close the member leaves and the (empty, offset-less) group is deleted.
- * Opening costs the join of a new group: FindCoordinator, JoinGroup twice (member id), SyncGroup,
- * plus the broker's `group.initial.rebalance.delay.ms` (3 s by default, 0 on the test broker).
+ * **No group.** kafkajs 2.2.4 has no manual assignment: its consumer only fetches what a group
+ * assigns it. Until 2026-12-07 a reader was therefore a consumer in a throwaway group of its own,
+ * and opening it cost the join of a new group: FindCoordinator, JoinGroup twice, SyncGroup and
+ * the broker's `group.initial.rebalance.delay.ms`, which is **3 s** by default (0 on the test
+ * broker): every explorer page took over 3 s on such a broker (measured: p50 3,108 ms), plus a
+ * LeaveGroup and DeleteGroups at close. The reader now talks to the partition leader directly, on
+ * a kafkajs `Cluster` of its own (kafkajs's internal connection pool, the one each kafkajs client
+ * builds from the `Kafka` object's settings: brokers, TLS, SASL, timeouts, retries): opening is a
+ * connection and a metadata request, then Fetch requests at the reader's position, read committed,
+ * each decoded into kafkajs's consumer `Batch` of the adapter's copy (its corrected aborted-
+ * transaction filter; `internal/kafkajs.ts`). Nothing joins a group, nothing is committed.
  *
- * **Start.** The transport fetched the watermarks and clamped `fromOffset` into [low, high] (the
- * kit's `ReaderContext.start`); it is sought from the `GROUP_JOIN` event, i.e. before the first
- * fetch (and again after a rejoin of the throwaway group, to where the reader had fetched).
+ * **Fetching ahead.** One fetch at a time: the reader fetches the next batch while the caller
+ * handles the one it got (one batch ahead, as before: deeper read-ahead measured slower), and
+ * does not fetch ahead once it reached the read-committed end. Records are mapped when `read()`
+ * hands the batch out, with `fromFetchedMessage` (kafkajs's Buffers re-labelled, not copied).
  *
- * **Fetching ahead.** `eachBatch` queues the kafkajs batch and, once {@link READ_AHEAD_BATCHES}
- * wait, holds kafkajs's fetch loop (heartbeating the throwaway group meanwhile) until `read()`
- * takes one: kafkajs then fetches the next batch while the caller handles the one it got. Records
- * are mapped when `read()` hands the batch out, with `fromFetchedMessage`: `fromKafkaMessage`'s
- * mapping, but kafkajs's Buffers are re-labelled as plain `Uint8Array`s rather than wrapped in new
- * views (no copies either way; half the mapping cost, which is most of the reader's own cost).
+ * **Position and end.** A fetch's position is the end of the last record batch it returned
+ * (`firstOffset + lastOffsetDelta + 1` of kafkajs's batch context: transaction markers, aborted
+ * records and records compacted out of a batch are accounted for). The Fetch response's last
+ * stable offset (read committed: where the committed log ends) says when the reader is at the end:
+ * `read()` then resolves an empty batch with that position, at once the first time at a position
+ * (also when the end offset seen at open is the start), and after one fetch wait (`maxWaitTimeMs`,
+ * at most 1 s, on the broker) when asked again at the same position.
  *
- * **Position and end.** Like the group member: `lastOffset() + 1` of each batch (a trailing
- * transaction marker counts), and of a batch kafkajs resolves without `eachBatch` (control or
- * aborted records only; the `START_BATCH_PROCESS` event with `batchSize` 0), which advances the
- * position without records. At the read-committed end `read()` resolves an empty batch: at once
- * when the position reached a fetched high watermark (then equal to the last stable offset) or the
- * end offset seen at open; otherwise after `eofCheckDelayMs` without new records, when ListOffsets
- * (read committed: the last stable offset) says the position is there. Once an empty batch was
- * returned at a position, the next `read()` at that position first waits up to `maxWaitTimeMs`
- * (at most 1 s) for new records, so a caller polling at the end does not spin.
+ * **Failures.** Retriable errors (a connection lost, a leader moved, a timeout) refresh the
+ * metadata and retry with `consumerRetry`'s back-off; an offset out of range (retention moved the
+ * low watermark past the position) restarts at the low watermark, with a warning. Other errors,
+ * or retries run out, reject `read()` with a `TransportError`.
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { TransportError } from '@ksched/core';
-import type { ConsumedRecord, PartitionBatch, TopicPartition, Watermarks } from '@ksched/core';
+import type { ConsumedRecord, PartitionBatch, Watermarks } from '@ksched/core';
 import { PartitionReaderBase } from '@ksched/core/adapter';
 import type { ReaderContext } from '@ksched/core/adapter';
-// The adapter's own kafkajs copy, with the corrected read-committed filter (internal/kafkajs.ts).
-import { kafkajs } from './kafkajs.js';
-import type { Batch, Consumer, EachBatchPayload, Kafka, PartitionAssigner } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { fromFetchedMessage } from '../map-record.js';
 import { kafkaJsErrors, toTransportError } from '../map-errors.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
-import { kafkaRetry } from './kafka.js';
+import { KafkaJsBatch } from './kafkajs.js';
 
-const { AssignerProtocol } = kafkajs;
-
-/**
- * Batches (one fetch response each, up to `fetchMaxBytesPerPartition`) fetched ahead of `read()`.
- * One is enough to overlap the next fetch with the caller's work; deeper read-ahead measured
- * slower (4 batches: ~5.1 µs of client CPU per record against ~4.2 µs), as the batches held live
- * long enough to be promoted out of V8's young generation.
- */
-export const READ_AHEAD_BATCHES = 1;
-/** Longest `read()` waits for new records at the end before it answers with an empty batch, ms. */
+/** Longest `read()` waits for new records at the end before it answers with an empty batch, ms (a fetch's `maxWaitTime`). */
 const END_WAIT_MAX_MS = 1000;
-const ASSIGNER_NAME = 'KschedPartitionReader';
+/**
+ * Size of a reader's first fetch, bytes (at most `fetchMaxBytesPerPartition`); each fetch that
+ * returns records allows {@link FETCH_GROWTH} times more, up to `fetchMaxBytesPerPartition`. A reader
+ * opened for a page of records (the admin API's explorer) then decodes a few hundred records, not
+ * a whole 1 MB fetch (~2,000 records, ~15 ms); a reader that reads on reaches full-size fetches
+ * after two more.
+ */
+export const FIRST_FETCH_BYTES = 65_536;
+const FETCH_GROWTH = 4;
+/** Pause before fetching again after a fetch below the end returned nothing, ms. */
+const EMPTY_FETCH_PAUSE_MS = 50;
+/** kafkajs's isolation level of a read-committed Fetch. */
+const READ_COMMITTED = 1;
+/** The description of kafkajs's private symbol under which a `Kafka` object keeps its cluster factory. */
+const CREATE_CLUSTER = 'private:Kafka:createCluster';
 
 /** What the reader needs besides the shell's context: the kafkajs client and the transport's admin client. */
 export interface PartitionReaderDeps extends ReaderContext<KafkaJsPartitionReader> {
@@ -66,168 +68,143 @@ export interface PartitionReaderDeps extends ReaderContext<KafkaJsPartitionReade
   readonly options: ResolvedKafkaJsTransportOptions;
   /** Watermarks (low, read-committed high) of every partition of `topic`. */
   topicWatermarks(topic: string): Promise<Map<number, Watermarks>>;
-  /** Deletes the throwaway group once the reader left it (best effort). */
-  deleteGroup(groupId: string): Promise<void>;
 }
 
-/** One fetched step: a kafkajs batch with records, or a position advanced without records. */
+/** A record as kafkajs decodes it from a fetch: the consumer's message plus its record batch's context. */
+type FetchedMessage = KafkaMessage & {
+  readonly batchContext?: { readonly firstOffset: string; readonly lastOffsetDelta: number };
+};
+
+/** One partition of a Fetch response, as kafkajs decodes it (v4+: with the last stable offset). */
+interface PartitionData {
+  readonly partition: number;
+  readonly highWatermark: string;
+  readonly lastStableOffset?: string;
+  readonly abortedTransactions?: unknown[];
+  readonly messages: FetchedMessage[];
+}
+
+/** The parts of kafkajs's internal `Broker` the reader uses. */
+interface KafkaJsBroker {
+  fetch(request: {
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  }): Promise<{ responses: { topicName: string; partitions: PartitionData[] }[] }>;
+}
+
+/** The parts of kafkajs's internal `Cluster` (its connection pool and metadata) the reader uses. */
+interface KafkaJsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(options: { nodeId: string }): Promise<KafkaJsBroker>;
+}
+
+type ClusterFactory = (options: {
+  metadataMaxAge?: number;
+  allowAutoTopicCreation?: boolean;
+  maxInFlightRequests?: number | null;
+  isolationLevel?: number;
+}) => KafkaJsCluster;
+
+/**
+ * A kafkajs `Cluster` of `kafka`'s settings (brokers, TLS, SASL, timeouts, retries, logger), the
+ * way kafkajs builds one for each of its clients: through the factory the `Kafka` object keeps
+ * under a private symbol (kafkajs 2.2.x; the adapter pins kafkajs 2.2.4).
+ */
+export function createCluster(kafka: Kafka): KafkaJsCluster {
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
+  const factory = symbol === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[symbol];
+  if (typeof factory !== 'function') {
+    throw new TransportError('this kafkajs has no cluster factory: the kafkajs adapter needs kafkajs 2.2.x', { retriable: false });
+  }
+  return (factory as ClusterFactory)({ allowAutoTopicCreation: false, maxInFlightRequests: null, isolationLevel: READ_COMMITTED });
+}
+
+/** One fetch: its records (committed, no control records) and where the next fetch starts. */
 interface Fetched {
-  readonly batch: Batch | undefined;
-  /** The position after it: the next offset kafkajs fetches. */
+  readonly messages: readonly KafkaMessage[];
+  /** The next offset to fetch after this one. */
   readonly position: number;
-  /** The fetch's high watermark (NaN when unknown). */
-  readonly highWatermark: number;
-}
-
-/** A kafkajs partition assigner giving `tp` to the group's one member (the first by member id). */
-function onePartitionAssigner(tp: TopicPartition): PartitionAssigner {
-  return () => ({
-    name: ASSIGNER_NAME,
-    version: 0,
-    assign: ({ members }) => {
-      const ids = members.map((m) => m.memberId).sort();
-      return Promise.resolve(
-        ids.map((memberId, i) => ({
-          memberId,
-          memberAssignment: AssignerProtocol.MemberAssignment.encode({
-            version: 0,
-            assignment: i === 0 ? { [tp.topic]: [tp.partition] } : {},
-            userData: Buffer.alloc(0),
-          }),
-        })),
-      );
-    },
-    protocol: ({ topics }) => ({
-      name: ASSIGNER_NAME,
-      metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
-    }),
-  });
+  /** The partition's read-committed end offset the fetch reported (NaN when unknown). */
+  readonly end: number;
 }
 
 /** A reader of one partition (see the module comment). Create it, then {@link PartitionReaderBase.open}. */
 export class KafkaJsPartitionReader extends PartitionReaderBase {
-  /** The throwaway group the reader's consumer joins. */
-  readonly groupId: string;
   readonly #deps: PartitionReaderDeps;
-  readonly #consumer: Consumer;
-  readonly #queue: Fetched[] = [];
-  readonly #removeListeners: (() => void)[] = [];
-  /** The next offset kafkajs fetches, after everything queued. */
-  #fetchPosition: number;
+  readonly #cluster: KafkaJsCluster;
+  /** The partition leader's connection, once known (reset when a fetch fails). */
+  #broker: KafkaJsBroker | undefined;
+  /** The fetch in flight or done and not handed out yet (at most one: read one ahead). */
+  #next: Promise<Fetched> | undefined;
   /** The next offset `read()` hands out. */
   #position: number;
-  /** A read-committed end offset the partition had (only meaningful while `#position` equals it). */
-  #end: number | undefined;
-  /** Position of the last empty batch returned. */
+  /** Most bytes the next fetch asks for (see {@link FIRST_FETCH_BYTES}). */
+  #fetchBytes: number;
+  /** The read-committed end offset last seen (at open: the watermarks' high). */
+  #end: number;
+  /** Position of the last empty batch returned at the end. */
   #eofAt: number | undefined;
-  #joined = false;
-  #failure: TransportError | undefined;
-  #wakeReader: (() => void) | undefined;
-  #wakeFetcher: (() => void) | undefined;
-  #joinWaiter: { resolve(): void; reject(error: unknown): void } | undefined;
+  /** Settle what waits (a `read()` for a fetch, a fetch's back-off) when the reader closes. */
+  readonly #aborts = new Set<(error: unknown) => void>();
 
   constructor(deps: PartitionReaderDeps) {
     super(deps, kafkaJsErrors);
     this.#deps = deps;
-    // Fetching starts at the clamped `fromOffset`; the high watermark seen at open is a known end.
-    this.#fetchPosition = deps.start;
     this.#position = deps.start;
     this.#end = deps.watermarks.high;
-    const o = deps.options;
-    this.groupId = `${o.clientId}-reader-${this.topic}-${this.partition}-${randomBytes(6).toString('hex')}`;
-    this.#consumer = deps.kafka.consumer({
-      groupId: this.groupId,
-      partitionAssigners: [onePartitionAssigner(deps.tp)],
-      sessionTimeout: o.sessionTimeoutMs,
-      rebalanceTimeout: o.rebalanceTimeoutMs,
-      heartbeatInterval: o.heartbeatIntervalMs,
-      maxWaitTimeInMs: Math.min(o.maxWaitTimeMs, END_WAIT_MAX_MS),
-      maxBytesPerPartition: o.fetchMaxBytesPerPartition,
-      maxBytes: o.fetchMaxBytes,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      retry: kafkaRetry(o.consumerRetry)!,
-    });
+    this.#fetchBytes = Math.min(FIRST_FETCH_BYTES, deps.options.fetchMaxBytesPerPartition);
+    this.#cluster = createCluster(deps.kafka);
   }
 
-  /** Joins the throwaway group and starts fetching at `start`. */
+  /** Connects, loads the topic's metadata, and starts the first fetch at `start` (unless that is the end). */
   protected async connectClient(): Promise<void> {
-    const c = this.#consumer;
-    const { events } = c;
-    this.#removeListeners.push(
-      c.on(events.GROUP_JOIN, (e) => this.#onGroupJoin(e.payload.memberAssignment)),
-      c.on(events.START_BATCH_PROCESS, (e) => this.#onStartBatchProcess(e.payload)),
-      c.on(events.CRASH, (e) => this.#onCrash(e.payload.error, e.payload.restart)),
-    );
-    const joined = new Promise<void>((resolve, reject) => (this.#joinWaiter = { resolve, reject }));
-    joined.catch(() => {}); // awaited below; rejected early when closed or failed meanwhile
-    await c.connect();
+    await this.#cluster.connect();
     if (this.closed) throw this.closedError();
-    await c.subscribe({ topics: [this.topic], fromBeginning: true });
-    // kafkajs's run() swallows a failed first join (it crashes and maybe restarts): wait for the join itself.
-    await c.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TransportError(`joining the reader group ${this.groupId} timed out`, { retriable: true })),
-        this.#deps.options.rebalanceTimeoutMs,
-      );
-    });
-    try {
-      await Promise.race([joined, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#cluster.addTargetTopic(this.topic);
+    if (this.closed) throw this.closedError();
+    this.#broker = await this.#leader();
+    if (this.#position < this.#end) this.#next = this.#fetchAhead(this.#position);
   }
 
   // ---- reading --------------------------------------------------------------------------------
 
   protected async readBatch(): Promise<PartitionBatch> {
-    let quietMs = this.#deps.options.eofCheckDelayMs;
+    const deadline = Date.now() + END_WAIT_MAX_MS;
     for (;;) {
-      this.#throwIfDone();
-      const item = this.#queue.shift();
-      if (item !== undefined) {
-        this.#wakeFetcher?.();
-        this.#position = item.position;
-        const reachedEnd = Number.isFinite(item.highWatermark) && item.position >= item.highWatermark;
-        // Below a fetched high watermark, an older end offset is no end any more.
-        if (reachedEnd) this.#end = item.highWatermark;
-        else if (Number.isFinite(item.highWatermark)) this.#end = undefined;
-        if (item.batch === undefined || item.batch.messages.length === 0) continue;
+      const position = this.#position;
+      // At a known end: say so at once the first time at this position; else a fetch waits for new records.
+      if (this.#next === undefined && position >= this.#end && this.#eofAt !== position) return this.#eof(position);
+      const fetched = await this.#wait((this.#next ??= this.#fetchAhead(position)));
+      this.#next = undefined;
+      if (this.closed) throw this.closedError();
+      this.#position = Math.max(position, fetched.position);
+      if (Number.isFinite(fetched.end)) this.#end = fetched.end;
+      const atEnd = this.#position >= this.#end;
+      const progressed = fetched.messages.length > 0 || this.#position > position;
+      // Read ahead while the caller handles this batch (not past the end: the next read waits there).
+      if (!atEnd && progressed) this.#next = this.#fetchAhead(this.#position);
+      if (fetched.messages.length > 0) {
         const { topic, partition } = this;
-        const messages = item.batch.messages;
+        const messages = fetched.messages;
         const records = new Array<ConsumedRecord>(messages.length);
         for (let i = 0; i < messages.length; i++) records[i] = fromFetchedMessage(topic, partition, messages[i]!);
-        return { topic, partition, records, position: item.position, ...(reachedEnd ? { highWatermark: item.highWatermark } : {}) };
+        return { topic, partition, records, position: this.#position, ...(atEnd ? { highWatermark: this.#end } : {}) };
       }
-      const position = this.#position;
-      if (this.#eofAt !== position) {
-        // Reached a known end: say so at once (the first time at this position).
-        if (this.#end === position) return this.#eof(position);
-      } else {
-        // An empty batch was returned here already: give new records a fetch wait to come.
-        quietMs = Math.max(quietMs, Math.min(this.#deps.options.maxWaitTimeMs, END_WAIT_MAX_MS));
+      if (atEnd) return this.#eof(this.#position);
+      // Markers or aborted records only: go on. Nothing at all below the end (not expected: the
+      // broker returns what is there): try again shortly, and answer with no records after about
+      // a fetch wait.
+      if (!progressed) {
+        if (Date.now() >= deadline) return { topic: this.topic, partition: this.partition, records: [], position };
+        await this.#sleep(EMPTY_FETCH_PAUSE_MS);
       }
-      if (await this.#waitForFetched(Math.min(quietMs, END_WAIT_MAX_MS))) continue;
-      // Quiet: ask the broker where the read-committed end is (an open transaction stops it early).
-      let high: number | undefined;
-      try {
-        high = (await this.#deps.topicWatermarks(this.topic)).get(this.partition)?.high;
-      } catch (error) {
-        this.logger.warn({ topic: this.topic, partition: this.partition, error }, 'checking the end offset failed; retrying');
-      }
-      this.#throwIfDone();
-      if (this.#queue.length > 0 || this.#position !== position) continue;
-      if (high !== undefined && position >= high) {
-        this.#end = position;
-        return this.#eof(position);
-      }
-      quietMs = Math.min(quietMs * 2, END_WAIT_MAX_MS);
     }
   }
 
@@ -236,122 +213,122 @@ export class KafkaJsPartitionReader extends PartitionReaderBase {
     return { topic: this.topic, partition: this.partition, records: [], position, highWatermark: position };
   }
 
-  /** Resolves true when something was queued (or the reader closed or failed), false after `ms`. */
-  #waitForFetched(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wakeReader = undefined;
-        resolve(false);
-      }, ms);
-      this.#wakeReader = () => {
-        clearTimeout(timer);
-        this.#wakeReader = undefined;
-        resolve(true);
-      };
-    });
-  }
-
-  #throwIfDone(): void {
-    if (this.closed) throw this.closedError();
-    if (this.#failure !== undefined) throw this.#failure;
+  /** `work`, or a rejection as soon as the reader is closed. */
+  #wait<T>(work: Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError());
+    let abort: (error: unknown) => void = () => {};
+    return new Promise<T>((resolve, reject) => {
+      abort = reject;
+      this.#aborts.add(abort);
+      work.then(resolve, reject);
+    }).finally(() => this.#aborts.delete(abort));
   }
 
   // ---- fetching -------------------------------------------------------------------------------
 
-  #push(item: Fetched): void {
-    this.#queue.push(item);
-    this.#fetchPosition = item.position;
-    this.#wakeReader?.();
+  /** {@link KafkaJsPartitionReader.#fetch} started now, its rejection handled by whoever awaits it. */
+  #fetchAhead(offset: number): Promise<Fetched> {
+    const fetching = this.#fetch(offset);
+    fetching.catch(() => {}); // awaited by read(); a fetch ahead that nobody takes (closed) must not be unhandled
+    return fetching;
   }
 
-  async #eachBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
-    if (this.closed || isStale() || batch.topic !== this.topic || batch.partition !== this.partition) return;
-    const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset);
-    if (Number.isFinite(fetchedOffset) && fetchedOffset !== this.#fetchPosition) {
-      this.logger.warn(
-        { topic: this.topic, partition: this.partition, expected: this.#fetchPosition, fetchedOffset },
-        'the reader fetched from another offset than expected (offset reset?); following it',
-      );
-    }
-    const lastOffset = batch.lastOffset();
-    this.#push({ batch, position: Number(lastOffset) + 1, highWatermark: Number(batch.highWatermark) });
-    resolveOffset(lastOffset);
-    if (this.#queue.length < READ_AHEAD_BATCHES) return;
-    // Enough fetched ahead: hold kafkajs's fetch loop until the caller takes one, heartbeating.
-    const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.#deps.options.heartbeatIntervalMs);
-    try {
-      while (this.#queue.length >= READ_AHEAD_BATCHES && !this.closed && this.#failure === undefined) {
-        await new Promise<void>((resolve) => (this.#wakeFetcher = resolve));
+  /** One Fetch at `offset`, retried on retriable errors; an offset out of range restarts at the low watermark. */
+  async #fetch(offset: number): Promise<Fetched> {
+    const o = this.#deps.options;
+    const retry = o.consumerRetry;
+    let from = offset;
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw this.closedError();
+      try {
+        const broker = (this.#broker ??= await this.#leader());
+        const { responses } = await broker.fetch({
+          isolationLevel: READ_COMMITTED,
+          maxWaitTime: Math.min(o.maxWaitTimeMs, END_WAIT_MAX_MS),
+          minBytes: 1,
+          maxBytes: o.fetchMaxBytes,
+          topics: [
+            { topic: this.topic, partitions: [{ partition: this.partition, fetchOffset: String(from), maxBytes: this.#fetchBytes }] },
+          ],
+        });
+        const data = responses.find((r) => r.topicName === this.topic)?.partitions.find((p) => p.partition === this.partition);
+        if (data === undefined) return { messages: [], position: from, end: Number.NaN };
+        return this.#fetched(from, data);
+      } catch (error) {
+        if (this.closed) throw this.closedError();
+        const mapped = toTransportError(error, `reading ${this.topic}/${this.partition} at ${from}`) as TransportError;
+        if (attempt >= retry.retries) throw mapped;
+        if ((error as { name?: unknown }).name === 'KafkaJSOffsetOutOfRange') {
+          from = await this.#restartFrom(from);
+          continue;
+        }
+        if (!mapped.retriable) throw mapped;
+        this.#broker = undefined;
+        const backoff = Math.min(retry.maxRetryTimeMs, retry.initialRetryTimeMs * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+        this.logger.warn({ topic: this.topic, partition: this.partition, attempt, error: mapped }, 'a reader fetch failed; retrying');
+        await this.#sleep(backoff);
+        await this.#cluster.refreshMetadata().catch(() => {});
       }
-    } finally {
-      this.#wakeFetcher = undefined;
-      clearInterval(keepAlive);
     }
   }
 
-  /** A control-only (or aborted-only) batch: kafkajs resolves it without calling eachBatch. */
-  #onStartBatchProcess(payload: { topic: string; partition: number; batchSize: number; lastOffset: string; highWatermark: string }): void {
-    if (payload.batchSize !== 0 || payload.topic !== this.topic || payload.partition !== this.partition || this.closed) return;
-    const next = Number(payload.lastOffset) + 1;
-    if (!Number.isFinite(next) || next <= this.#fetchPosition) return;
-    this.#push({ batch: undefined, position: next, highWatermark: Number(payload.highWatermark) });
+  /** The decoded response of a fetch at `from`. */
+  #fetched(from: number, data: PartitionData): Fetched {
+    // The end of the last record batch returned (markers and compacted-out records included).
+    let position = from;
+    for (const m of data.messages) {
+      const context = m.batchContext;
+      const end = context === undefined ? Number(m.offset) + 1 : Number(context.firstOffset) + context.lastOffsetDelta + 1;
+      if (end > position) position = end;
+    }
+    const lso = Number(data.lastStableOffset ?? Number.NaN);
+    // Without a last stable offset (fetch before v4): the high watermark, when the position reached it.
+    const hwm = Number(data.highWatermark);
+    const end = Number.isFinite(lso) && lso >= 0 ? lso : position >= hwm ? hwm : Number.NaN;
+    const messages = data.messages.length === 0 ? [] : new KafkaJsBatch(this.topic, String(from), data).messages;
+    if (data.messages.length > 0)
+      this.#fetchBytes = Math.min(this.#fetchBytes * FETCH_GROWTH, this.#deps.options.fetchMaxBytesPerPartition);
+    return { messages: messages as KafkaMessage[], position, end };
   }
 
-  #onGroupJoin(memberAssignment: Record<string, number[]>): void {
-    if (this.closed) return;
-    if (!(memberAssignment[this.topic] ?? []).includes(this.partition)) {
-      this.#fail(
-        new TransportError(`the reader group ${this.groupId} did not assign ${this.topic}/${this.partition}`, { retriable: false }),
-      );
-      return;
-    }
-    // Before the first fetch (kafkajs emits this between SyncGroup and fetching), and after a
-    // rejoin, which restarts kafkajs from the (never committed) default offset.
-    this.#consumer.seek({ topic: this.topic, partition: this.partition, offset: String(this.#fetchPosition) });
-    this.#joined = true;
-    this.#joinWaiter?.resolve();
-  }
-
-  #onCrash(error: Error, restart: boolean): void {
-    if (this.closed) return;
-    const mapped = toTransportError(error, `reading ${this.topic}/${this.partition}`);
-    if (restart) {
-      this.logger.warn({ groupId: this.groupId, error: mapped }, 'the reader consumer crashed; it restarts and rejoins');
-      return;
-    }
-    this.#fail(
-      TransportError.isInstance(mapped) ? mapped : new TransportError((mapped as Error).message, { cause: mapped, retriable: false }),
+  /** Where to go on after an offset out of range at `from`: the end when past it (a truncated log), else the low watermark. */
+  async #restartFrom(from: number): Promise<number> {
+    const wm = (await this.#deps.topicWatermarks(this.topic)).get(this.partition);
+    if (wm === undefined) throw new TransportError(`${this.topic}/${this.partition} does not exist any more`, { retriable: false });
+    const next = from > wm.high ? wm.high : wm.low;
+    this.logger.warn(
+      { topic: this.topic, partition: this.partition, from, low: wm.low, high: wm.high, next },
+      'the reader position is out of range (retention or DeleteRecords moved the beginning, or the log was truncated): going on from there',
     );
+    return next;
   }
 
-  #fail(error: TransportError): void {
-    this.#failure ??= error;
-    this.#joinWaiter?.reject(error);
-    this.#wakeReader?.();
-    this.#wakeFetcher?.();
+  /** The connection to the partition's leader. */
+  async #leader(): Promise<KafkaJsBroker> {
+    const leaders = this.#cluster.findLeaderForPartitions(this.topic, [this.partition]);
+    const nodeId = Object.keys(leaders)[0];
+    if (nodeId === undefined) {
+      throw new TransportError(`no leader known for ${this.topic}/${this.partition}`, { retriable: true });
+    }
+    return this.#cluster.findBroker({ nodeId });
+  }
+
+  /** Waits `ms`, or less when the reader closes. */
+  #sleep(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    return this.#wait(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))).finally(() => clearTimeout(timer));
   }
 
   protected interrupt(): void {
-    this.#queue.length = 0;
-    this.#joinWaiter?.reject(
-      new TransportError(`the reader of ${this.topic}/${this.partition} was closed while opening`, { retriable: false }),
-    );
-    this.#wakeReader?.();
-    this.#wakeFetcher?.();
+    for (const abort of this.#aborts) abort(this.closedError());
   }
 
   protected async release(): Promise<void> {
+    this.#next = undefined;
     try {
-      await this.#consumer.disconnect();
+      await this.#cluster.disconnect();
     } catch (error) {
-      this.logger.warn({ groupId: this.groupId, error }, 'disconnecting the reader consumer failed');
-    } finally {
-      for (const remove of this.#removeListeners.splice(0)) remove();
-    }
-    if (this.#joined) {
-      await this.#deps.deleteGroup(this.groupId).catch((error: unknown) => {
-        this.logger.debug({ groupId: this.groupId, error }, 'deleting the reader group failed (the broker expires it)');
-      });
+      this.logger.warn({ topic: this.topic, partition: this.partition, error }, 'disconnecting the reader failed');
     }
   }
 }
