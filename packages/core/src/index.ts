@@ -79,7 +79,15 @@ export type { DeadLetterCause, DecodedRecord, DispatchPair, InvalidReason, Targe
 export { encodeStates, decodeStates, statesJson, statesRecord, statesTopic } from './wire/states.js';
 export type { StatesReport } from './wire/states.js';
 
-export { ScheduleAdmin, createScheduleAdmin, adminRecord, statusOf, messageOf, MAX_PAGE_SIZE } from './admin/schedule-admin.js';
+export {
+  ScheduleAdmin,
+  createScheduleAdmin,
+  adminRecord,
+  statusOf,
+  messageOf,
+  MAX_PAGE_SIZE,
+  READER_IDLE_MS,
+} from './admin/schedule-admin.js';
 export type {
   AdminActionResult,
   AdminRecord,

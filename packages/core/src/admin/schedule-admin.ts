@@ -12,7 +12,8 @@ import type { RescheduleInput, ScheduleClient, ScheduledRef } from '../client/sc
 import { Header } from '../contracts/headers.js';
 import type { DueTime, ScheduleMessage } from '../contracts/scheduled-message.js';
 import { InvalidArgumentError, SerializationError } from '../errors.js';
-import type { Clock } from '../ports/clock.js';
+import { systemClock } from '../ports/clock.js';
+import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { ConsumedRecord, PartitionReader, RecordHeaders, TopicPartition, Transport } from '../ports/transport.js';
 import { decodeRecord, headerText } from '../wire/codec/index.js';
 import type { TargetRouting } from '../wire/codec/index.js';
@@ -158,12 +159,32 @@ export interface ScheduleAdminOptions {
   readonly schedulesTopics: readonly string[];
   /** Postfix of the states topics. Default `_states`. */
   readonly statesPostfix?: string;
-  /** "Now" for the records `cancel` and `reschedule` write. Default: the system clock. */
-  readonly clock?: Pick<Clock, 'now'>;
+  /**
+   * "Now" for the records `cancel` and `reschedule` write, and (when it has them) the timers that
+   * close the readers {@link ScheduleAdmin.records} keeps open for a next page. Default: the
+   * system clock (also for the timers of a clock without them).
+   */
+  readonly clock?: Pick<Clock, 'now'> & Partial<Omit<Clock, 'now'>>;
+  /**
+   * How long the reader of a full page stays open for the next page (`fromOffset: page.next`),
+   * ms; the next page then reads on from it instead of opening a reader again. 0: every page
+   * closes its reader. Default {@link READER_IDLE_MS}. Call {@link ScheduleAdmin.close} to close
+   * the readers still open.
+   */
+  readonly readerIdleMs?: number;
 }
+
+/** The timer half of a {@link Clock}. */
+type ClockTimers = Omit<Clock, 'now'>;
 
 /** Most records a page may hold. */
 export const MAX_PAGE_SIZE = 1000;
+/** Default {@link ScheduleAdminOptions.readerIdleMs}: a reader left for the next page closes after 30 s without one. */
+export const READER_IDLE_MS = 30_000;
+/** How long a page's partition check trusts a partition count read before, ms. */
+const PARTITION_COUNT_TTL_MS = 30_000;
+/** Most readers kept open for next pages at once (the least recently used one closes first). */
+const MAX_OPEN_READERS = 8;
 /** How far back from a states partition's end the last report is looked for (transaction markers sit between reports). */
 const STATES_LOOKBACK = 16;
 
@@ -221,19 +242,84 @@ export function statusOf(latest: AdminRecord | undefined): ScheduleStatus {
   }
 }
 
-/** The admin API over one transport (see the module comment). */
+/**
+ * A partition reader and what is left of the batch it returned last: where a page stopped, to go
+ * on from (the records from `index` on were not handed out yet; the reader goes on at `position`).
+ */
+interface Cursor {
+  readonly tp: TopicPartition;
+  readonly reader: PartitionReader;
+  records: readonly ConsumedRecord[];
+  index: number;
+  position: number;
+}
+
+/** A cursor kept open for the next page, and the timer that closes it when no next page comes. */
+interface ParkedCursor {
+  readonly cursor: Cursor;
+  readonly timer: TimerHandle;
+}
+
+/** What one page read: its records and gaps, and where reading stopped. */
+interface PageRead {
+  readonly records: AdminRecord[];
+  readonly gaps: OffsetGap[];
+  /** The offset after the last record of the page (`from` without records). */
+  readonly expected: number;
+  /** Where reading stopped (past trailing markers when the end was reached). */
+  readonly position: number;
+}
+
+/**
+ * The admin API over one transport (see the module comment).
+ *
+ * **Pages without reopening.** Each page reads through a partition reader opened at its first
+ * offset (`Transport.openReader`: a connection and a fetch, no group join). The reader of a full
+ * page is kept open, with the rest of its last batch, for up to `readerIdleMs` (default 30 s): a
+ * request for the next page (`fromOffset: page.next`) reads on from it, without opening a reader
+ * again; other pages open their own. Readers not kept are closed in the background, after the
+ * page was returned (closing a librdkafka consumer takes 10-50 ms). {@link ScheduleAdmin.close}
+ * closes them all.
+ */
 export class ScheduleAdmin {
   readonly schedulesTopics: readonly string[];
   readonly #transport: Transport;
   readonly #statesPostfix: string;
   readonly #clock: Pick<Clock, 'now'> | undefined;
+  readonly #timers: ClockTimers;
+  readonly #readerIdleMs: number;
+  /** Cursors kept open for a next page, by topic, partition and that page's first offset; oldest first. */
+  readonly #parked = new Map<string, ParkedCursor>();
+  /** Readers being closed in the background. */
+  readonly #closing = new Set<Promise<void>>();
+  /** The partition count last read of each schedules topic, and when (Unix ms). */
+  readonly #counts = new Map<string, { readonly count: number; readonly atMs: number }>();
+  #closed = false;
 
   constructor(options: ScheduleAdminOptions) {
     if (options.schedulesTopics.length === 0) throw bad('schedulesTopics', 'required', 'name at least one schedules topic');
+    const idle = options.readerIdleMs ?? READER_IDLE_MS;
+    if (typeof idle !== 'number' || !Number.isFinite(idle) || idle < 0) {
+      throw bad('readerIdleMs', 'range', `must be a number of milliseconds ≥ 0, got ${String(idle)}`);
+    }
     this.schedulesTopics = [...options.schedulesTopics];
     this.#transport = options.transport;
     this.#statesPostfix = options.statesPostfix ?? '_states';
     this.#clock = options.clock;
+    const clock = options.clock;
+    this.#timers = clock?.setTimeout !== undefined && clock.clearTimeout !== undefined ? (clock as ClockTimers) : systemClock;
+    this.#readerIdleMs = idle;
+  }
+
+  /**
+   * Closes the readers kept open for next pages and waits until every reader the admin opened is
+   * closed. The admin stays usable: pages read afterwards close their readers at once. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const parked of this.#parked.values()) this.#release(parked);
+    this.#parked.clear();
+    while (this.#closing.size > 0) await Promise.all([...this.#closing]);
   }
 
   /** Every schedules topic with its partitions' watermarks and last states reports. */
@@ -287,18 +373,51 @@ export class ScheduleAdmin {
    */
   async records(topic: string, partition: number, options: PageOptions = {}): Promise<RecordPage> {
     const { tp, limit, low, high, from } = await this.#range(topic, partition, options);
-    const records: AdminRecord[] = [];
-    const gaps: OffsetGap[] = [];
-    let expected = from;
-    const position = await this.#read(tp, from, high, (record) => {
-      if (record.offset > expected) gaps.push({ from: expected, to: record.offset });
-      expected = record.offset + 1;
-      records.push(adminRecord(topic, record));
-      return records.length < limit;
-    });
+    let read: PageRead = { records: [], gaps: [], expected: from, position: from };
+    if (from < high) {
+      const parked = this.#unpark(tp, from);
+      let done = false;
+      if (parked !== undefined) {
+        try {
+          read = await this.#page(parked, from, high, limit);
+          done = true;
+        } catch {
+          // The reader kept open failed meanwhile (a broker restart, the transport closed; #page
+          // closes it): the page is read again through a new one.
+        }
+      }
+      if (!done) read = await this.#page(await this.#open(tp, from), from, high, limit);
+    }
+    const { records, gaps, expected, position } = read;
     const end = records.length < limit ? Math.max(position, expected) : expected;
     if (records.length < limit && end > expected) gaps.push({ from: expected, to: end });
     return { topic, partition, low, high, from, records, gaps, next: end < high ? end : undefined };
+  }
+
+  /**
+   * Reads a page of up to `limit` records from `from` (below `end`) through `cursor`; then keeps
+   * the cursor open for the next page when the page is full and more follows, else closes it in
+   * the background (also when reading failed).
+   */
+  async #page(cursor: Cursor, from: number, end: number, limit: number): Promise<PageRead> {
+    const records: AdminRecord[] = [];
+    const gaps: OffsetGap[] = [];
+    let expected = from;
+    let position: number;
+    try {
+      position = await this.#readOn(cursor, from, end, (record) => {
+        if (record.offset > expected) gaps.push({ from: expected, to: record.offset });
+        expected = record.offset + 1;
+        records.push(adminRecord(cursor.tp.topic, record));
+        return records.length < limit;
+      });
+    } catch (error) {
+      this.#closeLater(cursor.reader);
+      throw error;
+    }
+    if (records.length === limit && expected < end) this.#park(cursor, expected);
+    else this.#closeLater(cursor.reader);
+    return { records, gaps, expected, position };
   }
 
   /**
@@ -451,12 +570,24 @@ export class ScheduleAdmin {
     if (!this.schedulesTopics.includes(topic)) {
       throw bad('topic', 'unknown', `${JSON.stringify(topic)} is not a schedules topic here (known: ${this.schedulesTopics.join(', ')})`);
     }
-    return this.#transport.partitionCount(topic);
+    const count = await this.#transport.partitionCount(topic);
+    this.#counts.set(topic, { count, atMs: this.#now() });
+    return count;
   }
 
+  /** `topic`/`partition` once checked: against a partition count read less than {@link PARTITION_COUNT_TTL_MS} ago, else a fresh one. */
   async #partition(topic: string, partition: number): Promise<TopicPartition> {
-    checkPartition(topic, partition, await this.#partitionCount(topic));
+    const known = this.#counts.get(topic);
+    // Partitions are only ever added: one below a recent count still exists (no metadata request per page).
+    const recent = known !== undefined && this.#now() - known.atMs < PARTITION_COUNT_TTL_MS;
+    if (!recent || !Number.isInteger(partition) || partition < 0 || partition >= known.count) {
+      checkPartition(topic, partition, await this.#partitionCount(topic));
+    }
     return { topic, partition };
+  }
+
+  #now(): number {
+    return (this.#clock ?? systemClock).now();
   }
 
   /** Partitions of the states topic of `topic`, `undefined` when it does not exist. */
@@ -493,23 +624,96 @@ export class ScheduleAdmin {
    */
   async #read(tp: TopicPartition, from: number, end: number, each: (record: ConsumedRecord) => boolean): Promise<number> {
     if (from >= end) return from;
-    const reader: PartitionReader = await this.#transport.openReader(tp, { fromOffset: from });
+    const cursor = await this.#open(tp, from);
     try {
-      let position = from;
-      while (position < end) {
-        const batch = await reader.read();
-        for (const record of batch.records) {
-          if (record.offset >= end) return position;
-          position = record.offset + 1;
-          if (!each(record)) return position;
-        }
-        if (batch.records.length === 0 && batch.position <= position) return position;
-        position = Math.max(position, Math.min(batch.position, end));
-      }
-      return position;
+      return await this.#readOn(cursor, from, end, each);
     } finally {
-      await reader.close();
+      await cursor.reader.close();
     }
+  }
+
+  /** A reader of `tp` opened at `from`. */
+  async #open(tp: TopicPartition, from: number): Promise<Cursor> {
+    const reader = await this.#transport.openReader(tp, { fromOffset: from });
+    return { tp, reader, records: [], index: 0, position: from };
+  }
+
+  /**
+   * Reads on through `cursor`, which stands at `from` (its unread records first), until `end`
+   * (exclusive) or until `each` returns false; resolves with the position reached (past trailing
+   * markers when the end was reached). The records `each` did not see stay in the cursor.
+   */
+  async #readOn(cursor: Cursor, from: number, end: number, each: (record: ConsumedRecord) => boolean): Promise<number> {
+    let position = from;
+    for (;;) {
+      while (cursor.index < cursor.records.length) {
+        const record = cursor.records[cursor.index]!;
+        if (record.offset >= end) return position;
+        cursor.index++;
+        position = record.offset + 1;
+        if (!each(record)) return position;
+      }
+      // The batch is used up: its position counts (transaction markers, compaction gaps after its records).
+      position = Math.max(position, Math.min(cursor.position, end));
+      if (position >= end) return position;
+      const batch = await cursor.reader.read();
+      cursor.records = batch.records;
+      cursor.index = 0;
+      cursor.position = batch.position;
+      if (batch.records.length === 0 && batch.position <= position) return position;
+    }
+  }
+
+  /** Keeps `cursor` open for a page starting at `next`, closing it after the idle time (the oldest first beyond {@link MAX_OPEN_READERS}). */
+  #park(cursor: Cursor, next: number): void {
+    if (this.#closed || this.#readerIdleMs === 0) {
+      this.#closeLater(cursor.reader);
+      return;
+    }
+    const key = cursorKey(cursor.tp, next);
+    const previous = this.#parked.get(key);
+    if (previous !== undefined) {
+      this.#parked.delete(key);
+      this.#release(previous);
+    }
+    for (const [oldKey, oldest] of this.#parked) {
+      if (this.#parked.size < MAX_OPEN_READERS) break;
+      this.#parked.delete(oldKey);
+      this.#release(oldest);
+    }
+    const parked: ParkedCursor = {
+      cursor,
+      timer: this.#timers.setTimeout(() => {
+        if (this.#parked.get(key) !== parked) return;
+        this.#parked.delete(key);
+        this.#closeLater(cursor.reader);
+      }, this.#readerIdleMs),
+    };
+    this.#parked.set(key, parked);
+  }
+
+  /** The cursor kept open for a page of `tp` starting at `from`, taken out of the parked ones. */
+  #unpark(tp: TopicPartition, from: number): Cursor | undefined {
+    const key = cursorKey(tp, from);
+    const parked = this.#parked.get(key);
+    if (parked === undefined) return undefined;
+    this.#parked.delete(key);
+    this.#timers.clearTimeout(parked.timer);
+    return parked.cursor;
+  }
+
+  #release(parked: ParkedCursor): void {
+    this.#timers.clearTimeout(parked.timer);
+    this.#closeLater(parked.cursor.reader);
+  }
+
+  /** Closes `reader` without waiting (failures are the transport's to log); {@link ScheduleAdmin.close} waits for it. */
+  #closeLater(reader: PartitionReader): void {
+    const closing: Promise<void> = reader
+      .close()
+      .catch(() => {})
+      .finally(() => this.#closing.delete(closing));
+    this.#closing.add(closing);
   }
 }
 
@@ -548,6 +752,10 @@ function checkPartition(topic: string, partition: number, count: number): void {
 
 function bad(field: string, rule: string, message: string): InvalidArgumentError {
   return new InvalidArgumentError([{ field, rule, message }]);
+}
+
+function cursorKey(tp: TopicPartition, offset: number): string {
+  return `${tp.partition}:${offset}:${tp.topic}`;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -4,7 +4,14 @@
  * clear error naming each bad argument.
  */
 import { describe, expect, it } from 'vitest';
-import { createScheduleAdmin, InvalidArgumentError, partitionForKey, type ScheduleAdmin } from '@ksched/core';
+import {
+  createScheduleAdmin,
+  InvalidArgumentError,
+  partitionForKey,
+  READER_IDLE_MS,
+  type PartitionReader,
+  type ScheduleAdmin,
+} from '@ksched/core';
 import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
 import { MINUTE, SECOND } from '../engine/helpers.js';
 
@@ -263,5 +270,137 @@ describe('ScheduleAdmin.records from a time', () => {
     expect(await admin.records(TOPIC, 0, { fromTimeMs: t1 + MINUTE })).toMatchObject({ from: 3, records: [] });
     expect(await violation(admin.records(TOPIC, 0, { fromTimeMs: t1, fromOffset: 0 }))).toMatchObject({ field: 'time' });
     expect(await violation(admin.records(TOPIC, 0, { fromTimeMs: Number.NaN }))).toMatchObject({ field: 'time' });
+  });
+});
+
+describe('ScheduleAdmin.records: the reader of a full page stays open for the next page', () => {
+  /** An admin over a transport that counts the readers it opens and closes (batches of 3 records). */
+  async function countingAdmin(env: TestEnvironment, options: { readerIdleMs?: number } = {}) {
+    const transport = env.broker.createTransport({ clientId: 'admin', clock: env.clock, maxBatchSize: 3 });
+    await transport.connect();
+    const counts = { opened: 0, closed: 0 };
+    const readers: PartitionReader[] = [];
+    const openReader = transport.openReader.bind(transport);
+    transport.openReader = async (tp, o) => {
+      const reader = await openReader(tp, o);
+      readers.push(reader);
+      counts.opened++;
+      const close = reader.close.bind(reader);
+      reader.close = async () => {
+        counts.closed++;
+        await close();
+      };
+      return reader;
+    };
+    const admin = createScheduleAdmin({ transport, schedulesTopics: [TOPIC], clock: env.clock, ...options });
+    return { admin, counts, readers, transport };
+  }
+
+  async function schedules(env: TestEnvironment, n: number): Promise<void> {
+    const now = env.clock.now();
+    for (let i = 0; i < n; i++)
+      await env.schedule({ message: { topic: 'events', payload: `p${i}` }, at: now + MINUTE, envelope: { key: `k${i}` } });
+  }
+
+  it('the next page reads on from the same reader (across batches); other pages open their own; the idle time closes it', async () => {
+    await using env = await createTestEnvironment({ partitions: 1, start: false });
+    await schedules(env, 10);
+    const { admin, counts } = await countingAdmin(env);
+    const offsets: number[] = [];
+    let page = await admin.records(TOPIC, 0, { limit: 2 });
+    offsets.push(...page.records.map((r) => r.offset));
+    while (page.next !== undefined) {
+      page = await admin.records(TOPIC, 0, { fromOffset: page.next, limit: 2 });
+      offsets.push(...page.records.map((r) => r.offset));
+    }
+    expect(offsets).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // One reader for the five pages, closed after the last one (it reached the end).
+    await admin.close();
+    expect(counts).toEqual({ opened: 1, closed: 1 });
+
+    // A page from elsewhere opens a reader; the one kept for its next page closes after the idle time.
+    const { admin: timed, counts: c2 } = await countingAdmin(env);
+    const p = await timed.records(TOPIC, 0, { fromOffset: 4, limit: 2 });
+    expect(p.next).toBe(6);
+    expect(c2).toEqual({ opened: 1, closed: 0 });
+    await timed.records(TOPIC, 0, { fromOffset: 1, limit: 2 }); // another page: another reader, kept for offset 3
+    expect(c2).toEqual({ opened: 2, closed: 0 });
+    await env.clock.tickAsync(READER_IDLE_MS);
+    expect(c2).toEqual({ opened: 2, closed: 2 });
+    expect((await timed.records(TOPIC, 0, { fromOffset: 6, limit: 2 })).records.map((r) => r.offset)).toEqual([6, 7]);
+    expect(c2.opened).toBe(3);
+    await timed.close();
+    expect(c2).toEqual({ opened: 3, closed: 3 });
+  });
+
+  it('close() closes the readers kept open; afterwards and with readerIdleMs 0 no reader is kept', async () => {
+    await using env = await createTestEnvironment({ partitions: 1, start: false });
+    await schedules(env, 6);
+    const { admin, counts } = await countingAdmin(env);
+    await admin.records(TOPIC, 0, { limit: 2 });
+    expect(counts).toEqual({ opened: 1, closed: 0 });
+    await admin.close();
+    expect(counts).toEqual({ opened: 1, closed: 1 });
+    await admin.records(TOPIC, 0, { fromOffset: 2, limit: 2 });
+    await admin.close();
+    expect(counts).toEqual({ opened: 2, closed: 2 });
+
+    const { admin: eager, counts: c2 } = await countingAdmin(env, { readerIdleMs: 0 });
+    const first = await eager.records(TOPIC, 0, { limit: 2 });
+    await eager.records(TOPIC, 0, { fromOffset: first.next!, limit: 2 });
+    await eager.close();
+    expect(c2).toEqual({ opened: 2, closed: 2 });
+    expect(() => createScheduleAdmin({ transport: env.broker.createTransport(), schedulesTopics: [TOPIC], readerIdleMs: -1 })).toThrow(
+      InvalidArgumentError,
+    );
+  });
+
+  it('a kept reader that failed meanwhile is replaced: the next page is read through a new one', async () => {
+    await using env = await createTestEnvironment({ partitions: 1, start: false });
+    await schedules(env, 6);
+    const { admin, counts, readers } = await countingAdmin(env);
+    const first = await admin.records(TOPIC, 0, { limit: 2 });
+    // The kept reader fails (closed behind the admin's back).
+    await readers[0]!.close();
+    const next = await admin.records(TOPIC, 0, { fromOffset: first.next!, limit: 2 });
+    expect(next.records.map((r) => r.offset)).toEqual([2, 3]);
+    expect(counts.opened).toBe(2);
+    await admin.close();
+  });
+
+  it('pages check the partition against a partition count read at most 30 s before (one metadata request, not one per page)', async () => {
+    await using env = await createTestEnvironment({ partitions: 2, start: false });
+    await schedules(env, 4);
+    const { admin, transport } = await countingAdmin(env);
+    let counted = 0;
+    const partitionCount = transport.partitionCount.bind(transport);
+    transport.partitionCount = (topic) => {
+      counted++;
+      return partitionCount(topic);
+    };
+    for (let i = 0; i < 3; i++) await admin.records(TOPIC, i % 2, { limit: 1 });
+    expect(counted).toBe(1);
+    expect((await violation(admin.records(TOPIC, 2))).field).toBe('partition'); // out of range: asked again
+    expect(counted).toBe(2);
+    await env.clock.tickAsync(30 * SECOND);
+    await admin.records(TOPIC, 0, { limit: 1 });
+    expect(counted).toBe(3);
+    await admin.close();
+  });
+
+  it('records kept in the reader after a page also show the gaps before them', async () => {
+    await using env = await createTestEnvironment({ partitions: 1, start: false });
+    await schedules(env, 4);
+    // k1 again: compaction then removes offset 1, leaving 0, 2, 3, 4.
+    await env.schedule({ message: { topic: 'events', payload: 'again' }, at: env.clock.now() + MINUTE, envelope: { key: 'k1' } });
+    env.broker.compact(TOPIC, { tombstoneRetentionMs: Number.MAX_SAFE_INTEGER });
+    const { admin, counts } = await countingAdmin(env);
+    const a = await admin.records(TOPIC, 0, { limit: 1 });
+    expect(a.records.map((r) => r.offset)).toEqual([0]);
+    const b = await admin.records(TOPIC, 0, { fromOffset: a.next!, limit: 2 });
+    expect(b.records.map((r) => r.offset)).toEqual([2, 3]);
+    expect(b.gaps).toEqual([{ from: 1, to: 2 }]);
+    expect(counts.opened).toBe(1);
+    await admin.close();
   });
 });
