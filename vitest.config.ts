@@ -2,15 +2,19 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Core's engine tests (packages/core/test/engine) drive the engine with the testkit, which core
-// cannot depend on (the testkit depends on core): for core's tests only, `@ksched/testkit`
-// resolves to the testkit's source (core's tsconfig.json maps the same path for tsc).
-const testkitSource = fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url));
+// cannot depend on (the testkit depends on core): for core's tests only, `@ksched/testkit` and
+// `@ksched/testkit/vitest` resolve to the testkit's source (core's tsconfig.json maps the same
+// paths for tsc).
+const testkitSources: Record<string, string> = {
+  '@ksched/testkit': fileURLToPath(new URL('./packages/testkit/src/index.ts', import.meta.url)),
+  '@ksched/testkit/vitest': fileURLToPath(new URL('./packages/testkit/src/vitest.ts', import.meta.url)),
+};
 const coreTests = fileURLToPath(new URL('./packages/core/test/', import.meta.url));
 const testkitForCoreTests = {
   name: 'ksched:testkit-for-core-tests',
   enforce: 'pre' as const,
   resolveId: (source: string, importer: string | undefined): string | null =>
-    source === '@ksched/testkit' && importer?.startsWith(coreTests) === true ? testkitSource : null,
+    importer?.startsWith(coreTests) === true ? (testkitSources[source] ?? null) : null,
 };
 
 // Two projects: `unit` needs nothing but Node; `integration` needs the real local broker

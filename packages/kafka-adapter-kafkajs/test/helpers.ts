@@ -4,7 +4,8 @@
  * suites every adapter passes (conformance, engine scenarios, topic admin) run over both adapters
  * in tests/interop.
  */
-import { createBrokerHarness, kafkaBrokers } from '@ksched/testkit';
+import { kafkaBrokers } from '@ksched/testkit';
+import { createBrokerHarness } from '@ksched/testkit/vitest'; // useResources() registers vitest's hooks
 import { Kafka, logLevel } from 'kafkajs';
 import { adapter } from '../src/index.js';
 

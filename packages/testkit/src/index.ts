@@ -1,9 +1,10 @@
 /**
- * `@ksched/testkit`: test doubles and the transport contract for ksched. `FakeClock` implements
- * the core `Clock` port, `FakeBroker` is an in-memory Kafka whose members implement `Transport`,
- * `describeTransportConformance` states the `Transport` contract as a vitest suite that every
- * adapter runs, and `describeEngineScenarios` runs core's `Scheduler` on an adapter against a real
- * broker and the real clock.
+ * `@ksched/testkit`: test doubles for ksched, for any test runner. `FakeClock` implements the core
+ * `Clock` port, `FakeBroker` is an in-memory Kafka whose members implement `Transport`, and
+ * `createTestEnvironment` runs core's `Scheduler` on both, on fake time.
+ *
+ * Nothing reachable from this entry imports a test runner. The vitest suites (transport and
+ * topic-admin conformance, engine scenarios) are in `@ksched/testkit/vitest`.
  *
  * @packageDocumentation
  */
@@ -33,12 +34,6 @@ export type {
   TransactionState,
 } from './fake-broker/index.js';
 
-export { describeTransportConformance } from './conformance/transport-conformance.js';
-export type { ConformanceHarness, ConformanceOptions, OpenTransaction } from './conformance/transport-conformance.js';
-
-export { describeEngineScenarios } from './scenarios/engine-scenarios.js';
-export type { EngineScenarioHarness, EngineScenarioOptions, ObservedRecord, RunningScheduler } from './scenarios/engine-scenarios.js';
-
 export { createTestEnvironment, TestEnvironment } from './test-environment.js';
 export type { AddMemberOptions, DispatchedMessage, Member, RecordedEvents, TestEnvironmentOptions } from './test-environment.js';
 
@@ -52,9 +47,8 @@ export type {
   ConsumingMember,
   HarnessTopicAdmin,
   KafkaAdapterUnderTest,
+  TestHooks,
 } from './harness/broker-harness.js';
-export { conformanceHarness, engineScenarioHarness, FAST_COMPACTION } from './harness/suite-harnesses.js';
+export type { OpenTransaction } from './conformance/harness.js';
 
-export { describeTopicAdminConformance } from './conformance/topic-admin.js';
-export type { TopicAdminConformanceConnection, TopicAdminConformanceSubject } from './conformance/topic-admin.js';
 export { configViolations } from './config-violations.js';

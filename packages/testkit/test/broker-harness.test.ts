@@ -2,17 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { statesTopic } from '@ksched/core';
 import type { TopicPartition, Transport } from '@ksched/core';
 import type { KafkaAdapter } from '@ksched/core/adapter';
-import {
-  conformanceHarness,
-  createBrokerHarness,
-  engineScenarioHarness,
-  FAST_COMPACTION,
-  FakeBroker,
-  kafkaBrokers,
-  text,
-  tpKey,
-} from '../src/index.js';
+import { createBrokerHarness as createHarnessWithHooks, FakeBroker, kafkaBrokers, text, tpKey } from '../src/index.js';
 import type { HarnessTopicAdmin } from '../src/index.js';
+import { conformanceHarness, createBrokerHarness, engineScenarioHarness, FAST_COMPACTION } from '../src/vitest.js';
 
 /** A topic admin over the FakeBroker that records what it was asked. */
 function fakeAdmin(broker: FakeBroker, calls: string[]): HarnessTopicAdmin {
@@ -125,5 +117,18 @@ describe('createBrokerHarness', () => {
     }).adapter.createAdmin();
     expect(asked).toEqual([{ brokers: kafkaBrokers() }]);
     await admin.close();
+  });
+
+  it('from the main entry, registers its clean-up with the runner hooks it is given, and without them refuses useResources', async () => {
+    const spec = { kafkaAdapter, namePrefix: 'ksched-fake', createAdmin: async () => fakeAdmin(broker, []) };
+    expect(() => createHarnessWithHooks(spec).useResources()).toThrow(/needs the test runner's after-hooks.*@ksched\/testkit\/vitest/);
+    const registered: string[] = [];
+    const hooked = createHarnessWithHooks(spec, {
+      afterEach: () => registered.push('afterEach'),
+      afterAll: () => registered.push('afterAll'),
+    });
+    expect(hooked.unique('x')).toMatch(/^ksched-fake-x-/); // names need no hooks
+    hooked.useResources();
+    expect(registered).toEqual(['afterEach', 'afterAll']);
   });
 });

@@ -1,5 +1,7 @@
-import { describeTransportConformance, FakeBroker } from '../src/index.js';
-import type { ConformanceHarness, FakeTransport, OpenTransaction } from '../src/index.js';
+import { FakeBroker } from '../src/index.js';
+import type { FakeTransport } from '../src/index.js';
+import { describeTransportConformance } from '../src/vitest.js';
+import type { ConformanceHarness, OpenTransaction } from '../src/vitest.js';
 import type { ProduceRecord } from '@ksched/core';
 
 /** The FakeBroker harness: every optional hook, backed by the broker's test helpers and faults. */

@@ -3,7 +3,7 @@
  * one suite per adapter (`Transport conformance: kafkajs`, `… rdkafka`). The cases an adapter's
  * client cannot pass are listed, with the reason, in its entry of the adapter table.
  */
-import { conformanceHarness, describeTransportConformance } from '@ksched/testkit';
+import { conformanceHarness, describeTransportConformance } from '@ksched/testkit/vitest';
 import { ADAPTERS } from './adapters/index.js';
 
 for (const { name, harness, unsupported } of ADAPTERS) {

@@ -2,7 +2,7 @@
  * The testkit's engine scenarios (core's Scheduler on the real clock) on each adapter and the real
  * broker, declared once: one suite per adapter (`Engine scenarios: kafkajs`, `… rdkafka`).
  */
-import { describeEngineScenarios, engineScenarioHarness } from '@ksched/testkit';
+import { describeEngineScenarios, engineScenarioHarness } from '@ksched/testkit/vitest';
 import { ADAPTERS } from './adapters/index.js';
 
 for (const { name, harness } of ADAPTERS) {

@@ -3,7 +3,8 @@
  * one suite per adapter (`kafkajs topic administration`, …). What a client cannot do (read topic
  * configs, delete records) is in its entry of the adapter table, and checked to be refused.
  */
-import { describeTopicAdminConformance, kafkaBrokers } from '@ksched/testkit';
+import { kafkaBrokers } from '@ksched/testkit';
+import { describeTopicAdminConformance } from '@ksched/testkit/vitest';
 import { ADAPTERS } from './adapters/index.js';
 
 for (const { name, kafkaAdapter, harness, topicAdmin } of ADAPTERS) {

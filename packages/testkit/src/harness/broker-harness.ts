@@ -3,15 +3,15 @@
  * broker do the same way (brokers from `KSCHED_BROKERS`, unique names, topics created and deleted,
  * transports and transactional producers closed after each test, a group member that owns its
  * partitions before the test goes on), written once and parameterised by the adapter's transport
- * factory and topic admin.
+ * factory and topic admin. It imports no test runner: `useResources()` registers its clean-up
+ * through the runner's hooks given to `createBrokerHarness` (`@ksched/testkit/vitest` gives vitest's).
  *
  * @module
  */
-import { afterAll, afterEach } from 'vitest';
 import { statesTopic } from '@ksched/core';
 import type { ProduceRecord, Subscription, TopicPartition, TransactionalProducer, Transport } from '@ksched/core';
 import type { KafkaAdapter, KafkaAdapterTopicsSettings, TopicAdminClient } from '@ksched/core/adapter';
-import type { OpenTransaction } from '../conformance/transport-conformance.js';
+import type { OpenTransaction } from '../conformance/harness.js';
 import { RecordingListener, waitUntil } from '../recording-listener.js';
 
 // Real timers captured at load time: the harness waits in real time even if a test file fakes timers.
@@ -37,6 +37,18 @@ export function text(value: Uint8Array | string | null | undefined): string | nu
 /** `topic/partition`, e.g. as a map key. */
 export function tpKey(tp: TopicPartition): string {
   return `${tp.topic}/${tp.partition}`;
+}
+
+/**
+ * The after-hooks of a test runner, through which {@link BrokerHarness.useResources} closes and
+ * deletes what a test file opened: vitest's and Jest's `{ afterEach, afterAll }`, node:test's
+ * `{ afterEach, afterAll: after }`.
+ */
+export interface TestHooks {
+  /** Registers `fn` to run after each test of the file (or of the enclosing `describe`). */
+  afterEach(fn: () => Promise<void>): unknown;
+  /** Registers `fn` to run once after the file's (or the enclosing `describe`'s) last test. */
+  afterAll(fn: () => Promise<void>): unknown;
 }
 
 /** The topic admin calls the harness needs (the adapters' `createTopicAdmin` results have them). */
@@ -135,19 +147,25 @@ export interface BrokerHarness<O, A extends HarnessTopicAdmin> {
   unique(label: string): string;
   /** Kafka's DeleteRecords through the adapter's hook or its admin; `undefined` when it has neither. */
   deleteRecords(admin: A): ((tp: TopicPartition, beforeOffset: number) => Promise<void>) | undefined;
-  /** Resources for a test file: call once at the top level of the file (it registers vitest hooks). */
+  /**
+   * Resources for a test file: call once at the top level of the file (it registers the runner's
+   * `afterEach` and `afterAll` hooks given to `createBrokerHarness`; without them it throws).
+   */
   useResources(): BrokerResources<O, A>;
 }
 
 /**
  * The broker harness of an adapter, given by its `KafkaAdapter` object or by its parts. Use it
  * from the adapter's test helpers; test files call `useResources()` once at their top level (or
- * once in a `describe`, whose hooks then close and delete what it opened).
+ * once in a `describe`, whose hooks then close and delete what it opened). `hooks` are the test
+ * runner's after-hooks that `useResources()` registers its clean-up with; `@ksched/testkit/vitest`
+ * exports the same function with vitest's hooks as the default.
  *
  * @example
  * ```ts
  * // From the adapter's `KafkaAdapter` object (or give name, createTransport, createAdmin, ... one by one):
- * export const harness = createBrokerHarness({ kafkaAdapter: adapter, namePrefix: 'ksched-kjs' });
+ * import { after, afterEach } from 'node:test'; // or vitest's / Jest's afterEach and afterAll
+ * export const harness = createBrokerHarness({ kafkaAdapter: adapter, namePrefix: 'ksched-kjs' }, { afterEach, afterAll: after });
  * const r = harness.useResources();
  * it('…', async () => {
  *   const topic = await r.topic('roundtrip', 2);
@@ -157,10 +175,12 @@ export interface BrokerHarness<O, A extends HarnessTopicAdmin> {
  */
 export function createBrokerHarness<T, C, A extends HarnessTopicAdmin = TopicAdminClient>(
   spec: KafkaAdapterUnderTest<T, C, A>,
+  hooks?: TestHooks,
 ): BrokerHarness<Partial<T>, A>;
-export function createBrokerHarness<O, A extends HarnessTopicAdmin>(spec: AdapterUnderTest<O, A>): BrokerHarness<O, A>;
+export function createBrokerHarness<O, A extends HarnessTopicAdmin>(spec: AdapterUnderTest<O, A>, hooks?: TestHooks): BrokerHarness<O, A>;
 export function createBrokerHarness<O, A extends HarnessTopicAdmin>(
   spec: AdapterUnderTest<O, A> | KafkaAdapterUnderTest<O, unknown, A>,
+  hooks?: TestHooks,
 ): BrokerHarness<O, A> {
   const adapter = ('kafkaAdapter' in spec ? fromKafkaAdapter(spec) : spec) as AdapterUnderTest<O, A>;
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
@@ -176,13 +196,22 @@ export function createBrokerHarness<O, A extends HarnessTopicAdmin>(
     brokers: kafkaBrokers(),
     unique,
     deleteRecords,
-    useResources: () => useResources(adapter, unique),
+    useResources: () => {
+      if (hooks === undefined) {
+        throw new TypeError(
+          "useResources() needs the test runner's after-hooks: createBrokerHarness(spec, { afterEach, afterAll }) " +
+            "(node:test: { afterEach, afterAll: after }), or createBrokerHarness from '@ksched/testkit/vitest'",
+        );
+      }
+      return useResources(adapter, unique, hooks);
+    },
   };
 }
 
 function useResources<O, A extends HarnessTopicAdmin>(
   adapter: AdapterUnderTest<O, A>,
   unique: (label: string) => string,
+  { afterEach, afterAll }: TestHooks,
 ): BrokerResources<O, A> {
   const transports: Transport[] = [];
   const producers: TransactionalProducer[] = [];

@@ -5,8 +5,9 @@
  */
 import type { ProduceRecord } from '@ksched/core';
 import { adapter } from '@ksched/kafka-adapter-kafkajs';
-import { createBrokerHarness, kafkaBrokers } from '@ksched/testkit';
+import { kafkaBrokers } from '@ksched/testkit';
 import type { OpenTransaction } from '@ksched/testkit';
+import { createBrokerHarness } from '@ksched/testkit/vitest';
 import { Kafka, logLevel } from 'kafkajs';
 
 const brokers = kafkaBrokers();

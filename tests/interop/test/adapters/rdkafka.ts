@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ProduceRecord } from '@ksched/core';
 import { adapter, toRdKafkaBytes, toRdKafkaHeaders } from '@ksched/kafka-adapter-rdkafka';
-import { createBrokerHarness, kafkaBrokers, waitUntil } from '@ksched/testkit';
+import { kafkaBrokers, waitUntil } from '@ksched/testkit';
 import type { OpenTransaction } from '@ksched/testkit';
+import { createBrokerHarness } from '@ksched/testkit/vitest';
 import RdKafka from 'node-rdkafka';
 
 const brokers = kafkaBrokers();
