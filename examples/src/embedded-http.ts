@@ -39,8 +39,9 @@ const observed = observeScheduler(scheduler, { registry, checkBroker: () => tran
 const uiTransport = createKafkaJsTransport({ brokers, clientId: 'embedded-example-ui' });
 await uiTransport.connect();
 const live = new LiveStats(scheduler);
+const admin = createScheduleAdmin({ transport: uiTransport, schedulesTopics: [schedulesTopic] });
 const ui = createWebHandler({
-  admin: createScheduleAdmin({ transport: uiTransport, schedulesTopics: [schedulesTopic] }),
+  admin,
   basePath: '/ksched',
   live,
   ...(token !== undefined ? { auth: { token } } : {}),
@@ -79,6 +80,7 @@ process.once('SIGTERM', () => {
     live.close();
     await new Promise((resolve) => server.close(resolve));
     server.closeAllConnections();
+    await admin.close();
     await uiTransport.close();
     console.log(`stopped: ${result}`);
     process.exit(result === 'stopped' ? 0 : 1);

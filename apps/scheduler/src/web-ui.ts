@@ -70,6 +70,7 @@ export async function startUi(
       url: server.url,
       close: async () => {
         await server.close();
+        await admin.close(); // the readers it keeps open for next pages
         await transport.close().catch(() => {});
       },
     };

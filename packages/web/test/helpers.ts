@@ -32,6 +32,7 @@ export async function uiFixture(
     url: (path) => new URL(path.replace(/^\//, ''), server.url).toString(),
     async [Symbol.asyncDispose]() {
       await server.close();
+      await admin.close();
       await transport.close();
       await env.close();
     },
