@@ -86,7 +86,14 @@ describe('librdkafka configuration', () => {
       expect(config[k], k).toEqual(member[k]);
     }
     expect(config['rebalance_cb']).toBeUndefined();
-    expect(config['max.partition.fetch.bytes']).toBeGreaterThanOrEqual(secured.fetchMaxBytesPerPartition);
+    expect(config['max.partition.fetch.bytes']).toBe(secured.fetchMaxBytesPerPartition);
+  });
+
+  it('reader: reconnects after 20 ms (no 50 ms pause in its first metadata request), unless the pass-through says otherwise', () => {
+    expect(readerConfig(options, 'r')['reconnect.backoff.ms']).toBe(20);
+    expect(consumerConfig(options, 'g', callbacks)['reconnect.backoff.ms']).toBeUndefined();
+    const own = parseRdKafkaTransportOptions({ brokers: 'a:1', librdkafka: { 'reconnect.backoff.ms': 100 } });
+    expect(readerConfig(own, 'r')['reconnect.backoff.ms']).toBe(100);
   });
 
   it('reconnects to a broker at least every second (librdkafka waits up to 10 s), unless the pass-through says otherwise', () => {
