@@ -782,7 +782,7 @@ export interface AppConfig {
 
 /** Inputs of {@link loadConfig}. */
 export interface LoadConfigInput {
-  /** Values of command-line flags that were given, by setting key (see {@link flagValues}). */
+  /** Values of command-line flags that were given, by setting key (see `flagValues` in `commands/common.ts`). */
   readonly flags?: Readonly<Record<string, unknown>>;
   /** Flag spelling per setting key, for error messages. */
   readonly flagNames?: Readonly<Record<string, string>>;

@@ -7,7 +7,7 @@
  * @module
  */
 
-/** Markup that is already safe to send. Made only by {@link html} and {@link trusted}. */
+/** Markup that is already safe to send. Made only by {@link html} and by `trusted` (markup written in this package). */
 export class Html {
   readonly #text: string;
   constructor(text: string) {
@@ -36,7 +36,8 @@ function render(value: HtmlValue): string {
 }
 
 /**
- * A template whose values are escaped (see {@link HtmlValue}).
+ * A template whose values are escaped: text is escaped, {@link Html} is kept as it is, lists are
+ * joined, and `null`, `undefined` and booleans render nothing.
  *
  * @example
  * ```ts

@@ -5,7 +5,7 @@
  * package alone, and a type added here reaches every adapter.
  *
  * `TopicAdmin` is, for an adapter's user, the long-lived admin client its `createTopicAdmin` opens
- * (the kit's {@link TopicAdminClient}), not the kit's port of that name.
+ * (the kit's `TopicAdminClient`), not the kit's port of that name.
  *
  * @packageDocumentation
  */

@@ -158,10 +158,10 @@ const COMMIT_INTERVAL_MS = 1000;
  * (halted).
  *
  * The window moves without a stall: once half of it has passed, a background read (a reader
- * outside the group, see {@link PartitionEngine.#runRefill}) collects the schedules of the next
+ * outside the group, see `#runRefill`) collects the schedules of the next
  * stretch while the live path keeps dispatching, and is merged when done; the live record of a key
  * wins over what the read saw. There is no day-change reload. `bufferMaxBytes` bounds the buffer by
- * shortening the window (see {@link PartitionEngine.#enforceCeiling}). A revoked engine can be
+ * shortening the window (see `#enforceCeiling`). A revoked engine can be
  * parked and resumed from its position when the partition comes back ({@link PartitionEngine.park}).
  *
  * Dispatch produces target + tombstone pairs in batches of at most `flushBatchSize` records that
