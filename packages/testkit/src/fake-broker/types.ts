@@ -52,7 +52,7 @@ export interface FakeBrokerOptions {
   readonly assignor?: 'range' | 'round-robin';
   /**
    * How many times in a row a batch whose `onBatch` rejected is delivered again before the
-   * partition stops (see {@link GroupListener.onBatch}). Defaults to 3.
+   * partition stops (see `GroupListener.onBatch` in `@ksched/core`). Defaults to 3.
    */
   readonly maxBatchRetries?: number;
   /** Default timeout of {@link FakeBroker.settle}, real milliseconds. Defaults to 2000. */
