@@ -89,11 +89,19 @@ describe('librdkafka configuration', () => {
     expect(config['max.partition.fetch.bytes']).toBe(secured.fetchMaxBytesPerPartition);
   });
 
-  it('reader: reconnects after 20 ms (no 50 ms pause in its first metadata request), unless the pass-through says otherwise', () => {
-    expect(readerConfig(options, 'r')['reconnect.backoff.ms']).toBe(20);
-    expect(consumerConfig(options, 'g', callbacks)['reconnect.backoff.ms']).toBeUndefined();
-    const own = parseRdKafkaTransportOptions({ brokers: 'a:1', librdkafka: { 'reconnect.backoff.ms': 100 } });
-    expect(readerConfig(own, 'r')['reconnect.backoff.ms']).toBe(100);
+  it('reader: reconnects after 20 ms, fetches at most 8 MiB ahead, unless the pass-through says otherwise', () => {
+    expect(readerConfig(options, 'r')).toMatchObject({
+      'reconnect.backoff.ms': 20,
+      'queued.max.messages.kbytes': 8192,
+      'fetch.queue.backoff.ms': 10,
+    });
+    const member = consumerConfig(options, 'g', callbacks);
+    for (const k of ['reconnect.backoff.ms', 'queued.max.messages.kbytes', 'fetch.queue.backoff.ms']) expect(member[k], k).toBeUndefined();
+    const own = parseRdKafkaTransportOptions({
+      brokers: 'a:1',
+      librdkafka: { 'reconnect.backoff.ms': 100, 'queued.max.messages.kbytes': 65536 },
+    });
+    expect(readerConfig(own, 'r')).toMatchObject({ 'reconnect.backoff.ms': 100, 'queued.max.messages.kbytes': 65536 });
   });
 
   it('reconnects to a broker at least every second (librdkafka waits up to 10 s), unless the pass-through says otherwise', () => {
