@@ -14,9 +14,12 @@
  * each decoded into kafkajs's consumer `Batch` of the adapter's copy (its corrected aborted-
  * transaction filter; `internal/kafkajs.ts`). Nothing joins a group, nothing is committed.
  *
- * **Fetching ahead.** One fetch at a time: the reader fetches the next batch while the caller
- * handles the one it got (one batch ahead, as before: deeper read-ahead measured slower), and
- * does not fetch ahead once it reached the read-committed end. Records are mapped when `read()`
+ * **Fetching ahead.** One fetch at a time: from the second batch on, the reader fetches the next
+ * batch while the caller handles the one it got (one batch ahead, as before: deeper read-ahead
+ * measured slower), and it does not fetch ahead once it reached the read-committed end. Not after
+ * the first batch: a caller that reads one batch (a page of the admin API's explorer) would have
+ * the next one fetched and decoded for nothing, on its event loop, while it goes on (the next
+ * page's requests waited for it: ~15 ms per page). Records are mapped when `read()`
  * hands the batch out, with `fromFetchedMessage` (kafkajs's Buffers re-labelled, not copied).
  *
  * **Position and end.** A fetch's position is the end of the last record batch it returned
@@ -151,6 +154,8 @@ export class KafkaJsPartitionReader extends PartitionReaderBase {
   #end: number;
   /** Position of the last empty batch returned at the end. */
   #eofAt: number | undefined;
+  /** Batches with records handed out. */
+  #batches = 0;
   /** Settle what waits (a `read()` for a fetch, a fetch's back-off) when the reader closes. */
   readonly #aborts = new Set<(error: unknown) => void>();
 
@@ -188,13 +193,15 @@ export class KafkaJsPartitionReader extends PartitionReaderBase {
       if (Number.isFinite(fetched.end)) this.#end = fetched.end;
       const atEnd = this.#position >= this.#end;
       const progressed = fetched.messages.length > 0 || this.#position > position;
-      // Read ahead while the caller handles this batch (not past the end: the next read waits there).
-      if (!atEnd && progressed) this.#next = this.#fetchAhead(this.#position);
+      // Read ahead while the caller handles this batch: from its second batch on (see the module
+      // comment), and not past the end (the next read waits there).
+      if (!atEnd && progressed && this.#batches > 0) this.#next = this.#fetchAhead(this.#position);
       if (fetched.messages.length > 0) {
         const { topic, partition } = this;
         const messages = fetched.messages;
         const records = new Array<ConsumedRecord>(messages.length);
         for (let i = 0; i < messages.length; i++) records[i] = fromFetchedMessage(topic, partition, messages[i]!);
+        this.#batches++;
         return { topic, partition, records, position: this.#position, ...(atEnd ? { highWatermark: this.#end } : {}) };
       }
       if (atEnd) return this.#eof(this.#position);

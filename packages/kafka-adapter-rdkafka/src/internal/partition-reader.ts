@@ -9,10 +9,12 @@
  *
  * **Speed.** Once assigned, librdkafka's fetcher keeps fetching into the consumer's local queue
  * (up to `queued.max.messages.kbytes`) whether or not JS asks for records. `read()` takes up to
- * `readerBatchSize` records from that queue in one `consume` call, and as soon as it has a batch
- * for the caller it starts the next `consume` call, so the thread-pool hop and the message
- * conversion of batch n + 1 overlap with the caller's handling of batch n (one batch ahead, no
- * more: the reader stays pull based).
+ * `readerBatchSize` records from that queue in one `consume` call, and from the second batch on,
+ * as soon as it has a batch for the caller it starts the next `consume` call, so the thread-pool
+ * hop and the message conversion of batch n + 1 overlap with the caller's handling of batch n
+ * (one batch ahead, no more: the reader stays pull based). Not after the first batch: a caller
+ * that reads one batch (a page of the admin API's explorer) would have the next one converted for
+ * nothing, and closing the reader would wait for that call.
  *
  * **Position and EOF.** A batch's `position` is the next offset to read: the last record's offset
  * + 1, or the offset of an EOF event that came after it (the read-committed end after
@@ -73,6 +75,8 @@ export class RdKafkaPartitionReader extends PartitionReaderBase {
   #atEnd = false;
   /** An end offset the partition had (the high watermark at open, then EOF events); `undefined` once read past. */
   #end: number | undefined;
+  /** Batches with records handed out. */
+  #batches = 0;
   /**
    * Rejects the `read()` waiting for a `consume` call, so that `close()` settles it at once. (Not a
    * race with one long-lived "closed" promise: every race would leave a reaction on it holding its
@@ -129,8 +133,9 @@ export class RdKafkaPartitionReader extends PartitionReaderBase {
         this.#atEnd = eof >= 0 && eof >= last;
         if (eof >= 0) this.#end = eof;
         else if (this.#end !== undefined && this.#position > this.#end) this.#end = undefined;
-        // Read ahead while the caller handles this batch, unless at the known end.
-        if (this.#end === undefined || this.#position < this.#end) this.#pending = this.#consume();
+        // Read ahead while the caller handles this batch: from its second batch on, and not at the known end.
+        if (messages.length > 0) this.#batches++;
+        if (this.#batches > 1 && (this.#end === undefined || this.#position < this.#end)) this.#pending = this.#consume();
         return this.#batch(messages, this.#atEnd);
       }
       // Nothing within the wait: at the end already (librdkafka does not repeat its EOF event), or slow.
