@@ -56,6 +56,15 @@ export function chartSvg(s: Summary): string {
           },
         ]
       : []),
+    ...(s.explorer
+      ? [
+          {
+            label: 'explorer page ≤ 200 ms (max)',
+            score: (a: string) => 200 / Math.max(1, s.explorer.adapters[a].pageMs.max),
+            value: (a: string) => `${Math.round(s.explorer.adapters[a].pageMs.max)} ms`,
+          },
+        ]
+      : []),
     { label: 'take vs scan ≥ 1000×', score: () => s.core.takeVsScan / 1000, value: () => `${Math.round(s.core.takeVsScan)}×` },
   ];
   const x0 = 200;

@@ -8,8 +8,8 @@
  *
  * KSCHED_BROKERS: use that cluster; unset: start the local broker (scripts/kafka/kafka.sh, port
  * KSCHED_KAFKA_PORT) and stop it at the end if this run started it.
- * KSCHED_BENCH_ONLY=core,memory,precision,reload,dispatch,midnight,rebalance: run a subset (the rest is
- * read from results/).
+ * KSCHED_BENCH_ONLY=core,memory,precision,reload,dispatch,midnight,rebalance,explorer: run a subset (the
+ * rest is read from results/; e.g. KSCHED_BENCH_ONLY=explorer for the explorer page alone).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { writeChart } from './chart.js';
 
 const src = fileURLToPath(new URL('./', import.meta.url));
 const mode = quick ? 'quick' : 'full';
-const measures = ['core', 'memory', 'precision', 'reload', 'dispatch', 'midnight', 'rebalance'];
+const measures = ['core', 'memory', 'precision', 'reload', 'dispatch', 'midnight', 'rebalance', 'explorer'];
 const only = process.env.KSCHED_BENCH_ONLY?.split(',').map((m) => m.trim());
 const unknown = only?.filter((m) => !measures.includes(m)) ?? [];
 if (unknown.length > 0) throw new Error(`KSCHED_BENCH_ONLY: unknown measure(s) ${unknown.join(', ')} (known: ${measures.join(', ')})`);
@@ -53,6 +53,7 @@ try {
   run('dispatch', q, ['--max-old-space-size=4096']);
   run('midnight', q, ['--max-old-space-size=4096']);
   run('rebalance', q);
+  run('explorer', q, ['--max-old-space-size=4096']);
 } finally {
   if (startedBroker) execFileSync(kafkaSh, ['stop'], { stdio: ['ignore', 2, 2] });
 }
@@ -65,6 +66,14 @@ const reload = read('reload');
 const dispatch = read('dispatch');
 const midnight = read('midnight');
 const rebalance = read('rebalance');
+// Measured since 2026-12-07: absent from the results of earlier runs.
+const explorer = (() => {
+  try {
+    return read('explorer');
+  } catch {
+    return undefined;
+  }
+})();
 
 const kafkaVersion = external
   ? (process.env.KSCHED_KAFKA_VERSION ?? 'external broker (version not checked)')
@@ -90,6 +99,7 @@ const summary = {
   dispatch,
   midnight,
   rebalance,
+  explorer,
 };
 writeResult('summary', summary);
 writeChart(summary);
@@ -109,6 +119,7 @@ const cell = (fn: (a: (typeof ad)[number]) => string) =>
     .join(' | ');
 const p = (a: string) => precision.adapters[a];
 const mid = (a: string) => midnight.adapters[a];
+const ex = (a: string) => explorer.adapters[a];
 const reb = (id: string) => {
   const r = rebalance.runs[id];
   return r ? `**${f(r.pauseMs)}** (${f(r.baselinePauseMs)}; ${f(r.rebalanceMs)})` : 'n/a';
@@ -147,6 +158,13 @@ const rows = [
   `| memory: of which the engine (vs the same records in a Map), B | ${cell((a) => f(memory.adapters[a].overheadVsRawMapBytes))} | — |`,
   `| core: take ${core.due} due of ${f(core.entries)} vs full scan + sort, ms | ${f(core.takeMs, 4)} / ${f(core.scanMs, 1)} (no broker) | | — |`,
   `| core: take vs scan | **${f(core.takeVsScan)}×** | | ≥ 1000× |`,
+  ...(explorer
+    ? [
+        `| explorer: a page of ${explorer.limit} of a partition of ${f(explorer.records)}, p50 / p99 / max, ms (first, last, ${explorer.pagesPerKind} offsets, their next pages, ${explorer.pagesPerKind} times) | ${cell((a) => `${f(ex(a).pageMs.p50, 1)} / ${f(ex(a).pageMs.p99, 1)} / **${f(ex(a).pageMs.max, 1)}**`)} | max ≤ ${explorer.targetMs} |`,
+        `| explorer: max by page, ms: first / last / offset / next / time | ${cell((a) => (['first', 'last', 'offset', 'next', 'time'] as const).map((k) => f(ex(a).byKind[k].max, 1)).join(' / '))} | — |`,
+        `| explorer: scan from the beginning to the middle (no seek), ms; scan / median page | ${cell((a) => `${f(ex(a).scan.ms)}; ${f(ex(a).scanVsMedianPage)}×`)} | — |`,
+      ]
+    : []),
 ];
 console.log(
   `\nMachine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}, Kafka ${machine.kafka}; ${mode} mode, ${summary.durationS} s\n`,
@@ -155,5 +173,5 @@ console.log(rows.join('\n'));
 console.log('');
 const k = 'kafkajs';
 console.log(
-  `bench: p99_lateness_ms=${p(k).lateness.p99} early=${p(k).early} reload_ratio=${reload.adapters[k].ratio.toFixed(2)} dispatch_ratio=${dispatch.runs[`${k}_plain`].ratio.toFixed(2)} mem_overhead_bytes=${Math.round(memory.adapters[k].overheadBytes)} take_vs_scan=${Math.round(core.takeVsScan)} midnight_p99_ms=${mid(k).after.lateness.p99} midnight_max_ms=${mid(k).after.lateness.max}`,
+  `bench: p99_lateness_ms=${p(k).lateness.p99} early=${p(k).early} reload_ratio=${reload.adapters[k].ratio.toFixed(2)} dispatch_ratio=${dispatch.runs[`${k}_plain`].ratio.toFixed(2)} mem_overhead_bytes=${Math.round(memory.adapters[k].overheadBytes)} take_vs_scan=${Math.round(core.takeVsScan)} midnight_p99_ms=${mid(k).after.lateness.p99} midnight_max_ms=${mid(k).after.lateness.max} explorer_page_max_ms=${explorer ? Math.round(explorer.maxPageMs) : 'n/a'}`,
 );

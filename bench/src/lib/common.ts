@@ -120,13 +120,13 @@ export async function seed(
  * Seeds `count` records into partition `partition` of `topic` with a node-rdkafka producer: large
  * batches (librdkafka fills ~1 MB requests), no compression (kafkajs cannot read lz4/zstd),
  * acks = 1, a flush at the end; several times faster than {@link seed}. Checks the high watermark
- * grew by `count`.
+ * grew by `count`. A record's `timestamp` (Unix ms) becomes its CreateTime (the client's clock without one).
  */
 export async function seedFast(
   list: string[],
   topic: string,
   count: number,
-  make: (i: number) => { key: string; value: Buffer | null; headers: Record<string, string> },
+  make: (i: number) => { key: string; value: Buffer | null; headers: Record<string, string>; timestamp?: number },
   partition = 0,
 ): Promise<void> {
   const producer = new rdkafka.Producer({
@@ -163,7 +163,7 @@ export async function seedFast(
     const headers = Object.entries(r.headers).map(([k, v]) => ({ [k]: v }));
     for (;;) {
       try {
-        producer.produce(topic, partition, r.value, r.key, undefined, undefined, headers);
+        producer.produce(topic, partition, r.value, r.key, r.timestamp, undefined, headers);
         break;
       } catch {
         // Local queue full: let librdkafka send some.
