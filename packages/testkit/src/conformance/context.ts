@@ -122,9 +122,17 @@ function baseHelpers(name: string, options: ConformanceOptions, state: SuiteStat
     }
   }
 
-  const test = (title: string, fn: (ctx: TestContext) => Promise<void>): void => {
+  /** A case; `retry` re-runs it from scratch (new topics, new group) when it fails, for a known, still open flake. */
+  const test = (title: string, fn: (ctx: TestContext) => Promise<void>, caseOptions: { readonly retry?: number } = {}): void => {
     const unsupported = options.unsupported?.find((u) => u.case.test(title));
-    it(title, unsupported ? (ctx) => ctx.skip(unsupported.reason) : fn, options.testTimeoutMs);
+    it(
+      title,
+      {
+        ...(options.testTimeoutMs !== undefined ? { timeout: options.testTimeoutMs } : {}),
+        ...(caseOptions.retry !== undefined ? { retry: caseOptions.retry } : {}),
+      },
+      unsupported ? (ctx) => ctx.skip(unsupported.reason) : fn,
+    );
   };
 
   /** A collector of this suite run (its callback sequence numbers are shared by every collector). */
