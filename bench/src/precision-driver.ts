@@ -1,12 +1,18 @@
 /**
- * Child process of precision.ts: feeds the schedules (each produced `leadMs` before its due time)
- * and observes the targets with a plain kafkajs consumer, in its own process so that neither
- * competes with the scheduler's event loop. Talks to the parent over IPC.
+ * Child process of precision.ts (and partitions.ts): feeds the schedules (each produced `leadMs`
+ * before its due time; with `partitions`, spread round-robin over that many partitions) and
+ * observes the targets with a plain kafkajs consumer, in its own process so that neither competes
+ * with the scheduler's event loop. Talks to the parent over IPC.
+ *
+ * Its own lag is reported, so that a late feeder is not taken for a late scheduler: per produce
+ * request, `feedLagMs` = acknowledgement − the time its first schedule was meant to be sent
+ * (due − leadMs), and `minAheadMs` = the smallest (due − acknowledgement) of any schedule (how
+ * long before its due time the broker had it; the scheduler still has to read it).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type kafkajs from 'kafkajs';
 import { Header } from '@ksched/core';
-import { kafka, payload, scheduleHeaders, sleep } from './lib/common.js';
+import { kafka, payload, processCpu, scheduleHeaders, sleep } from './lib/common.js';
 
 interface Go {
   brokers: string[];
@@ -15,6 +21,8 @@ interface Go {
   rate: number;
   total: number;
   leadMs: number;
+  /** Partitions of the schedules topic to spread the schedules over (default 1: partition 0). */
+  partitions?: number;
 }
 const send = (m: unknown) => new Promise<void>((r) => process.send!(m, () => r()));
 const cfg = await new Promise<Go>((resolve) => process.once('message', (m) => resolve(m as Go)));
@@ -53,22 +61,44 @@ await producer.connect();
 
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
+const cpu = processCpu();
 const startMs = Date.now() + cfg.leadMs + 500;
 const dueOf = (i: number) => startMs + Math.floor((i * 1000) / cfg.rate);
+const partitions = cfg.partitions ?? 1;
+const feedLag: number[] = [];
+let minAheadMs = Infinity;
 let next = 0;
 while (next < cfg.total) {
   const horizon = Date.now() + cfg.leadMs;
   const messages: kafkajs.Message[] = [];
+  const firstDue = dueOf(next);
   while (next < cfg.total && dueOf(next) <= horizon) {
-    messages.push({ key: `prec-${next}`, value, headers: scheduleHeaders(dueOf(next), cfg.target), partition: 0 });
+    messages.push({ key: `prec-${next}`, value, headers: scheduleHeaders(dueOf(next), cfg.target), partition: next % partitions });
     next++;
   }
-  if (messages.length > 0) await producer.send({ topic: cfg.topic, messages, acks: 1 });
+  if (messages.length > 0) {
+    await producer.send({ topic: cfg.topic, messages, acks: 1 });
+    const ackedAt = Date.now();
+    feedLag.push(ackedAt - (firstDue - cfg.leadMs));
+    minAheadMs = Math.min(minAheadMs, firstDue - ackedAt);
+  }
   await sleep(20);
 }
 await Promise.race([allDone, sleep(cfg.leadMs + 30_000)]);
 loopDelay.disable();
+const cpuCores = cpu();
 await producer.disconnect();
 await observer.disconnect();
-await send({ observed, early, lateness, dues, createLag, driverLoopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
+await send({
+  observed,
+  early,
+  lateness,
+  dues,
+  createLag,
+  driverLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+  feedLag,
+  minAheadMs,
+  requests: feedLag.length,
+  cpuCores,
+});
 process.exit(0);

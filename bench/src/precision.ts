@@ -11,30 +11,41 @@
  * or after its due time; its lateness is that wait plus the pipeline delay this run measured for
  * the same schedule (produce + observe).
  *
- *   node … src/precision.ts [--quick] [--rate 1000] [--seconds 60] [--tick 15000]
+ * Also recorded, to tell where the lateness comes from: the driver's own lag (feeder behind its
+ * plan, observer behind CreateTime, its event-loop delay), the scheduler's event-loop delay and
+ * its flushes (duration and records per produce call or transaction).
+ *
+ *   node … src/precision.ts [--quick] [--rate 1000] [--seconds 60] [--tick 15000] [--out precision]
+ *
+ * `--out` names the results file (results/<out>.json): run.ts's `precision5k` is
+ * `--rate 5000 --out precision5k`, so results/precision.json stays the 1,000/s run.
  */
-import { fork } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Scheduler, systemClock } from '@ksched/core';
-import { adapters, arg, brokers, log, quick, recreateTopics, summarize, transportFor, writeResult } from './lib/common.js';
+import {
+  adapters,
+  arg,
+  argText,
+  brokers,
+  log,
+  machineCpu,
+  processCpu,
+  quick,
+  recreateTopics,
+  summarize,
+  transportFor,
+  writeResult,
+} from './lib/common.js';
+import { driverSummary, runDriver, tail } from './lib/driver.js';
 
 const rate = arg('rate', 1000);
 const seconds = arg('seconds', quick ? 15 : 60);
 const tickMs = arg('tick', 15_000);
+const out = argText('out', 'precision');
 const leadMs = 2000;
 const total = rate * seconds;
 const list = brokers();
 const results: Record<string, unknown> = {};
-
-interface DriverResult {
-  observed: number;
-  early: number;
-  lateness: number[];
-  dues: number[];
-  createLag: number[];
-  driverLoopDelayP99Ms: number;
-}
 
 for (const name of adapters) {
   const topic = `bench_prec_${name}`;
@@ -50,22 +61,27 @@ for (const name of adapters) {
   const loaded = new Promise<void>((r) => scheduler.on('loaded', () => ((loadedAt = Date.now()), r())));
   const engineLate: number[] = [];
   scheduler.on('dispatched', (e) => engineLate.push(e.lateMs));
+  const flushMs: number[] = [];
+  const flushRecords: number[] = [];
+  scheduler.on('flush', (e) => {
+    flushMs.push(e.durationMs);
+    flushRecords.push(e.records);
+  });
   await scheduler.start();
   await loaded;
 
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  const driver = fork(fileURLToPath(new URL('./precision-driver.ts', import.meta.url)), [], {
-    execArgv: ['--conditions=@ksched/source', '--import', 'tsx'],
-    stdio: ['ignore', 2, 2, 'ipc'],
-  });
-  const done = new Promise<DriverResult>((resolve, reject) => {
-    driver.once('message', (m) => resolve(m as DriverResult));
-    driver.once('exit', (code) => reject(new Error(`precision driver exited with ${code}`)));
-  });
-  driver.send({ brokers: list, topic, target, rate, total, leadMs });
-  const d = await done;
+  const elu0 = performance.eventLoopUtilization();
+  const cpu = processCpu();
+  const machine = machineCpu();
+  const d = await runDriver({ brokers: list, topic, target, rate, total, leadMs });
   loopDelay.disable();
+  const load = {
+    schedulerElu: performance.eventLoopUtilization(elu0).utilization,
+    schedulerCpuCores: cpu(),
+    machineCpuBusy: machine(),
+  };
   await scheduler.stop();
 
   // Tick emulation: the first tick (every tickMs from loaded) at or after each due time, plus the
@@ -80,10 +96,41 @@ for (const name of adapters) {
   const c = summarize(d.createLag);
   const eng = summarize(engineLate);
   const loop = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+  const driver = driverSummary(d);
+  const flush = { count: flushMs.length, durationMs: summarize(flushMs), records: summarize(flushRecords) };
+  const slowest = tail(d);
+  // Per second of due time: p99 and max lateness, and p99 of CreateTime − due (a start-up
+  // transient or a one-off stall shows here, a steady backlog as a rising series).
+  const firstDue = Math.min(...d.dues);
+  const bySecond: { p99: number; max: number; createP99: number }[] = [];
+  {
+    const late: number[][] = [];
+    const created: number[][] = [];
+    d.dues.forEach((due, i) => {
+      const sec = Math.floor((due - firstDue) / 1000);
+      (late[sec] ??= []).push(d.lateness[i]!);
+      (created[sec] ??= []).push(d.createLag[i]!);
+    });
+    for (let sec = 0; sec < late.length; sec++) {
+      const l = summarize(late[sec] ?? []);
+      bySecond.push({ p99: l.p99, max: l.max, createP99: summarize(created[sec] ?? []).p99 });
+    }
+  }
   log(
     `${name}: observed ${d.observed}/${total}, lateness p50 ${s.p50} p99 ${s.p99} max ${s.max} ms, early ${d.early} ` +
-      `(engine-reported p50 ${eng.p50} p99 ${eng.p99}; CreateTime−due p50 ${c.p50} p99 ${c.p99}; scheduler event-loop delay p99 ${loop.p99.toFixed(1)} ms); ` +
+      `(engine-reported p50 ${eng.p50} p99 ${eng.p99}; CreateTime−due p50 ${c.p50} p99 ${c.p99}; scheduler event-loop delay p99 ${loop.p99.toFixed(1)} ms; ` +
+      `${flush.count} flushes of p50 ${flush.records.p50} records, p50 ${flush.durationMs.p50} p99 ${flush.durationMs.p99} ms); ` +
       `${tickMs / 1000} s tick: p50 ${t.p50} p99 ${t.p99} max ${t.max}`,
+  );
+  log(
+    `${name}: driver: feeder lag p50 ${driver.feedLagMs.p50} p99 ${driver.feedLagMs.p99} max ${driver.feedLagMs.max} ms over ${driver.requests} requests, ` +
+      `min ahead of due ${driver.minAheadMs} ms; observed−CreateTime p50 ${driver.observedMinusCreate.p50} p99 ${driver.observedMinusCreate.p99} ms; ` +
+      `driver event-loop delay p99 ${driver.loopDelayP99Ms.toFixed(1)} ms, ${driver.cpuCores.toFixed(2)} cores`,
+  );
+  log(`${name}: lateness p99 by second of due time: ${bySecond.map((b) => b.p99).join(' ')}`);
+  log(
+    `${name}: slowest 1 %: lateness ${slowest.latenessMs} ms = CreateTime−due ${slowest.createMinusDueMs} + observed−CreateTime ${slowest.observedMinusCreateMs}; ` +
+      `scheduler event-loop utilization ${load.schedulerElu.toFixed(2)}, ${load.schedulerCpuCores.toFixed(2)} cores; machine CPUs ${(load.machineCpuBusy * 100).toFixed(0)} % busy`,
   );
   results[name] = {
     scheduled: total,
@@ -95,6 +142,11 @@ for (const name of adapters) {
     tick: { tickMs, ...t },
     schedulerEventLoopDelayMs: loop,
     driverEventLoopDelayP99Ms: d.driverLoopDelayP99Ms,
+    flush,
+    driver,
+    slowest,
+    load,
+    bySecond,
   };
 }
-writeResult('precision', { rate, seconds, leadMs, tickMs, adapters: results });
+writeResult(out, { rate, seconds, leadMs, tickMs, adapters: results });

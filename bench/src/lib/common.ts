@@ -1,6 +1,7 @@
 /** Shared helpers of the broker benchmarks: broker, topics, records, stats, results. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import rdkafka from 'node-rdkafka';
@@ -16,6 +17,11 @@ export const adapters: AdapterName[] = (process.env.KSCHED_BENCH_ADAPTERS ?? 'ka
 export const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+/** A text argument `--name value`, else `fallback`. */
+export const argText = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 };
 export const quick = process.argv.includes('--quick');
 
@@ -117,16 +123,17 @@ export async function seed(
 }
 
 /**
- * Seeds `count` records into partition `partition` of `topic` with a node-rdkafka producer: large
- * batches (librdkafka fills ~1 MB requests), no compression (kafkajs cannot read lz4/zstd),
- * acks = 1, a flush at the end; several times faster than {@link seed}. Checks the high watermark
- * grew by `count`. A record's `timestamp` (Unix ms) becomes its CreateTime (the client's clock without one).
+ * Seeds `count` records into partition `partition` of `topic` (or the record's own `partition`)
+ * with a node-rdkafka producer: large batches (librdkafka fills ~1 MB requests), no compression
+ * (kafkajs cannot read lz4/zstd), acks = 1, a flush at the end; several times faster than
+ * {@link seed}. Checks the high watermark grew by `count`. A record's `timestamp` (Unix ms)
+ * becomes its CreateTime (the client's clock without one).
  */
 export async function seedFast(
   list: string[],
   topic: string,
   count: number,
-  make: (i: number) => { key: string; value: Buffer | null; headers: Record<string, string>; timestamp?: number },
+  make: (i: number) => { key: string; value: Buffer | null; headers: Record<string, string>; timestamp?: number; partition?: number },
   partition = 0,
 ): Promise<void> {
   const producer = new rdkafka.Producer({
@@ -163,7 +170,7 @@ export async function seedFast(
     const headers = Object.entries(r.headers).map(([k, v]) => ({ [k]: v }));
     for (;;) {
       try {
-        producer.produce(topic, partition, r.value, r.key, r.timestamp, undefined, headers);
+        producer.produce(topic, r.partition ?? partition, r.value, r.key, r.timestamp, undefined, headers);
         break;
       } catch {
         // Local queue full: let librdkafka send some.
@@ -207,6 +214,33 @@ export function summarize(values: number[]): { n: number; p50: number; p99: numb
 export function writeResult(name: string, data: unknown): void {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(`${resultsDir}${name}.json`, JSON.stringify(data, null, 2));
+}
+
+/** Takes the start; the function returned gives the busy share of all the machine's CPUs since then (os.cpus() times). */
+export function machineCpu(): () => number {
+  const take = () =>
+    os.cpus().reduce(
+      (a, c) => ({
+        idle: a.idle + c.times.idle,
+        total: a.total + c.times.user + c.times.nice + c.times.sys + c.times.idle + c.times.irq,
+      }),
+      { idle: 0, total: 0 },
+    );
+  const t0 = take();
+  return () => {
+    const t1 = take();
+    return t1.total > t0.total ? 1 - (t1.idle - t0.idle) / (t1.total - t0.total) : NaN;
+  };
+}
+
+/** Cores this process used (user + system, all its threads) since the call, per second of wall time. */
+export function processCpu(): () => number {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  return () => {
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / (performance.now() - t0);
+  };
 }
 
 export const log = (...a: unknown[]) => console.error(`[${new Date().toISOString().slice(11, 23)}]`, ...a);
