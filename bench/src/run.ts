@@ -1,15 +1,17 @@
 /**
  * Runs every measure (each in its own node process), for both adapters, then prints a markdown
- * table and, last, one `bench:` line (kafkajs adapter), writes results/summary.json and the chart
- * results/benchmarks.svg.
+ * table, one `bench(rdkafka):` line (rdkafka adapter) and, last, one `bench:` line (kafkajs
+ * adapter), writes results/summary.json and the chart results/benchmarks.svg.
  *
  *   pnpm bench          # full sizes
  *   pnpm bench:quick    # same measures, smaller (under 5 minutes)
  *
  * KSCHED_BROKERS: use that cluster; unset: start the local broker (scripts/kafka/kafka.sh, port
  * KSCHED_KAFKA_PORT) and stop it at the end if this run started it.
- * KSCHED_BENCH_ONLY=core,memory,precision,reload,dispatch,midnight,rebalance,explorer: run a subset (the
- * rest is read from results/; e.g. KSCHED_BENCH_ONLY=explorer for the explorer page alone).
+ * KSCHED_BENCH_ONLY=core,memory,precision,precision5k,reload,dispatch,midnight,rebalance,explorer,partitions:
+ * run a subset (the rest is read from results/; e.g. KSCHED_BENCH_ONLY=explorer for the explorer
+ * page alone). precision5k is precision.ts at 5,000 due/s (results/precision5k.json); partitions
+ * is partitions.ts (60 partitions, transactional and not).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { writeChart } from './chart.js';
 
 const src = fileURLToPath(new URL('./', import.meta.url));
 const mode = quick ? 'quick' : 'full';
-const measures = ['core', 'memory', 'precision', 'reload', 'dispatch', 'midnight', 'rebalance', 'explorer'];
+const measures = ['core', 'memory', 'precision', 'precision5k', 'reload', 'dispatch', 'midnight', 'rebalance', 'explorer', 'partitions'];
 const only = process.env.KSCHED_BENCH_ONLY?.split(',').map((m) => m.trim());
 const unknown = only?.filter((m) => !measures.includes(m)) ?? [];
 if (unknown.length > 0) throw new Error(`KSCHED_BENCH_ONLY: unknown measure(s) ${unknown.join(', ')} (known: ${measures.join(', ')})`);
@@ -35,25 +37,28 @@ if (!process.env.KSCHED_BROKERS) {
 }
 
 const t0 = performance.now();
-function run(script: string, args: string[], nodeFlags: string[] = []): void {
-  if (only && !only.includes(script)) return;
-  log(`--- ${script} (${mode})`);
+/** Runs measure `name` (the script of the same name unless `script` is given) in its own process. */
+function run(name: string, args: string[], nodeFlags: string[] = [], script = name): void {
+  if (only && !only.includes(name)) return;
+  log(`--- ${name} (${mode})`);
   const r = spawnSync(process.execPath, [...nodeFlags, '--conditions=@ksched/source', '--import', 'tsx', `${src}${script}.ts`, ...args], {
     stdio: ['ignore', 2, 2],
     env: process.env,
   });
-  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status})`);
+  if (r.status !== 0) throw new Error(`${name} failed (exit ${r.status})`);
 }
 const q = quick ? ['--quick'] : [];
 try {
   run('core', quick ? ['--entries', '1000000'] : [], ['--expose-gc', '--max-old-space-size=8192']);
   run('memory', q, ['--expose-gc', '--max-old-space-size=8192']);
   run('precision', q);
+  run('precision5k', [...q, '--rate', '5000', '--seconds', quick ? '10' : '30', '--out', 'precision5k'], [], 'precision');
   run('reload', q, ['--max-old-space-size=4096']);
   run('dispatch', q, ['--max-old-space-size=4096']);
   run('midnight', q, ['--max-old-space-size=4096']);
   run('rebalance', q);
   run('explorer', q, ['--max-old-space-size=4096']);
+  run('partitions', q);
 } finally {
   if (startedBroker) execFileSync(kafkaSh, ['stop'], { stdio: ['ignore', 2, 2] });
 }
@@ -66,14 +71,18 @@ const reload = read('reload');
 const dispatch = read('dispatch');
 const midnight = read('midnight');
 const rebalance = read('rebalance');
-// Measured since 2026-12-07: absent from the results of earlier runs.
-const explorer = (() => {
+/** A result measured only in later runs: undefined where its file is missing (its rows are left out). */
+const readOptional = (name: string) => {
   try {
-    return read('explorer');
+    return read(name);
   } catch {
     return undefined;
   }
-})();
+};
+// Measured since 2026-12-07: absent from the results of earlier runs.
+const explorer = readOptional('explorer');
+const precision5k = readOptional('precision5k');
+const partitions = readOptional('partitions');
 
 const kafkaVersion = external
   ? (process.env.KSCHED_KAFKA_VERSION ?? 'external broker (version not checked)')
@@ -100,6 +109,8 @@ const summary = {
   midnight,
   rebalance,
   explorer,
+  precision5k,
+  partitions,
 };
 writeResult('summary', summary);
 writeChart(summary);
@@ -120,6 +131,10 @@ const cell = (fn: (a: (typeof ad)[number]) => string) =>
 const p = (a: string) => precision.adapters[a];
 const mid = (a: string) => midnight.adapters[a];
 const ex = (a: string) => explorer.adapters[a];
+const p5 = (a: string) => precision5k.adapters[a];
+const pt = (a: string, m: 'tx' | 'plain') => partitions.runs[`${a}_${m}`];
+/** A partitions cell: the transactional run's figure, the baseline's in parentheses. */
+const txPlain = (fn: (r: ReturnType<typeof pt>) => string) => cell((a) => `**${fn(pt(a, 'tx'))}** (${fn(pt(a, 'plain'))})`);
 const reb = (id: string) => {
   const r = rebalance.runs[id];
   return r ? `**${f(r.pauseMs)}** (${f(r.baselinePauseMs)}; ${f(r.rebalanceMs)})` : 'n/a';
@@ -137,6 +152,14 @@ const rows = [
   '| --- | --- | --- | --- |',
   `| precision: lateness p50 / p99 / max, ms (${f(precision.rate)}/s for ${precision.seconds} s) | ${cell((a) => `${p(a).lateness.p50} / **${p(a).lateness.p99}** / ${p(a).lateness.max}`)} | p99 ≤ 20 |`,
   `| precision: early dispatches | ${cell((a) => String(p(a).early))} | 0 |`,
+  ...(precision5k
+    ? [
+        `| precision at ${f(precision5k.rate)}/s (${precision5k.seconds} s): lateness p50 / p99 / max, ms | ${cell((a) => `${p5(a).lateness.p50} / **${p5(a).lateness.p99}** / ${p5(a).lateness.max}`)} | p99 ≤ 20 |`,
+        `| precision at ${f(precision5k.rate)}/s: early dispatches | ${cell((a) => String(p5(a).early))} | 0 |`,
+        `| precision at ${f(precision5k.rate)}/s: slowest 1 %, ms: CreateTime − due + observed − CreateTime; flush p99, ms (records p50); scheduler event-loop delay p99, ms | ${cell((a) => `${f(p5(a).slowest.createMinusDueMs)} + ${f(p5(a).slowest.observedMinusCreateMs)}; ${f(p5(a).flush.durationMs.p99)} (${f(p5(a).flush.records.p50)}); ${f(p5(a).schedulerEventLoopDelayMs.p99)}`)} | — |`,
+        `| precision at ${f(precision5k.rate)}/s, driver: feeder lag p99, ms (min ahead of due); CreateTime − due p99, ms; driver event-loop delay p99, ms | ${cell((a) => `${f(p5(a).driver.feedLagMs.p99)} (${f(p5(a).driver.minAheadMs)}); ${f(p5(a).createTimeMinusDue.p99)}; ${f(p5(a).driverEventLoopDelayP99Ms)}`)} | — |`,
+      ]
+    : []),
   `| precision: same run with a fixed ${precision.tickMs / 1000} s tick (emulated), p50 / p99 / max, ms | ${cell((a) => `${f(p(a).tick.p50)} / ${f(p(a).tick.p99)} / ${f(p(a).tick.max)}`)} | — |`,
   `| reload ${f(reload.records)} envelopes: raw consumer / ksched to 'loaded', ms | ${cell((a) => `${f(reload.adapters[a].rawMs)} / ${f(reload.adapters[a].kschedMs)}`)} | — |`,
   `| reload ratio (raw / ksched) | ${cell((a) => `**${f(reload.adapters[a].ratio, 2)}**`)} | ≥ 0.8 |`,
@@ -165,13 +188,27 @@ const rows = [
         `| explorer: scan from the beginning to the middle (no seek), ms; scan / median page | ${cell((a) => `${f(ex(a).scan.ms)}; ${f(ex(a).scanVsMedianPage)}×`)} | — |`,
       ]
     : []),
+  ...(partitions
+    ? [
+        `| ${partitions.partitions} partitions, transactional (no transactions): start → all loaded, ms (${f(partitions.perPartition)} schedules each) | ${txPlain((r) => f(r.loadMs))} | — |`,
+        `| ${partitions.partitions} partitions: RSS / heap used after load, MiB | ${txPlain((r) => `${f(r.afterLoad.rssMiB)} / ${f(r.afterLoad.heapUsedMiB)}`)} | — |`,
+        `| ${partitions.partitions} partitions: TCP connections to the broker / OS threads of the process | ${txPlain((r) => `${f(r.afterLoad.connections)} / ${f(r.afterLoad.threads)}`)} | — |`,
+        `| ${partitions.partitions} partitions, ${f(partitions.rate)}/s for ${partitions.seconds} s: lateness p50 / p99 / max, ms | ${txPlain((r) => `${r.precision.lateness.p50} / ${r.precision.lateness.p99} / ${r.precision.lateness.max}`)} | p99 ≤ 20 |`,
+        `| ${partitions.partitions} partitions: early dispatches; flush p50 / p99, ms | ${txPlain((r) => `${r.precision.early}; ${f(r.precision.flush.durationMs.p50)} / ${f(r.precision.flush.durationMs.p99)}`)} | 0; — |`,
+      ]
+    : []),
 ];
 console.log(
   `\nMachine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}, Kafka ${machine.kafka}; ${mode} mode, ${summary.durationS} s\n`,
 );
 console.log(rows.join('\n'));
 console.log('');
+const ratio = (n: number | undefined) => (n === undefined ? 'n/a' : n.toFixed(2));
+const r = 'rdkafka';
+console.log(
+  `bench(rdkafka): p99_lateness_ms=${p(r)?.lateness.p99 ?? 'n/a'} early=${p(r)?.early ?? 'n/a'} reload_ratio=${ratio(reload.adapters[r]?.ratio)} dispatch_ratio=${ratio(dispatch.runs[`${r}_plain`]?.ratio)} dispatch_ratio_tx=${ratio(dispatch.runs[`${r}_tx`]?.ratio)}`,
+);
 const k = 'kafkajs';
 console.log(
-  `bench: p99_lateness_ms=${p(k).lateness.p99} early=${p(k).early} reload_ratio=${reload.adapters[k].ratio.toFixed(2)} dispatch_ratio=${dispatch.runs[`${k}_plain`].ratio.toFixed(2)} mem_overhead_bytes=${Math.round(memory.adapters[k].overheadBytes)} take_vs_scan=${Math.round(core.takeVsScan)} midnight_p99_ms=${mid(k).after.lateness.p99} midnight_max_ms=${mid(k).after.lateness.max} explorer_page_max_ms=${explorer ? Math.round(explorer.maxPageMs) : 'n/a'}`,
+  `bench: p99_lateness_ms=${p(k).lateness.p99} early=${p(k).early} reload_ratio=${reload.adapters[k].ratio.toFixed(2)} dispatch_ratio=${dispatch.runs[`${k}_plain`].ratio.toFixed(2)} dispatch_ratio_tx=${ratio(dispatch.runs[`${k}_tx`]?.ratio)} mem_overhead_bytes=${Math.round(memory.adapters[k].overheadBytes)} take_vs_scan=${Math.round(core.takeVsScan)} midnight_p99_ms=${mid(k).after.lateness.p99} midnight_max_ms=${mid(k).after.lateness.max} explorer_page_max_ms=${explorer ? Math.round(explorer.maxPageMs) : 'n/a'}`,
 );
