@@ -61,6 +61,48 @@ const MERGE_CHUNK = 2000;
 /** Least time between the end of one background read and the start of the next, ms. */
 const MIN_REFILL_SPACING_MS = 5_000;
 
+/** One batch of schedules being dispatched: the records of each entry, by index. */
+interface Flight {
+  readonly entries: BufferEntry<Pending>[];
+  /** `key@offset` of each entry. */
+  readonly ids: string[];
+  readonly targets: ProduceRecord[];
+  readonly tombstones: ProduceRecord[];
+  readonly targetTopics: string[];
+  /** Dead-lettered (undeliverable) instead of dispatched. */
+  readonly deadLetters: boolean[];
+  /** Each entry's dispatch span, only when a tracer is set. */
+  readonly spans: (DispatchSpan | undefined)[] | undefined;
+  /** What the produce reported for the targets, and the step between two targets in it (for the spans). */
+  produced: RecordMetadata[] | undefined;
+  step: number;
+}
+
+/** How a produce call of an at-least-once flush ended. */
+type CallOutcome = { readonly ok: true; readonly produced: RecordMetadata[] } | { readonly ok: false; readonly error: unknown };
+
+/** One produce call of an at-least-once flush: the tombstones of one batch and the targets of the next. */
+interface FlushCall {
+  /** The batch whose tombstones it carries (its targets are acknowledged). */
+  readonly carry: Flight | undefined;
+  /** The batch whose targets it carries. */
+  readonly next: Flight | undefined;
+  /** Tombstones first in the call: how many. */
+  readonly carried: number;
+  readonly records: number;
+  /** Whether its batch is the probe after a schedule was set aside (see `#flushFailed`). */
+  readonly probe: boolean;
+  outcome: Promise<CallOutcome>;
+  /** The outcome, once settled. */
+  result: CallOutcome | undefined;
+}
+
+/**
+ * Produce calls of an at-least-once flush in flight at once (see `#flushDue`): the next call is
+ * prepared and handed to the client while the broker answers the previous one.
+ */
+const PIPELINE_DEPTH = 2;
+
 /**
  * A background read of the partition (see {@link PartitionEngine.#refill}): it collects the
  * schedules due in `[fromMs, toMs)` as of `endOffset`, while the live path goes on.
@@ -164,10 +206,11 @@ const COMMIT_INTERVAL_MS = 1000;
  * shortening the window (see `#enforceCeiling`). A revoked engine can be
  * parked and resumed from its position when the partition comes back ({@link PartitionEngine.park}).
  *
- * Dispatch produces target + tombstone pairs in batches of at most `flushBatchSize` records that
- * never split a pair; each batch is one transaction when a transactional producer is given.
- * Without one, a batch's targets are produced first and its tombstones only once all targets are
- * acknowledged, so no tombstone ever exists for an unwritten target. A key leaves the buffer only
+ * Dispatch produces target + tombstone pairs in batches of at most `flushBatchSize / 2` pairs;
+ * each batch is one transaction when a transactional producer is given. Without one, a batch's
+ * targets are produced first and its tombstones only once all targets are acknowledged, so no
+ * tombstone ever exists for an unwritten target; the tombstones go in the same produce call as
+ * the next batch's targets (at most `flushBatchSize` records per call). A key leaves the buffer only
  * after its batch succeeded, and a failed batch leaves nothing behind: the retry re-derives from
  * the buffer after a back-off.
  */
@@ -239,6 +282,8 @@ export class PartitionEngine {
   #floorSkipped = new Map<string, { readonly offset: number; readonly dueMs: number }>();
   /** `key@offset` of the schedules in the flush being produced now. */
   readonly #inFlight = new Set<string>();
+  /** The buffer entries of the batches in flight: left out of the next batch until they land or fail. */
+  readonly #flying = new Set<BufferEntry<Pending>>();
   /** `key@offset` of in-flight schedules whose own tombstone was already read back. */
   readonly #confirmed = new Set<string>();
   /**
@@ -1090,146 +1135,308 @@ export class PartitionEngine {
   }
 
   async #flushDue(generation: number): Promise<void> {
+    if (this.#tx) return this.#flushTransactions(generation, this.#tx);
+    // At least once, pipelined. A batch's targets go first; its tombstones go once every one of
+    // its targets is acknowledged, in the same produce call as the targets of a later batch, and
+    // up to PIPELINE_DEPTH calls are in flight at once: call k carries the tombstones of the batch
+    // whose targets call k - PIPELINE_DEPTH wrote. Per schedule the order is the one that matters:
+    // never a tombstone before its target is acknowledged (a produce that fails can have written
+    // any subset of its records, and a tombstone whose target was not written would lose the
+    // schedule). A failure costs what it cost before: every schedule of the calls in flight whose
+    // target may be written is flagged possibleDuplicate when it is sent again. While a failure
+    // is being isolated (one schedule at a time) there is one call in flight, alone, so that a
+    // failed call tells which schedule failed.
+    const calls: FlushCall[] = [];
+    /** Batches whose targets are acknowledged and whose tombstones are still to go, oldest first. */
+    const acked: Flight[] = [];
+    for (;;) {
+      while (calls.length < (this.#isolate || this.#failing.size > 0 ? 1 : PIPELINE_DEPTH)) {
+        const call = this.#sendCall(generation, acked);
+        if (call === undefined) break;
+        calls.push(call);
+      }
+      const call = calls.shift();
+      if (call === undefined) return;
+      const outcome = await call.outcome;
+      if (outcome.ok) {
+        if (call.carry !== undefined) this.#flightLanded(call.carry, this.#clock.now());
+        if (call.next !== undefined) {
+          call.next.produced = outcome.produced.slice(call.carried);
+          acked.push(call.next);
+        }
+        if (generation === this.#generation) this.#report(false);
+        continue;
+      }
+      const { error } = outcome;
+      if (call.next !== undefined && RecordRefusedError.isInstance(error) && error.recordIndex >= call.carried) {
+        // The client refused one target before sending anything: nothing of this call was
+        // written. Its tombstones go again first; the refused schedule is set apart.
+        const later = await this.#settleCalls(calls);
+        if (later.length === 0 && this.#refused(call.next, error.recordIndex - call.carried, error)) {
+          if (call.carry !== undefined) acked.unshift(call.carry);
+          continue;
+        }
+        later.unshift(call);
+        this.#callsFailed(later, acked, error);
+        return;
+      }
+      const later = await this.#settleCalls(calls);
+      later.unshift(call);
+      this.#callsFailed(later, acked, error);
+      return;
+    }
+  }
+
+  /**
+   * Starts the next produce call: the tombstones of the oldest acknowledged batch, and the targets
+   * of the next due batch (none once the engine was parked or reloaded, or while the tombstones
+   * must go alone). `undefined` when there is nothing to send.
+   */
+  #sendCall(generation: number, acked: Flight[]): FlushCall | undefined {
+    const now = this.#clock.now();
+    const carry = acked.shift();
+    const combine = carry === undefined || (!this.#isolate && this.#failing.size === 0);
+    const entries = generation === this.#generation && combine ? this.#nextBatch(now) : [];
+    if (entries.length === 0 && carry === undefined) return undefined;
+    const next = entries.length > 0 ? this.#prepareFlight(entries, now) : undefined;
+    const probe = next !== undefined && this.#probeAfter !== undefined && next.ids[0] !== this.#probeAfter;
+    if (next !== undefined) {
+      this.#probeAfter = undefined;
+      for (let i = 0; i < entries.length; i++) {
+        this.#inFlight.add(next.ids[i]!);
+        this.#flying.add(entries[i]!);
+      }
+    }
+    const carried = carry?.tombstones.length ?? 0;
+    const records = carry === undefined ? next!.targets : next === undefined ? carry.tombstones : carry.tombstones.concat(next.targets);
+    const started = this.#clock.now();
+    const call: FlushCall = { carry, next, carried, records: records.length, probe, outcome: undefined!, result: undefined };
+    call.outcome = this.#transport.produce(records).then(
+      (produced): CallOutcome => {
+        this.#flightSucceeded(started, records.length);
+        return (call.result = { ok: true, produced });
+      },
+      (error: unknown): CallOutcome => (call.result = { ok: false, error }),
+    );
+    return call;
+  }
+
+  /** Waits for the calls still in flight after one failed; returns them (their outcomes known). */
+  async #settleCalls(calls: FlushCall[]): Promise<FlushCall[]> {
+    const later = calls.splice(0);
+    await Promise.all(later.map((call) => call.outcome));
+    return later;
+  }
+
+  /**
+   * A produce call failed (`calls[0]`; the others were in flight with it and have settled). What
+   * a later call completed stands (its tombstones landed); every other batch of these calls, and
+   * every batch whose tombstones were still to go, is retried after a back-off (see
+   * {@link PartitionEngine.#flushFailed}).
+   */
+  #callsFailed(calls: readonly FlushCall[], acked: Flight[], error: unknown): void {
+    const failed: Flight[] = [];
+    for (const call of calls) {
+      if (call.result?.ok === true) {
+        // Completed before it was known that an earlier call failed: its tombstones landed.
+        if (call.carry !== undefined) this.#flightLanded(call.carry, this.#clock.now());
+        if (call.next !== undefined) failed.push(call.next);
+      } else {
+        if (call.carry !== undefined) failed.push(call.carry);
+        if (call.next !== undefined) failed.push(call.next);
+      }
+    }
+    failed.push(...acked.splice(0));
+    this.#flightsFailed(
+      failed,
+      calls[0]!.probe,
+      error,
+      calls.reduce((n, c) => n + c.records, 0),
+    );
+  }
+
+  /**
+   * Transactional: each batch's targets and tombstones in one transaction, one transaction at a
+   * time (a transactional producer has one open transaction). The commit is not followed by a wait
+   * until read-committed readers see it (`readableTopics: []`): every read of this partition that
+   * needs the flush's tombstones starts after an InitProducerId of this partition's transactional
+   * id (a new owner, a resumed engine, a settled failure), and the coordinator answers that only
+   * once the markers of the last commit are written. The background read needs no tombstone of a
+   * dispatched schedule (those were due before the window's end it reads from, and it skips keys
+   * dispatched meanwhile).
+   */
+  async #flushTransactions(generation: number, tx: TransactionalProducer): Promise<void> {
     for (;;) {
       const now = this.#clock.now();
       const entries = this.#nextBatch(now);
       if (entries.length === 0) return;
-      const targets: ProduceRecord[] = [];
-      const tombstones: ProduceRecord[] = [];
-      const records: ProduceRecord[] = [];
-      const targetTopics: string[] = [];
-      const ids = entries.map((entry) => `${entry.key}@${entry.offset}`);
-      const deadLetterTopic = this.#options.deadLetterTopic;
-      /** Per entry: dead-lettered (undeliverable) instead of dispatched. */
-      const deadLetters = ids.map((id) => deadLetterTopic !== undefined && this.#undeliverable.has(id));
-      const tracer = this.#tracer;
-      /** Per entry: its dispatch span, only when a tracer is set (without one, tracing costs one check per schedule). */
-      let spans: (DispatchSpan | undefined)[] | undefined;
-      for (const [i, entry] of entries.entries()) {
-        const { record, target } = this.#unpack(entry);
-        const gone = deadLetters[i] ? this.#undeliverable.get(ids[i]!) : undefined;
-        let pair: DispatchPair;
-        if (gone !== undefined)
-          pair = deadLetterPair(record, target, deadLetterTopic!, { ...gone, textHeadersOnly: gone.reason === 'refused' });
-        else if (tracer === undefined) pair = dispatchPair(record, target);
-        else {
-          const span = this.#startSpan(tracer, entry, record, target, now);
-          (spans ??= [])[i] = span;
-          pair = dispatchPair(record, target, span?.headers);
-        }
-        targetTopics.push(target.topic);
-        targets.push(pair.target);
-        tombstones.push(pair.tombstone);
-        records.push(pair.target, pair.tombstone);
-      }
-      const probe = this.#probeAfter !== undefined && ids[0] !== this.#probeAfter;
+      const flight = this.#prepareFlight(entries, now);
+      const probe = this.#probeAfter !== undefined && flight.ids[0] !== this.#probeAfter;
       this.#probeAfter = undefined;
-      for (const id of ids) this.#inFlight.add(id);
+      for (const id of flight.ids) this.#inFlight.add(id);
+      const records: ProduceRecord[] = new Array<ProduceRecord>(flight.targets.length * 2);
+      for (let i = 0; i < flight.targets.length; i++) {
+        records[2 * i] = flight.targets[i]!;
+        records[2 * i + 1] = flight.tombstones[i]!;
+      }
       const started = this.#clock.now();
-      let phase: 'targets' | 'tombstones' = 'targets';
-      /** What the produce reported, and the step between two targets in it (for the spans). */
       let produced: RecordMetadata[];
-      let step = 1;
       try {
-        if (this.#tx) {
-          produced = await this.#tx.sendInTransaction(records, { readableTopics: [this.topic] });
-          step = 2;
-        } else {
-          // Targets first, tombstones only once every target is acknowledged: a produce that fails
-          // can have written any subset of its records (each partition is a separate request), and
-          // a tombstone whose target was not written would lose the schedule. The price is that a
-          // failed target phase re-sends the targets it did write (flagged possibleDuplicate).
-          produced = await this.#transport.produce(targets);
-          phase = 'tombstones';
-          await this.#transport.produce(tombstones);
-        }
+        produced = await tx.sendInTransaction(records, { readableTopics: [] });
       } catch (error) {
-        for (const id of ids) this.#inFlight.delete(id);
-        if (spans !== undefined) for (const span of spans) this.#endSpan(span, { ok: false, error });
-        if (FencedError.isInstance(error)) {
-          this.#fenced(error);
-          return;
-        }
-        if (RecordRefusedError.isInstance(error) && phase === 'targets') {
-          // The client refused one record before sending anything: nothing of this flush was
-          // written (no possible duplicate, no transaction to settle). That schedule can never
-          // go as it is; the others go again at once.
-          const index = this.#tx ? Math.floor(error.recordIndex / 2) : error.recordIndex;
-          const entry = entries[index];
-          if (entry !== undefined) {
-            const id = ids[index]!;
-            this.#emitError('flush', error);
-            if (this.#undeliverable.has(id)) {
-              // Its dead letter was refused too: retry later like any failing schedule.
-              this.#flushFailed([entry], [id], false, error);
-            } else {
-              this.#logger.warn({ ...this.#where(), key: entry.key, offset: entry.offset, error }, 'the Kafka client refused a schedule');
-              this.#markUndeliverable(entry, 'refused', describeError(error), (this.#failing.get(id)?.failures ?? 0) + 1);
-            }
-            this.#retryAtMs = 0;
-            continue;
-          }
-        }
-        const backoff = this.#flushFailed(entries, ids, probe, error);
-        if (this.#tx) for (const id of ids) this.#unsettled.add(id);
-        else {
-          entries.forEach((entry, i) => {
-            const id = ids[i]!;
-            const earlier = this.#suspects.get(id) ?? 0;
-            if (this.#confirmed.delete(id)) {
-              // Its tombstone was read back while this flush was still failing: the pair is written.
-              this.#suspects.delete(id);
-              this.#emitDispatched(entry, this.#clock.now(), earlier > 0, targetTopics[i]);
-            } else {
-              this.#suspects.set(id, earlier + 1);
-            }
-          });
-        }
-        this.#logger.error({ ...this.#where(), error, records: records.length, retryInMs: backoff }, 'dispatch flush failed; will retry');
-        this.#emitError('flush', error);
-        // The transaction may have committed after all: settle its outcome before any retry.
-        if (this.#tx) void this.#settleTransaction();
+        // Refused before the transaction began: nothing of it was written.
+        if (RecordRefusedError.isInstance(error) && this.#refused(flight, Math.floor(error.recordIndex / 2), error)) continue;
+        this.#flightsFailed([flight], probe, error, records.length);
         return;
       }
-      for (const id of ids) {
-        this.#inFlight.delete(id);
-        this.#confirmed.delete(id);
-        this.#unsettled.delete(id);
-        this.#failing.delete(id);
-      }
-      this.#failures = 0;
-      this.#retryAtMs = 0;
-      this.#isolate = false;
-      this.#lastSuccessMs = this.#clock.now();
-      if (this.#outage) {
-        // The outage is over: what was set aside during it failed because of it, not on its own.
-        this.#outage = false;
-        this.#failing.clear();
-      }
-      const done = this.#clock.now();
-      this.#events.emit('flush', {
-        topic: this.topic,
-        partition: this.partition,
-        records: records.length,
-        durationMs: done - started,
-        transactional: this.#tx !== undefined,
-      });
-      const current = generation === this.#generation;
-      entries.forEach((entry, i) => {
-        // Out of the buffer even when the engine was parked or reloaded meanwhile (a revocation
-        // waits for this flush): a parked engine resumes with this buffer, and its tombstone may
-        // not be readable yet (finding 8). Only this version goes: an update that arrived while it
-        // was being produced is kept.
-        this.#buffer.deleteIfOffset(entry.key, entry.offset);
-        // A background read may have found this very schedule: it must not come back.
-        this.#refill?.touched.add(entry.key);
-        const possibleDuplicate = this.#suspects.delete(ids[i]!);
-        if (deadLetters[i]) this.#emitDeadLettered(entry, ids[i]!, targetTopics[i]!);
-        else this.#emitDispatched(entry, done, possibleDuplicate, targetTopics[i]);
-        if (spans?.[i] !== undefined) this.#endSpan(spans[i], dispatchedOutcome(entry, done, possibleDuplicate, produced[i * step]));
-      });
-      if (!current) return;
+      this.#flightSucceeded(started, records.length);
+      flight.produced = produced;
+      flight.step = 2;
+      this.#flightLanded(flight, this.#clock.now());
+      if (generation !== this.#generation) return;
       this.#report(false);
+    }
+  }
+
+  /** Builds the target + tombstone pair of each entry of a batch (dead letters for undeliverable ones). */
+  #prepareFlight(entries: BufferEntry<Pending>[], now: number): Flight {
+    const n = entries.length;
+    const ids = new Array<string>(n);
+    const targets = new Array<ProduceRecord>(n);
+    const tombstones = new Array<ProduceRecord>(n);
+    const targetTopics = new Array<string>(n);
+    const deadLetters = new Array<boolean>(n);
+    const deadLetterTopic = this.#options.deadLetterTopic;
+    const tracer = this.#tracer;
+    /** Per entry: its dispatch span, only when a tracer is set (without one, tracing costs one check per schedule). */
+    let spans: (DispatchSpan | undefined)[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const entry = entries[i]!;
+      const id = `${entry.key}@${entry.offset}`;
+      ids[i] = id;
+      const { record, target } = this.#unpack(entry);
+      const gone = deadLetterTopic !== undefined ? this.#undeliverable.get(id) : undefined;
+      deadLetters[i] = gone !== undefined;
+      let pair: DispatchPair;
+      if (gone !== undefined)
+        pair = deadLetterPair(record, target, deadLetterTopic!, { ...gone, textHeadersOnly: gone.reason === 'refused' });
+      else if (tracer === undefined) pair = dispatchPair(record, target);
+      else {
+        const span = this.#startSpan(tracer, entry, record, target, now);
+        (spans ??= [])[i] = span;
+        pair = dispatchPair(record, target, span?.headers);
+      }
+      targetTopics[i] = target.topic;
+      targets[i] = pair.target;
+      tombstones[i] = pair.tombstone;
+    }
+    return { entries, ids, targets, tombstones, targetTopics, deadLetters, spans, produced: undefined, step: 1 };
+  }
+
+  /** A batch's produce was refused before anything was sent: it is no longer in flight. */
+  #flightDropped(flight: Flight, error: unknown): void {
+    for (const id of flight.ids) this.#inFlight.delete(id);
+    for (const entry of flight.entries) this.#flying.delete(entry);
+    if (flight.spans !== undefined) for (const span of flight.spans) this.#endSpan(span, { ok: false, error });
+  }
+
+  /**
+   * The client refused the record of `flight.entries[index]` before sending anything, so the
+   * batch is dropped from flight; that schedule can never go as it is (it is marked undeliverable, or retried later when its dead
+   * letter was refused too); the others go again at once. False when there is no such entry.
+   */
+  #refused(flight: Flight, index: number, error: RecordRefusedError): boolean {
+    const entry = flight.entries[index];
+    if (entry === undefined) return false;
+    this.#flightDropped(flight, error);
+    const id = flight.ids[index]!;
+    this.#emitError('flush', error);
+    if (this.#undeliverable.has(id)) {
+      // Its dead letter was refused too: retry later like any failing schedule.
+      this.#flushFailed([entry], [id], false, error);
+    } else {
+      this.#logger.warn({ ...this.#where(), key: entry.key, offset: entry.offset, error }, 'the Kafka client refused a schedule');
+      this.#markUndeliverable(entry, 'refused', describeError(error), (this.#failing.get(id)?.failures ?? 0) + 1);
+    }
+    this.#retryAtMs = 0;
+    return true;
+  }
+
+  /** A produce failed: its batches stay buffered and are retried after a back-off (see {@link PartitionEngine.#flushFailed}). */
+  #flightsFailed(flights: readonly Flight[], probe: boolean, error: unknown, records: number): void {
+    const entries = flights.length === 1 ? flights[0]!.entries : flights.flatMap((f) => f.entries);
+    const ids = flights.length === 1 ? flights[0]!.ids : flights.flatMap((f) => f.ids);
+    for (const flight of flights) this.#flightDropped(flight, error);
+    if (FencedError.isInstance(error)) {
+      this.#fenced(error);
+      return;
+    }
+    const backoff = this.#flushFailed(entries, ids, probe, error);
+    if (this.#tx) for (const id of ids) this.#unsettled.add(id);
+    else {
+      for (const flight of flights) {
+        flight.entries.forEach((entry, i) => {
+          const id = flight.ids[i]!;
+          const earlier = this.#suspects.get(id) ?? 0;
+          if (this.#confirmed.delete(id)) {
+            // Its tombstone was read back while this flush was still failing: the pair is written.
+            this.#suspects.delete(id);
+            this.#emitDispatched(entry, this.#clock.now(), earlier > 0, flight.targetTopics[i]);
+          } else {
+            this.#suspects.set(id, earlier + 1);
+          }
+        });
+      }
+    }
+    this.#logger.error({ ...this.#where(), error, records, retryInMs: backoff }, 'dispatch flush failed; will retry');
+    this.#emitError('flush', error);
+    // The transaction may have committed after all: settle its outcome before any retry.
+    if (this.#tx) void this.#settleTransaction();
+  }
+
+  /** A produce succeeded: failures are forgotten. */
+  #flightSucceeded(started: number, records: number): void {
+    this.#failures = 0;
+    this.#retryAtMs = 0;
+    this.#isolate = false;
+    this.#lastSuccessMs = this.#clock.now();
+    if (this.#outage) {
+      // The outage is over: what was set aside during it failed because of it, not on its own.
+      this.#outage = false;
+      this.#failing.clear();
+    }
+    this.#events.emit('flush', {
+      topic: this.topic,
+      partition: this.partition,
+      records,
+      durationMs: this.#lastSuccessMs - started,
+      transactional: this.#tx !== undefined,
+    });
+  }
+
+  /** Every record of a batch is acknowledged (targets and tombstones): its schedules are dispatched. */
+  #flightLanded(flight: Flight, done: number): void {
+    const { entries, ids, spans } = flight;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const id = ids[i]!;
+      this.#inFlight.delete(id);
+      this.#flying.delete(entry);
+      this.#confirmed.delete(id);
+      this.#unsettled.delete(id);
+      this.#failing.delete(id);
+      // Out of the buffer even when the engine was parked or reloaded meanwhile (a revocation
+      // waits for this flush): a parked engine resumes with this buffer, and its tombstone may
+      // not be readable yet (finding 8). Only this version goes: an update that arrived while it
+      // was being produced is kept.
+      this.#buffer.deleteIfOffset(entry.key, entry.offset);
+      // A background read may have found this very schedule: it must not come back.
+      this.#refill?.touched.add(entry.key);
+      const possibleDuplicate = this.#suspects.delete(id);
+      if (flight.deadLetters[i]) this.#emitDeadLettered(entry, id, flight.targetTopics[i]!);
+      else this.#emitDispatched(entry, done, possibleDuplicate, flight.targetTopics[i]);
+      if (spans?.[i] !== undefined)
+        this.#endSpan(spans[i], dispatchedOutcome(entry, done, possibleDuplicate, flight.produced?.[i * flight.step]));
     }
   }
 
@@ -1331,6 +1538,7 @@ export class PartitionEngine {
 
   /** Whether a schedule is set aside now (it kept failing on its own; see {@link PartitionEngine.#flushFailed}). */
   #isAside(entry: BufferEntry<Pending>, now: number): boolean {
+    if (this.#failing.size === 0) return false;
     const failing = this.#failing.get(`${entry.key}@${entry.offset}`);
     return failing !== undefined && failing.asideUntilMs > now;
   }
@@ -1358,16 +1566,17 @@ export class PartitionEngine {
 
   /**
    * The next batch: due schedules in (due time, offset) order, skipping those set aside, at most
-   * `flushBatchSize / 2` of them. A schedule that already failed on its own is produced alone, and
+   * `flushBatchSize / 2` of them, none of those in flight (see `#flying`). A schedule that already failed on its own is produced alone, and
    * so is every schedule while isolating the cause of a failed batch.
    */
   #nextBatch(now: number): BufferEntry<Pending>[] {
-    const aside = [...this.#failing.values()].filter((f) => f.asideUntilMs > now).length;
+    const aside = this.#failing.size === 0 ? 0 : [...this.#failing.values()].filter((f) => f.asideUntilMs > now).length;
     const limit = this.#isolate ? 1 : this.#pairsPerBatch;
     const batch: BufferEntry<Pending>[] = [];
-    for (const entry of this.#buffer.due(now, limit + aside)) {
-      if (this.#isAside(entry, now)) continue;
-      const failedBefore = this.#failing.has(`${entry.key}@${entry.offset}`);
+    const flying = this.#flying;
+    for (const entry of this.#buffer.due(now, limit + aside + flying.size)) {
+      if ((flying.size > 0 && flying.has(entry)) || this.#isAside(entry, now)) continue;
+      const failedBefore = this.#failing.size > 0 && this.#failing.has(`${entry.key}@${entry.offset}`);
       if (failedBefore && batch.length > 0) break;
       batch.push(entry);
       if (failedBefore || batch.length >= limit) break;
