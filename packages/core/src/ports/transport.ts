@@ -224,9 +224,12 @@ export interface TransactionalProducer {
 export interface SendInTransactionOptions {
   /**
    * After the commit, wait until read-committed readers see the records of these topics only
-   * (default: every topic written). The engine names its schedules topic: waiting on target
-   * topics gains nothing and can take long, because another producer's open transaction there
-   * (a stalled previous owner's) holds their last stable offset back.
+   * (default: every topic written; `[]`: no wait at all). Waiting on target topics gains nothing
+   * and can take long, because another producer's open transaction there (a stalled previous
+   * owner's) holds their last stable offset back. The engine passes `[]`: it never reads its own
+   * partition right after a commit without first initialising a producer with the same
+   * transactional id, and the coordinator answers that InitProducerId only once the markers of
+   * the last commit are written.
    */
   readonly readableTopics?: readonly string[];
 }

@@ -225,7 +225,7 @@ class ReadableProducer extends TransactionalProducerBase {
 }
 
 describe('TransactionalProducerBase readableTopics', () => {
-  it('waits for the records of the named topics only; without the option, for every topic written', async () => {
+  it('waits for the records of the named topics only; none with an empty list; without the option, for every topic written', async () => {
     const p = new ReadableProducer({ transactionalId: 'tx', logger: logger(), onClosed: () => {}, requestTimeoutMs: 10 });
     await p.init();
     const records = [
@@ -235,6 +235,8 @@ describe('TransactionalProducerBase readableTopics', () => {
     await p.sendInTransaction(records, { readableTopics: ['schedules'] });
     expect(p.polled).toEqual(['schedules']);
     p.polled.length = 0;
+    await p.sendInTransaction(records, { readableTopics: [] });
+    expect(p.polled).toEqual([]);
     await p.sendInTransaction(records);
     expect(p.polled.sort()).toEqual(['schedules', 'targets']);
   });

@@ -85,6 +85,33 @@ export function describeTransactionalProducer(ctx: ConformanceContext): void {
     expectNoViolations(collector);
   });
 
+  test("a commit that did not wait to be readable (readableTopics: []) is readable once a new producer's init() with the same id returned", async (ctx) => {
+    // The engine relies on this instead of waiting after every commit: it reads its partition
+    // again only after an InitProducerId of the partition's transactional id, which the
+    // coordinator answers once the markers of the last commit are written.
+    const t1 = await topic('txn-readable', 1);
+    const t = await transport();
+    const tp = { topic: t1, partition: 0 };
+    const transactionalId = unique('txn');
+    let producer = await transactional(ctx, t, transactionalId);
+    await producer.init();
+    for (let round = 0; round < 5; round++) {
+      const metas = await producer.sendInTransaction(
+        [
+          { topic: t1, partition: 0, key: `k${round}`, value: 'target' },
+          { topic: t1, partition: 0, key: `k${round}`, value: null },
+        ],
+        { readableTopics: [] },
+      );
+      // No close first: the successor fences the producer that just committed.
+      const successor = await transactional(ctx, t, transactionalId);
+      await successor.init();
+      const { high } = await t.fetchWatermarks(tp);
+      expect(high, `round ${round}: read-committed end after the successor's init`).toBeGreaterThan(metas[1]!.offset);
+      producer = successor;
+    }
+  });
+
   test('transactional producer: close() is idempotent and refuses further sends', async (ctx) => {
     const t1 = await topic('txn-close', 1);
     const t = await transport();
