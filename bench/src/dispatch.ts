@@ -5,7 +5,11 @@
  * headers) in sequential batches of flushBatchSize (1000) records. With and without transactions.
  * ratio = best raw / best ksched over `rounds` alternating runs.
  *
- *   node … src/dispatch.ts [--quick] [--schedules 100000]
+ * Each round also records both sides' event-loop utilization (ksched's side is bound by its
+ * JavaScript thread) and ksched's longest produce call; KSCHED_BENCH_PROFILE=<dir> writes a CPU
+ * profile of each side of each round (ksched's from 'loaded' to the last 'dispatched').
+ *
+ *   node … src/dispatch.ts [--quick] [--schedules 100000] [--rounds 3] [--modes plain,tx]
  */
 import { Header, Scheduler, SCHEMA_VERSION, SourceType, systemClock } from '@ksched/core';
 import {
@@ -24,21 +28,55 @@ import {
 } from './lib/common.js';
 import { rawProduce, type RawRecord } from './lib/raw.js';
 
+interface KschedRun {
+  ms: number;
+  flushMs: number;
+  flushes: number;
+  maxFlushMs: number;
+  /** Event-loop utilization from 'loaded' to the last 'dispatched'. */
+  elu: number;
+}
+
+const pct = (u: number) => `${Math.round(u * 100)} %`;
+/** KSCHED_BENCH_PROFILE=<dir>: write a CPU profile of each side of each round there (ksched: from 'loaded' to the last 'dispatched'). */
+const profileDir = process.env.KSCHED_BENCH_PROFILE;
+
+/** Starts the CPU profiler; the function returned stops it and writes the profile. */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 const schedules = arg('schedules', quick ? 20_000 : 100_000);
 const list = brokers();
 const value = payload(200);
 const rounds = arg('rounds', quick ? 2 : 3);
 const results: Record<string, unknown> = {};
+/** `--modes plain,tx`: which runs (default both). */
+const modes = (process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1]! : 'plain,tx')
+  .split(',')
+  .map((m) => m === 'tx');
 
 for (const name of adapters) {
-  for (const transactional of [false, true]) {
+  for (const transactional of modes) {
     const mode = transactional ? 'tx' : 'plain';
     const topic = `bench_burst_${name}_${mode}`;
     const target = `${topic}_target`;
     const rawTopic = `${topic}_raw`;
     const rawTarget = `${topic}_raw_target`;
     const rawRuns: number[] = [];
-    const kRuns: { ms: number; flushMs: number; flushes: number }[] = [];
+    const rawElu: number[] = [];
+    const kRuns: KschedRun[] = [];
     for (let round = 0; round < rounds; round++) {
       await recreateTopics(list, [topic, `${topic}_states`, target, rawTopic, rawTarget]);
       const dueMs = Math.floor(Date.now() / 1000) * 1000; // all in the same second (now: due at load)
@@ -70,7 +108,14 @@ for (const name of adapters) {
         });
       }
       // Alternate the order between modes so neither side always runs first.
-      const runRaw = async () => rawProduce(name, list, raw, 1000, transactional);
+      const runRaw = async () => {
+        const profiling = profileDir !== undefined ? await startProfile() : undefined;
+        const elu0 = performance.eventLoopUtilization();
+        const ms = await rawProduce(name, list, raw, 1000, transactional);
+        rawElu.push(performance.eventLoopUtilization(elu0).utilization);
+        if (profiling) await profiling(`${profileDir}/raw-${name}-${mode}-${round}.cpuprofile`);
+        return ms;
+      };
       const runKsched = async () => {
         const scheduler = new Scheduler({
           transport: transportFor(name, list),
@@ -82,9 +127,15 @@ for (const name of adapters) {
         let flushMs = 0;
         let flushes = 0;
         let maxLate = 0;
+        let maxFlushMs = 0;
         const done = new Promise<number>((resolve) => {
-          scheduler.on('loaded', () => (loadedAt = performance.now()));
+          scheduler.on('loaded', () => {
+            loadedAt = performance.now();
+            elu0 = performance.eventLoopUtilization();
+          });
+          scheduler.on('error', (e) => log(`ksched error (${e.phase}): ${String(e.error)}`));
           scheduler.on('flush', (e) => {
+            maxFlushMs = Math.max(maxFlushMs, e.durationMs);
             flushMs += e.durationMs;
             flushes++;
           });
@@ -93,13 +144,18 @@ for (const name of adapters) {
             if (++count === schedules) resolve(performance.now());
           });
         });
+        let profiling: Promise<(file: string) => Promise<void>> | undefined;
+        let elu0 = performance.eventLoopUtilization();
+        if (profileDir !== undefined) scheduler.on('loaded', () => (profiling ??= startProfile()));
         await scheduler.start();
         const end = await done;
+        const elu = performance.eventLoopUtilization(elu0).utilization;
+        if (profiling) await (await profiling)(`${profileDir}/ksched-${name}-${mode}-${round}.cpuprofile`);
         await scheduler.stop();
-        return { ms: end - loadedAt, flushMs, flushes };
+        return { ms: end - loadedAt, flushMs, flushes, maxFlushMs, elu };
       };
       let rawMs: number;
-      let k: { ms: number; flushMs: number; flushes: number };
+      let k: KschedRun;
       if ((round + (transactional ? 1 : 0)) % 2 === 1) {
         k = await runKsched();
         await sleep(500);
@@ -111,7 +167,9 @@ for (const name of adapters) {
       }
       rawRuns.push(rawMs);
       kRuns.push(k);
-      log(`${name} ${mode} round ${round + 1}: raw ${rawMs.toFixed(0)} ms, ksched ${k.ms.toFixed(0)} ms`);
+      log(
+        `${name} ${mode} round ${round + 1}: raw ${rawMs.toFixed(0)} ms (event loop ${pct(rawElu.at(-1)!)} busy), ksched ${k.ms.toFixed(0)} ms (${pct(k.elu)} busy, longest produce call ${k.maxFlushMs} ms)`,
+      );
     }
     const rawMs = Math.min(...rawRuns);
     const k = kRuns.reduce((x, y) => (y.ms < x.ms ? y : x));
@@ -128,6 +186,9 @@ for (const name of adapters) {
       ratio: rawMs / k.ms,
       rawRunsMs: rawRuns,
       kschedRunsMs: kRuns.map((r) => r.ms),
+      rawEventLoopUtilization: rawElu,
+      kschedEventLoopUtilization: kRuns.map((r) => r.elu),
+      kschedLongestCallMs: kRuns.map((r) => r.maxFlushMs),
     };
   }
 }
