@@ -101,7 +101,7 @@ for (const name of adapters) {
   const slowest = tail(d);
   // Per second of due time: p99 and max lateness, and p99 of CreateTime − due (a start-up
   // transient or a one-off stall shows here, a steady backlog as a rising series).
-  const firstDue = Math.min(...d.dues);
+  const firstDue = d.dues.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY); // no spread: 150,000 dues overflow the stack
   const bySecond: { p99: number; max: number; createP99: number }[] = [];
   {
     const late: number[][] = [];
