@@ -23,6 +23,7 @@ export type {
   TopicPartitionOffset,
   TransactionalProducer,
   SendInTransactionOptions,
+  ProduceOptions,
   Transport,
   Watermarks,
 } from './ports/transport.js';

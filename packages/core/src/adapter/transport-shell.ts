@@ -28,6 +28,7 @@ import type { ErrorMapper } from './errors.js';
 import type {
   GroupListener,
   PartitionReader,
+  ProduceOptions,
   ProduceRecord,
   RecordMetadata,
   SubscribeOptions,
@@ -130,7 +131,7 @@ export interface TransportDriver<R extends PartitionReader = PartitionReader> {
   /** The number of partitions of `topic`; `undefined` or 0 when it does not exist (the shell says so). */
   partitionCount(topic: string): Promise<number | undefined>;
   /** Produces a non-empty batch (see `Transport.produce`). */
-  produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  produce(records: readonly ProduceRecord[], options?: ProduceOptions): Promise<RecordMetadata[]>;
   /** A fire-and-forget produce of its own; by default the shell runs `produce` without waiting. */
   produceNoWait?(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void;
   /** A transactional producer, not initialised; `context.onClosed` it once it closed. */
@@ -187,7 +188,7 @@ export abstract class TransportDriverBase<R extends PartitionReader = PartitionR
   abstract fetchWatermarks(tp: TopicPartition): Promise<Watermarks>;
   abstract offsetForTime(tp: TopicPartition, timestampMs: number): Promise<number>;
   abstract partitionCount(topic: string): Promise<number | undefined>;
-  abstract produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  abstract produce(records: readonly ProduceRecord[], options?: ProduceOptions): Promise<RecordMetadata[]>;
   abstract createTransactionalProducer(context: TransactionalContext): TransactionalProducer;
 }
 
@@ -388,11 +389,11 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
 
   // ---- producing ------------------------------------------------------------------------------
 
-  async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+  async produce(records: readonly ProduceRecord[], options?: ProduceOptions): Promise<RecordMetadata[]> {
     this.#check('produce');
     if (records.length === 0) return [];
     await this.#ready('produce');
-    return this.#driver.produce(records);
+    return this.#driver.produce(records, options);
   }
 
   produceNoWait(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void {

@@ -1211,7 +1211,9 @@ export class PartitionEngine {
     const records = carry === undefined ? next!.targets : next === undefined ? carry.tombstones : carry.tombstones.concat(next.targets);
     const started = this.#clock.now();
     const call: FlushCall = { carry, next, carried, records: records.length, probe, outcome: undefined!, result: undefined };
-    call.outcome = this.#transport.produce(records).then(
+    // While a failure is isolated, the call must fail only for its own records (see ProduceOptions.alone).
+    const alone = this.#isolate || this.#failing.size > 0;
+    call.outcome = (alone ? this.#transport.produce(records, { alone }) : this.#transport.produce(records)).then(
       (produced): CallOutcome => {
         this.#flightSucceeded(started, records.length);
         return (call.result = { ok: true, produced });

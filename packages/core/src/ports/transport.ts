@@ -220,6 +220,17 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
+/** Options of {@link Transport.produce}. */
+export interface ProduceOptions {
+  /**
+   * Send these records in a request of their own, never joined with other produce calls, so that
+   * a failure is theirs alone. The engine sets it while it isolates a failing schedule (one
+   * schedule per call), so another partition's bad record cannot fail its calls, nor its bad
+   * record anyone else's, more than once.
+   */
+  readonly alone?: boolean;
+}
+
 /** Options of {@link TransactionalProducer.sendInTransaction}. */
 export interface SendInTransactionOptions {
   /**
@@ -301,9 +312,10 @@ export interface Transport {
   /**
    * Synchronous batch produce: resolves once every record is acknowledged by all in-sync replicas
    * (acks = all, idempotent producer), in input order; rejects if any record failed (some may
-   * then have been written: at-least-once).
+   * then have been written: at-least-once). An adapter may send concurrent calls in one request
+   * (then a failure of that request rejects each of them); see {@link ProduceOptions.alone}.
    */
-  produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  produce(records: readonly ProduceRecord[], options?: ProduceOptions): Promise<RecordMetadata[]>;
 
   /**
    * Fire-and-forget produce (used for states reports, which are statistics). Never throws;

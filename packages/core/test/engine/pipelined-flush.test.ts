@@ -5,7 +5,7 @@
  * extra copy a failure causes is flagged.
  */
 import { describe, expect, it } from 'vitest';
-import { Header, TransportError, type ProduceRecord, type RecordMetadata } from '@ksched/core';
+import { Header, TransportError, type ProduceOptions, type ProduceRecord, type RecordMetadata } from '@ksched/core';
 import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
 import { MINUTE, SECOND, duplicates, expectExactlyOnce, interceptTransport } from './helpers.js';
 
@@ -19,6 +19,8 @@ interface Call {
   readonly ackedBefore: ReadonlySet<string>;
   /** Calls in flight when this one was made, itself included. */
   readonly concurrent: number;
+  /** Asked for a request of its own (`ProduceOptions.alone`). */
+  readonly alone: boolean;
   failed: boolean;
 }
 
@@ -33,7 +35,7 @@ async function recordingEnv(options: { flushBatchSize: number; failCall?: number
     {
       wrapTransport: (t) => ({
         ...interceptTransport(t, {}),
-        async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+        async produce(records: readonly ProduceRecord[], produceOptions?: ProduceOptions): Promise<RecordMetadata[]> {
           const dispatch = records.filter((r) => r.topic === 'events' || (r.topic === 'scheduled_messages' && r.value === null));
           if (dispatch.length === 0) return t.produce(records);
           const call: Call = {
@@ -41,6 +43,7 @@ async function recordingEnv(options: { flushBatchSize: number; failCall?: number
             tombstones: records.filter((r) => r.topic === 'scheduled_messages' && r.value === null).map((r) => text(r.key)),
             ackedBefore: new Set(acked),
             concurrent: ++inFlight,
+            alone: produceOptions?.alone === true,
             failed: false,
           };
           calls.push(call);
@@ -119,6 +122,9 @@ describe('pipelined at-least-once flush', () => {
       expect(after.length).toBeGreaterThan(0);
       expect(after[0]!.concurrent).toBe(1);
       expect(after[0]!.targets.length + after[0]!.tombstones.length).toBeLessThanOrEqual(1);
+      // ...each in a request of its own (never joined with another partition's calls).
+      expect(after[0]!.alone).toBe(true);
+      expect(calls.slice(0, 3).every((c) => !c.alone)).toBe(true);
       expect(env.events.errors.map((e) => e.phase)).toEqual(['flush']);
     }
   });
