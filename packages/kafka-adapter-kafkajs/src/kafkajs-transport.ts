@@ -4,7 +4,15 @@
  * @module
  */
 import { TransportError } from '@ksched/core';
-import type { ProduceRecord, RecordMetadata, TopicPartition, TransactionalProducer, Transport, Watermarks } from '@ksched/core';
+import type {
+  ProduceOptions,
+  ProduceRecord,
+  RecordMetadata,
+  TopicPartition,
+  TransactionalProducer,
+  Transport,
+  Watermarks,
+} from '@ksched/core';
 import { createTransport, TransportDriverBase } from '@ksched/core/adapter';
 import type { MemberContext, ReaderContext, TransactionalContext } from '@ksched/core/adapter';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -12,6 +20,7 @@ import { GroupMember } from './internal/group-member.js';
 import { createKafka, kafkaRetry } from './internal/kafka.js';
 import { KafkaJsPartitionReader } from './internal/partition-reader.js';
 import { RecordingPartitioner } from './internal/produce.js';
+import { ProduceJoiner } from './internal/produce-joiner.js';
 import { KafkaJsTransactionalProducer } from './internal/transactional-producer.js';
 import { kafkaJsErrors, rethrowAs } from './map-errors.js';
 import { parseKafkaJsTransportOptions } from './options.js';
@@ -53,6 +62,8 @@ class KafkaJsDriver extends TransportDriverBase<KafkaJsPartitionReader> {
   readonly #producer: Producer;
   readonly #admin: Admin;
   readonly #partitioner = new RecordingPartitioner();
+  /** Concurrent produce calls (one engine per partition) go in one request: see produce-joiner.ts. */
+  readonly #joiner = new ProduceJoiner((records) => this.#send(records));
 
   constructor(options: ResolvedKafkaJsTransportOptions) {
     super(options, kafkaJsErrors);
@@ -148,7 +159,12 @@ class KafkaJsDriver extends TransportDriverBase<KafkaJsPartitionReader> {
     return topics.find((t) => t.name === topic)?.partitions.length;
   }
 
-  async produce(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+  produce(records: readonly ProduceRecord[], options?: ProduceOptions): Promise<RecordMetadata[]> {
+    return this.#joiner.produce(records, options);
+  }
+
+  /** One produce request (of one or several joined calls). */
+  async #send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
     const batch = this.#partitioner.prepare(records);
     const response = await this.#producer
       .sendBatch({ topicMessages: batch.topicMessages, acks: -1 })
