@@ -13,17 +13,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type kafkajs from 'kafkajs';
 import { Header } from '@ksched/core';
 import { kafka, payload, processCpu, scheduleHeaders, sleep } from './lib/common.js';
+import type { DriverGo } from './lib/driver.js';
 
-interface Go {
-  brokers: string[];
-  topic: string;
-  target: string;
-  rate: number;
-  total: number;
-  leadMs: number;
-  /** Partitions of the schedules topic to spread the schedules over (default 1: partition 0). */
-  partitions?: number;
-}
+/** What to feed (the parent's `runDriver` sends it). */
+type Go = DriverGo;
 const send = (m: unknown) => new Promise<void>((r) => process.send!(m, () => r()));
 const cfg = await new Promise<Go>((resolve) => process.once('message', (m) => resolve(m as Go)));
 const value = payload(200);

@@ -10,6 +10,7 @@ export interface DriverGo {
   rate: number;
   total: number;
   leadMs: number;
+  /** Partitions of the schedules topic to spread the schedules over (default 1: partition 0). */
   partitions?: number;
 }
 
