@@ -155,13 +155,13 @@ export class SchedulerMetrics {
     });
     this.flushes = new Counter({
       name: 'ksched_flushes_total',
-      help: 'Dispatch batches produced.',
+      help: "Dispatch produce calls (a transaction, or one batch's tombstones with a later batch's targets).",
       labelNames: ['topic', 'partition'],
       registers,
     });
     this.flushDuration = new Histogram({
       name: 'ksched_flush_duration_seconds',
-      help: 'Time to produce one dispatch batch, seconds.',
+      help: 'Time of one dispatch produce call, seconds.',
       labelNames: ['topic'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,

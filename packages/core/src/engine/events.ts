@@ -155,11 +155,15 @@ export interface StateEvent {
   readonly halted: boolean;
 }
 
-/** One flush batch was produced. */
+/**
+ * One produce call of a flush succeeded. With transactions: one batch's targets and tombstones
+ * (one transaction). Without: the tombstones of one batch and the targets of a later one (see the
+ * engine's pipelined flush), so a batch takes part in two calls.
+ */
 export interface FlushEvent {
   readonly topic: string;
   readonly partition: number;
-  /** Records produced (targets + tombstones). */
+  /** Records in the call (targets + tombstones). */
   readonly records: number;
   readonly durationMs: number;
   readonly transactional: boolean;
