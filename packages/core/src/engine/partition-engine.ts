@@ -448,7 +448,9 @@ export class PartitionEngine {
     const generation = this.#generation;
     for (const record of batch.records) {
       this.#tracker.offset(record.offset);
-      await this.#process(record);
+      // Only an invalid record has anything to wait for (its dead letter): no await per record.
+      const waiting = this.#process(record);
+      if (waiting !== undefined) await waiting;
       if (this.#halted || generation !== this.#generation) return;
     }
     this.#position = Math.max(this.#position, batch.position);
@@ -636,7 +638,8 @@ export class PartitionEngine {
     this.#buffer.delete(key);
   }
 
-  async #process(record: ConsumedRecord): Promise<void> {
+  /** Applies one record of the partition; returns a promise only when there is something to wait for. */
+  #process(record: ConsumedRecord): Promise<void> | undefined {
     const decoded = decodeRecord(record);
     switch (decoded.kind) {
       case 'schedule': {
@@ -683,8 +686,7 @@ export class PartitionEngine {
         this.#halt(record, decoded.schemaVersion);
         return;
       case 'invalid':
-        await this.#invalid(record, decoded.reason, decoded.detail);
-        return;
+        return this.#invalid(record, decoded.reason, decoded.detail);
     }
   }
 

@@ -41,6 +41,15 @@ describe('packSchedule / unpackSchedule', () => {
     expect(packed.length).toBeLessThan(enc.encode('payload ✓').length + 80);
   });
 
+  it('a key kept as text only comes back as its UTF-8 bytes, ASCII or not', () => {
+    for (const text of ['order-1', 'ключ-✓', 'é', '']) {
+      const record = { key: enc.encode(text), value: enc.encode('v'), headers: { trace: 'abc' }, timestamp: 1 };
+      const back = unpackSchedule(packSchedule(record, {}, false), { ...where, key: text }).record;
+      expect([...back.key!]).toEqual([...enc.encode(text)]);
+      expect(back.headers['trace']).toBe('abc');
+    }
+  });
+
   it('keeps arbitrary bytes exactly: binary value and header values, a key that is not UTF-8, a null value', () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     const key = Uint8Array.of(0xff, 0xfe, 0x00, 0x80);

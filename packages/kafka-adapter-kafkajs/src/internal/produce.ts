@@ -111,12 +111,20 @@ export class RecordingPartitioner {
       base.set(`${r.topicName}\u0000${r.partition}`, offset === undefined ? -1 : Number(offset));
     }
     const seen = new Map<string, number>();
+    // Records come in runs of one topic and partition: the key is built once per run.
+    let lastTopic: string | undefined;
+    let lastPartition = -1;
+    let k = '';
     return batch.records.map(({ topic, message }) => {
       const partition = message.partition ?? this.#choices.get(message)?.chosen;
       if (partition === undefined) {
         throw new TransportError(`kafkajs did not report the partition of a record produced to ${topic}`, { retriable: false });
       }
-      const k = `${topic}\u0000${partition}`;
+      if (topic !== lastTopic || partition !== lastPartition) {
+        k = `${topic}\u0000${partition}`;
+        lastTopic = topic;
+        lastPartition = partition;
+      }
       const index = seen.get(k) ?? 0;
       seen.set(k, index + 1);
       const first = base.get(k);

@@ -131,12 +131,6 @@ function latin1(bytes: Uint8Array): string {
   return out;
 }
 
-function unlatin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
 /** A buffered schedule unpacked for dispatch: the record as consumed and its decoded routing. */
 export interface UnpackedSchedule {
   readonly record: ConsumedRecord;
@@ -193,31 +187,34 @@ export function packSchedule(
  * routing packed with it (read, not decoded: see the layout above).
  */
 export function unpackSchedule(packed: string, where: { topic: string; partition: number; offset: number; key: string }): UnpackedSchedule {
-  const bytes = unlatin1(packed);
+  // Read straight from the string (one char per byte): no copy of the whole, a substring for each
+  // ASCII text value (the usual header) and bytes only for what must be bytes. This runs once per
+  // dispatched schedule.
   let at = 0;
   const varint = (): number => {
     let n = 0;
     let scale = 1;
     for (;;) {
-      const b = bytes[at++]!;
+      const b = packed.charCodeAt(at++);
       n += (b & 0x7f) * scale;
       if (b < 0x80) return n;
       scale *= 128;
     }
   };
-  const chunk = (length: number): Uint8Array => {
-    const out = bytes.subarray(at, at + length);
-    at += length;
-    return out;
-  };
-  const flags = bytes[at++]!;
-  floatBytes.set(bytes.subarray(at, at + 8));
+  const flags = packed.charCodeAt(at++);
+  for (let i = 0; i < 8; i++) floatBytes[i] = packed.charCodeAt(at + i);
   const timestamp = float[0]!;
   at += 8;
   const partition = (flags & TARGET_PARTITION) !== 0 ? varint() : undefined;
-  const key = (flags & RAW_KEY) !== 0 ? chunk(varint()) : utf8Encoder.encode(where.key);
+  let key: Uint8Array;
+  if ((flags & RAW_KEY) !== 0) {
+    const length = varint();
+    key = bytesOf(packed, at, at + length);
+    at += length;
+  } else key = textBytes(where.key);
   const valueLength = varint();
-  const value = valueLength === 0 ? null : chunk(valueLength - 1);
+  const value = valueLength === 0 ? null : bytesOf(packed, at, at + valueLength - 1);
+  if (valueLength > 0) at += valueLength - 1;
   const count = varint();
   const headers: Record<string, HeaderValue> = {};
   let topic: HeaderValue = '';
@@ -225,10 +222,17 @@ export function unpackSchedule(packed: string, where: { topic: string; partition
   let partitionKey: HeaderValue | undefined;
   for (let i = 0; i < count; i++) {
     const id = varint();
-    const name = id > 0 ? names[id - 1]! : lenient.decode(chunk(varint() / 2));
+    let name: string;
+    if (id > 0) name = names[id - 1]!;
+    else {
+      const length = varint() / 2;
+      name = lenient.decode(bytesOf(packed, at, at + length));
+      at += length;
+    }
     const tagged = varint();
-    const valueBytes = chunk(Math.floor(tagged / 2));
-    const headerValue = tagged % 2 === 1 ? lenient.decode(valueBytes) : valueBytes;
+    const length = Math.floor(tagged / 2);
+    const headerValue = tagged % 2 === 1 ? textOf(packed, at, at + length) : bytesOf(packed, at, at + length);
+    at += length;
     headers[name] = headerValue;
     if (id === TOPIC_ID) topic = headerValue;
     else if (id === KEY_ID) targetKey = headerValue;
@@ -243,4 +247,28 @@ export function unpackSchedule(packed: string, where: { topic: string; partition
     record: { topic: where.topic, partition: where.partition, offset: where.offset, key, value, headers, timestamp },
     target,
   };
+}
+
+/** The bytes `packed[start, end)` stands for (one char per byte), copied into their own array. */
+function bytesOf(packed: string, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  for (let i = start; i < end; i++) out[i - start] = packed.charCodeAt(i);
+  return out;
+}
+
+/** The text whose UTF-8 bytes are `packed[start, end)`: ASCII is the substring itself, anything else is decoded. */
+function textOf(packed: string, start: number, end: number): string {
+  for (let i = start; i < end; i++) if (packed.charCodeAt(i) > 0x7f) return lenient.decode(bytesOf(packed, start, end));
+  return packed.slice(start, end);
+}
+
+/** `text` as UTF-8 bytes (ASCII filled in place, anything else encoded). */
+function textBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return utf8Encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
 }
