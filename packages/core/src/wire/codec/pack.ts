@@ -249,9 +249,32 @@ export function unpackSchedule(packed: string, where: { topic: string; partition
   };
 }
 
-/** The bytes `packed[start, end)` stands for (one char per byte), copied into their own array. */
+/**
+ * Small byte arrays are cut from a shared slab, as Node cuts small Buffers from its pool: a typed
+ * array of its own with more than a few dozen bytes gets a separate backing store, which costs far
+ * more to allocate and to collect than a view. A view keeps its slab alive while it is referenced;
+ * unpacked records live for one dispatch.
+ */
+const SLAB_BYTES = 64 * 1024;
+const SLAB_MAX = 4 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function allocBytes(n: number): Uint8Array {
+  if (n > SLAB_MAX) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  // Views start 8-byte aligned, as Node's pool does.
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return out;
+}
+
+/** The bytes `packed[start, end)` stands for (one char per byte), copied into an array of their own (see {@link allocBytes}). */
 function bytesOf(packed: string, start: number, end: number): Uint8Array {
-  const out = new Uint8Array(end - start);
+  const out = allocBytes(end - start);
   for (let i = start; i < end; i++) out[i - start] = packed.charCodeAt(i);
   return out;
 }
@@ -264,7 +287,7 @@ function textOf(packed: string, start: number, end: number): string {
 
 /** `text` as UTF-8 bytes (ASCII filled in place, anything else encoded). */
 function textBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
+  const out = allocBytes(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c > 0x7f) return utf8Encoder.encode(text);
