@@ -5,12 +5,20 @@
  * headers) in sequential batches of flushBatchSize (1000) records. With and without transactions.
  * ratio = best raw / best ksched over `rounds` alternating runs.
  *
- * Each round also records both sides' event-loop utilization (ksched's side is bound by its
- * JavaScript thread) and ksched's longest produce call; KSCHED_BENCH_PROFILE=<dir> writes a CPU
- * profile of each side of each round (ksched's from 'loaded' to the last 'dispatched').
+ * A third side, the floor, is the raw producer again while a raw consumer of the same client, on
+ * the same thread, reads the tombstones back as they are written: ksched reads its own tombstones
+ * too (they are records of its partition), so raw / floor is the ratio a scheduler that did
+ * nothing else would reach, and floor / ksched is ksched against it. Like ksched's, the floor's
+ * time ends with its last produce, whatever its consumer has still to read.
+ *
+ * Each round also records each side's event-loop utilization (ksched's side is bound by its
+ * JavaScript thread), garbage-collection pauses (minor + major) and ksched's longest produce call;
+ * KSCHED_BENCH_PROFILE=<dir> writes a CPU profile of each side of each round (ksched's from
+ * 'loaded' to the last 'dispatched'), or an allocation profile with KSCHED_BENCH_HEAP_PROFILE=1.
  *
  *   node … src/dispatch.ts [--quick] [--schedules 100000] [--rounds 3] [--modes plain,tx]
  */
+import perfHooks from 'node:perf_hooks';
 import { Header, Scheduler, SCHEMA_VERSION, SourceType, systemClock } from '@ksched/core';
 import {
   adapters,
@@ -35,9 +43,33 @@ interface KschedRun {
   maxFlushMs: number;
   /** Event-loop utilization from 'loaded' to the last 'dispatched'. */
   elu: number;
+  /** Garbage-collection pauses from 'loaded' to the last 'dispatched'. */
+  gc: { minorMs: number; majorMs: number };
 }
 
 const pct = (u: number) => `${Math.round(u * 100)} %`;
+
+/** Garbage-collection pauses on this thread since the last `take()`, ms: minor (scavenges) and major (mark-compact). */
+const gc = (() => {
+  const { PerformanceObserver, constants } = perfHooks;
+  let minor = 0;
+  let major = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor += entry.duration;
+      else major += entry.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return {
+    take(): { minorMs: number; majorMs: number } {
+      const out = { minorMs: Math.round(minor), majorMs: Math.round(major) };
+      minor = 0;
+      major = 0;
+      return out;
+    },
+  };
+})();
 /** KSCHED_BENCH_PROFILE=<dir>: write a CPU profile of each side of each round there (ksched: from 'loaded' to the last 'dispatched'). */
 const profileDir = process.env.KSCHED_BENCH_PROFILE;
 
@@ -47,6 +79,20 @@ async function startProfile(): Promise<(file: string) => Promise<void>> {
   const { writeFileSync } = await import('node:fs');
   const session = new Session();
   session.connect();
+  if (process.env.KSCHED_BENCH_HEAP_PROFILE === '1') {
+    await session.post('HeapProfiler.enable');
+    // Every allocation sampled, the ones garbage-collected since included: where the garbage comes from.
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+    return async (file) => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(file.replace('.cpuprofile', '.heapprofile'), JSON.stringify(profile));
+      session.disconnect();
+    };
+  }
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
   await session.post('Profiler.start');
@@ -74,11 +120,18 @@ for (const name of adapters) {
     const target = `${topic}_target`;
     const rawTopic = `${topic}_raw`;
     const rawTarget = `${topic}_raw_target`;
+    // The floor's topics: names as long as the raw ones, so its records are the same size.
+    const floorTopic = `${topic}_flr`;
+    const floorTarget = `${topic}_flr_target`;
+    const floorRuns: number[] = [];
+    /** Tombstones the floor's consumer had read when its produce loop ended. */
+    const floorRead: number[] = [];
     const rawRuns: number[] = [];
     const rawElu: number[] = [];
+    const rawGc: { minorMs: number; majorMs: number }[] = [];
     const kRuns: KschedRun[] = [];
     for (let round = 0; round < rounds; round++) {
-      await recreateTopics(list, [topic, `${topic}_states`, target, rawTopic, rawTarget]);
+      await recreateTopics(list, [topic, `${topic}_states`, target, rawTopic, rawTarget, floorTopic, floorTarget]);
       const dueMs = Math.floor(Date.now() / 1000) * 1000; // all in the same second (now: due at load)
       const headers = scheduleHeaders(dueMs, target);
       await seed(list, topic, schedules, (i) => ({ key: `burst-${i}`, value, headers }));
@@ -107,12 +160,17 @@ for (const name of adapters) {
           },
         });
       }
+      // The floor: the same records, while a consumer of the same client reads the tombstones back.
+      const floor: RawRecord[] = raw.map((r) => ({ ...r, topic: r.topic === rawTarget ? floorTarget : floorTopic }));
       // Alternate the order between modes so neither side always runs first.
       const runRaw = async () => {
         const profiling = profileDir !== undefined ? await startProfile() : undefined;
         const elu0 = performance.eventLoopUtilization();
-        const ms = await rawProduce(name, list, raw, 1000, transactional);
+        gc.take();
+        const { ms } = await rawProduce(name, list, raw, 1000, transactional);
         rawElu.push(performance.eventLoopUtilization(elu0).utilization);
+        await sleep(0); // the observer reports the last pauses asynchronously
+        rawGc.push(gc.take());
         if (profiling) await profiling(`${profileDir}/raw-${name}-${mode}-${round}.cpuprofile`);
         return ms;
       };
@@ -132,6 +190,7 @@ for (const name of adapters) {
           scheduler.on('loaded', () => {
             loadedAt = performance.now();
             elu0 = performance.eventLoopUtilization();
+            gc.take();
           });
           scheduler.on('error', (e) => log(`ksched error (${e.phase}): ${String(e.error)}`));
           scheduler.on('flush', (e) => {
@@ -150,31 +209,47 @@ for (const name of adapters) {
         await scheduler.start();
         const end = await done;
         const elu = performance.eventLoopUtilization(elu0).utilization;
+        await sleep(0);
+        const gcMs = gc.take();
         if (profiling) await (await profiling)(`${profileDir}/ksched-${name}-${mode}-${round}.cpuprofile`);
         await scheduler.stop();
-        return { ms: end - loadedAt, flushMs, flushes, maxFlushMs, elu };
+        return { ms: end - loadedAt, flushMs, flushes, maxFlushMs, elu, gc: gcMs };
+      };
+      const runFloor = async () => {
+        const { ms, readBack } = await rawProduce(name, list, floor, 1000, transactional, floorTopic);
+        floorRead.push(readBack ?? 0);
+        return ms;
       };
       let rawMs: number;
+      let floorMs: number;
       let k: KschedRun;
       if ((round + (transactional ? 1 : 0)) % 2 === 1) {
         k = await runKsched();
         await sleep(500);
         rawMs = await runRaw();
+        await sleep(500);
+        floorMs = await runFloor();
       } else {
         rawMs = await runRaw();
+        await sleep(500);
+        floorMs = await runFloor();
         await sleep(500);
         k = await runKsched();
       }
       rawRuns.push(rawMs);
+      floorRuns.push(floorMs);
       kRuns.push(k);
       log(
-        `${name} ${mode} round ${round + 1}: raw ${rawMs.toFixed(0)} ms (event loop ${pct(rawElu.at(-1)!)} busy), ksched ${k.ms.toFixed(0)} ms (${pct(k.elu)} busy, longest produce call ${k.maxFlushMs} ms)`,
+        `${name} ${mode} round ${round + 1}: raw ${rawMs.toFixed(0)} ms (event loop ${pct(rawElu.at(-1)!)} busy, gc ${rawGc.at(-1)!.minorMs} + ${rawGc.at(-1)!.majorMs} ms), ` +
+          `raw with read-back ${floorMs.toFixed(0)} ms (${floorRead.at(-1)} tombstones read by then), ksched ${k.ms.toFixed(0)} ms (${pct(k.elu)} busy, gc ${k.gc.minorMs} + ${k.gc.majorMs} ms, longest produce call ${k.maxFlushMs} ms)`,
       );
     }
     const rawMs = Math.min(...rawRuns);
+    const floorMs = Math.min(...floorRuns);
     const k = kRuns.reduce((x, y) => (y.ms < x.ms ? y : x));
     log(
-      `${name} ${mode}: raw ${rawMs.toFixed(0)} ms, ksched ${k.ms.toFixed(0)} ms (${k.flushes} flushes, ${k.flushMs} ms in produce), ratio ${(rawMs / k.ms).toFixed(2)}`,
+      `${name} ${mode}: raw ${rawMs.toFixed(0)} ms, raw with read-back ${floorMs.toFixed(0)} ms, ksched ${k.ms.toFixed(0)} ms (${k.flushes} flushes, ${k.flushMs} ms in produce), ` +
+        `ratio ${(rawMs / k.ms).toFixed(2)} (read-back ceiling ${(rawMs / floorMs).toFixed(2)}, ksched against it ${(floorMs / k.ms).toFixed(2)})`,
     );
     results[`${name}_${mode}`] = {
       adapter: name,
@@ -184,11 +259,21 @@ for (const name of adapters) {
       kschedProduceMs: k.flushMs,
       flushes: k.flushes,
       ratio: rawMs / k.ms,
+      /** The raw producer with a raw consumer reading the tombstones back, ms (best round). */
+      floorMs,
+      /** raw / floor: the ratio a scheduler that does nothing but read its tombstones back would reach. */
+      readBackCeiling: rawMs / floorMs,
+      /** floor / ksched: the ratio against that floor. */
+      floorRatio: floorMs / k.ms,
+      floorRunsMs: floorRuns,
+      floorReadAtEnd: floorRead,
       rawRunsMs: rawRuns,
       kschedRunsMs: kRuns.map((r) => r.ms),
       rawEventLoopUtilization: rawElu,
       kschedEventLoopUtilization: kRuns.map((r) => r.elu),
       kschedLongestCallMs: kRuns.map((r) => r.maxFlushMs),
+      rawGcMs: rawGc,
+      kschedGcMs: kRuns.map((r) => r.gc),
     };
   }
 }

@@ -74,9 +74,76 @@ export async function rawReadToEnd(
 }
 
 /**
+ * A consumer of the same client, on this thread, that reads the records of `topic` (one partition,
+ * read committed) as they are written and does nothing else with them: what a scheduler built on
+ * the raw client must at least do to see its own tombstones come back. `ready` resolves once it has
+ * the partition; `read()` is how many records it has had so far.
+ */
+interface ReadBack {
+  ready: Promise<void>;
+  read(): number;
+  close(): Promise<void>;
+}
+
+async function startReadBack(name: AdapterName, brokers: string[], topic: string): Promise<ReadBack> {
+  let read = 0;
+  if (name === 'kafkajs') {
+    const consumer = kafka(brokers).consumer({ groupId: `raw-back-${topic}-${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+    const ready = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        read += batch.messages.length;
+      },
+    });
+    return { ready, read: () => read, close: () => consumer.disconnect() };
+  }
+  const consumer = new rdkafka.KafkaConsumer(
+    {
+      'metadata.broker.list': brokers.join(','),
+      'group.id': `raw-back-${topic}-${Date.now()}`,
+      'enable.auto.commit': false,
+      'isolation.level': 'read_committed',
+      'fetch.wait.max.ms': 100,
+    } as never,
+    { 'auto.offset.reset': 'earliest' },
+  );
+  await new Promise<void>((resolve, reject) => consumer.connect({}, (err) => (err ? reject(err) : resolve())));
+  consumer.subscribe([topic]);
+  let stop = false;
+  let assigned!: () => void;
+  const ready = new Promise<void>((resolve) => (assigned = resolve));
+  const loop = (async () => {
+    while (!stop) {
+      const batch = await new Promise<rdkafka.Message[]>((resolve, reject) =>
+        consumer.consume(500, (err, msgs) => (err ? reject(err) : resolve(msgs))),
+      );
+      if (consumer.assignments().length > 0) assigned();
+      read += batch.length;
+    }
+  })();
+  return {
+    ready,
+    read: () => read,
+    close: async () => {
+      stop = true;
+      await loop;
+      await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    },
+  };
+}
+
+/**
  * Produces `records` in sequential batches of `batchSize` (acks = all, idempotent; with
  * `transactional`, one transaction per batch), like the engine's flushes. Returns the time of the
  * produce loop, ms (connect and transaction init excluded).
+ *
+ * With `readBackTopic`, a consumer of the same client reads that topic meanwhile (see
+ * {@link startReadBack}); `readBack` is how many records it had read when the loop ended. The time
+ * still ends with the loop, as ksched's ends with its last dispatch whatever its own consumer has
+ * still to read.
  */
 export async function rawProduce(
   name: AdapterName,
@@ -84,7 +151,26 @@ export async function rawProduce(
   records: RawRecord[],
   batchSize: number,
   transactional: boolean,
-): Promise<number> {
+  readBackTopic?: string,
+): Promise<{ ms: number; readBack?: number }> {
+  const back = readBackTopic === undefined ? undefined : await startReadBack(name, brokers, readBackTopic);
+  if (back !== undefined) await back.ready;
+  try {
+    const { t0, end } = await produceLoop(name, brokers, records, batchSize, transactional);
+    return back === undefined ? { ms: end - t0 } : { ms: end - t0, readBack: back.read() };
+  } finally {
+    await back?.close();
+  }
+}
+
+/** {@link rawProduce}'s loop; returns when it started and ended (performance.now()). */
+async function produceLoop(
+  name: AdapterName,
+  brokers: string[],
+  records: RawRecord[],
+  batchSize: number,
+  transactional: boolean,
+): Promise<{ t0: number; end: number }> {
   if (name === 'kafkajs') {
     const producer = kafka(brokers).producer({
       idempotent: true,
@@ -110,9 +196,9 @@ export async function rawProduce(
         await producer.sendBatch({ topicMessages, acks: -1 });
       }
     }
-    const ms = performance.now() - t0;
+    const end = performance.now();
     await producer.disconnect();
-    return ms;
+    return { t0, end };
   }
   const producer = new rdkafka.Producer({
     'metadata.broker.list': brokers.join(','),
@@ -153,7 +239,7 @@ export async function rawProduce(
     await delivered;
     if (failure) throw failure;
   }
-  const ms = performance.now() - t0;
+  const end = performance.now();
   await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
-  return ms;
+  return { t0, end };
 }
