@@ -61,9 +61,22 @@ function differentValues(values: readonly (Buffer | string | null | undefined)[]
   return false;
 }
 
-/** ksched headers → kafkajs headers (strings stay strings, bytes become Buffer views). */
+/**
+ * ksched headers → kafkajs headers (strings stay strings, bytes become Buffer views). Headers whose
+ * values are all strings or Buffers already (a dispatched schedule's usually are) are passed as
+ * they are: kafkajs only reads them.
+ */
 export function toKafkaHeaders(headers: RecordHeaders | undefined): IHeaders | undefined {
   if (headers === undefined) return undefined;
+  let ready = true;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
+      ready = false;
+      break;
+    }
+  }
+  if (ready) return headers as IHeaders;
   const out: IHeaders = {};
   // for-in, not Object.entries: no pair arrays for each record produced.
   for (const name in headers) {

@@ -162,4 +162,16 @@ describe('toKafkaMessage / toKafkaHeaders', () => {
     const buffer = Buffer.from('b');
     expect(toKafkaHeaders({ x: buffer })!['x']).toBe(buffer);
   });
+
+  it('passes headers that need no change as they are, and copies the others without touching the input', () => {
+    const ready = { a: 'x', b: Buffer.from('y') };
+    expect(toKafkaHeaders(ready)).toBe(ready);
+    const bytes = new Uint8Array([1, 2]);
+    const mixed = { a: 'x', b: bytes };
+    const out = toKafkaHeaders(mixed)!;
+    expect(out).not.toBe(mixed);
+    expect(Buffer.isBuffer(out['b'])).toBe(true);
+    expect(mixed.b).toBe(bytes);
+    expect(Buffer.isBuffer(mixed.b)).toBe(false);
+  });
 });
