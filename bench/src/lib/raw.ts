@@ -117,9 +117,8 @@ async function startReadBack(name: AdapterName, brokers: string[], topic: string
   const ready = new Promise<void>((resolve) => (assigned = resolve));
   const loop = (async () => {
     while (!stop) {
-      const batch = await new Promise<rdkafka.Message[]>((resolve, reject) =>
-        consumer.consume(500, (err, msgs) => (err ? reject(err) : resolve(msgs))),
-      );
+      // A failed consume (the broker busy, a timeout) is retried: the side must not hang or crash the run.
+      const batch = await new Promise<rdkafka.Message[]>((resolve) => consumer.consume(500, (err, msgs) => resolve(err ? [] : msgs)));
       if (consumer.assignments().length > 0) assigned();
       read += batch.length;
     }
