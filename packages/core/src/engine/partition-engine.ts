@@ -448,9 +448,7 @@ export class PartitionEngine {
     const generation = this.#generation;
     for (const record of batch.records) {
       this.#tracker.offset(record.offset);
-      // Only an invalid record has anything to wait for (its dead letter): no await per record.
-      const waiting = this.#process(record);
-      if (waiting !== undefined) await waiting;
+      await this.#process(record);
       if (this.#halted || generation !== this.#generation) return;
     }
     this.#position = Math.max(this.#position, batch.position);
@@ -638,8 +636,7 @@ export class PartitionEngine {
     this.#buffer.delete(key);
   }
 
-  /** Applies one record of the partition; returns a promise only when there is something to wait for. */
-  #process(record: ConsumedRecord): Promise<void> | undefined {
+  async #process(record: ConsumedRecord): Promise<void> {
     const decoded = decodeRecord(record);
     switch (decoded.kind) {
       case 'schedule': {
@@ -686,7 +683,8 @@ export class PartitionEngine {
         this.#halt(record, decoded.schemaVersion);
         return;
       case 'invalid':
-        return this.#invalid(record, decoded.reason, decoded.detail);
+        await this.#invalid(record, decoded.reason, decoded.detail);
+        return;
     }
   }
 
