@@ -23,6 +23,7 @@ export type {
   TopicPartitionOffset,
   TransactionalProducer,
   SendInTransactionOptions,
+  TransactionalProducerOptions,
   ProduceOptions,
   Transport,
   Watermarks,

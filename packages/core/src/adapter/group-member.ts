@@ -24,7 +24,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { TopicPartition, TopicPartitionOffset, Watermarks } from '../ports/transport.js';
 import type { ErrorMapper } from './errors.js';
-import { ListenerDelivery } from './listener-delivery.js';
+import { ListenerDelivery, tpKey } from './listener-delivery.js';
 import type { HeldPartition } from './listener-delivery.js';
 import type { GroupMemberHandle, MemberContext, Tracker } from './transport-shell.js';
 
@@ -93,6 +93,12 @@ export abstract class GroupMemberBase<S extends HeldPartition> implements GroupM
   }
 
   // ---- port operations ------------------------------------------------------------------------
+
+  /** Whether `tp` is assigned to this member and not revoked (a transaction fenced by the group checks it first). */
+  holds(tp: TopicPartition): boolean {
+    const st = this.states.get(tpKey(tp.topic, tp.partition));
+    return st !== undefined && !this.closing && this.delivery.isCurrent(st);
+  }
 
   /** See `Transport.seekToBeginning`: a seek to the low watermark. */
   seekToBeginning(tp: TopicPartition): Promise<Watermarks> {

@@ -132,6 +132,7 @@ const plainErrors = createErrorMapper({ describe: (error) => error.message, retr
  */
 export abstract class TransactionalProducerBase implements TransactionalProducer {
   readonly transactionalId: string;
+  readonly fencedByGroup?: TopicPartition;
   protected readonly logger: Logger;
   protected readonly state: TransactionalStatus;
   readonly #onClosed: (producer: TransactionalProducer) => void;
@@ -141,11 +142,14 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
   readonly #queue = serialQueue();
   /** `readableTopics` of the running transaction. */
   #readableTopics: readonly string[] | undefined;
+  /** `position` of the running transaction. */
+  #position: number | undefined;
   /** The running `register` (InitProducerId), which `close` waits for. */
   #registering: Promise<void> | undefined;
 
   constructor(options: TransactionalProducerBaseOptions) {
     this.transactionalId = options.transactionalId;
+    if (options.fencedByGroup !== undefined) this.fencedByGroup = options.fencedByGroup;
     this.logger = options.logger;
     this.state = new TransactionalStatus(options.transactionalId);
     this.#onClosed = options.onClosed;
@@ -173,10 +177,12 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
       this.state.assertReady();
       // One transaction at a time: the option holds for the running one.
       this.#readableTopics = options?.readableTopics;
+      this.#position = options?.position;
       try {
         return await this.transact(records);
       } finally {
         this.#readableTopics = undefined;
+        this.#position = undefined;
       }
     });
   }
@@ -198,6 +204,11 @@ export abstract class TransactionalProducerBase implements TransactionalProducer
     } finally {
       this.#onClosed(this);
     }
+  }
+
+  /** `position` of the running transaction's options (see `SendInTransactionOptions.position`). */
+  protected get position(): number | undefined {
+    return this.#position;
   }
 
   /**

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, StateError, TransportError } from '../errors.js';
+import { InvalidArgumentError, StateError, TransportError, UnsupportedError } from '../errors.js';
 import type { Violation } from '../errors.js';
 import type { Logger } from '../ports/logger.js';
 import { produceWithoutWaiting } from '../ports/transport.js';
@@ -36,6 +36,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
   TransactionalProducer,
+  TransactionalProducerOptions,
   Transport,
   Watermarks,
 } from '../ports/transport.js';
@@ -92,6 +93,8 @@ export interface ReaderContext<R extends PartitionReader = PartitionReader> {
 /** What the shell gives a driver's `createTransactionalProducer`. */
 export interface TransactionalContext {
   readonly transactionalId: string;
+  /** A producer fenced by the group, for this partition (see `TransactionalProducerOptions.fencedByGroup`); only when the driver says `groupFencedTransactions`. */
+  readonly fencedByGroup?: TopicPartition;
   readonly logger: Logger;
   /** Call once the producer closed (the transport stops tracking it). */
   readonly onClosed: (producer: TransactionalProducer) => void;
@@ -136,6 +139,8 @@ export interface TransportDriver<R extends PartitionReader = PartitionReader> {
   produceNoWait?(records: readonly ProduceRecord[], onError?: (error: unknown) => void): void;
   /** A transactional producer, not initialised; `context.onClosed` it once it closed. */
   createTransactionalProducer(context: TransactionalContext): TransactionalProducer;
+  /** Whether `createTransactionalProducer` takes `context.fencedByGroup` (see `Transport.groupFencedTransactions`). */
+  readonly groupFencedTransactions?: boolean;
 }
 
 /** `count` partitions of `topic`, or the error that the topic does not exist. */
@@ -401,14 +406,33 @@ export class TransportShell<R extends PartitionReader = PartitionReader> impleme
     else produceWithoutWaiting(() => this.produce(records), onError, this.#driver.logger);
   }
 
-  async createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer> {
+  get groupFencedTransactions(): boolean {
+    return this.#driver.groupFencedTransactions === true;
+  }
+
+  async createTransactionalProducer(transactionalId: string, options?: TransactionalProducerOptions): Promise<TransactionalProducer> {
     if (this.#isClosed()) throw new StateError('the transport is closed');
     if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
       throw this.#invalid({ field: 'transactionalId', rule: 'required', message: 'must be a non-empty string' });
     }
+    const fencedByGroup = options?.fencedByGroup;
+    if (fencedByGroup !== undefined) {
+      if (!this.groupFencedTransactions) {
+        throw new UnsupportedError(
+          'this adapter cannot fence transactions by the consumer group (its client sends no group metadata with a transactional offset commit); use per-partition fencing',
+        );
+      }
+      if (typeof fencedByGroup.topic !== 'string' || fencedByGroup.topic.length === 0) {
+        throw this.#invalid({ field: 'fencedByGroup.topic', rule: 'required', message: 'must be a non-empty string' });
+      }
+      if (!Number.isInteger(fencedByGroup.partition) || fencedByGroup.partition < 0) {
+        throw this.#invalid({ field: 'fencedByGroup.partition', rule: 'integer', message: 'must be an integer ≥ 0' });
+      }
+    }
     if (this.#options.notConnected) this.#check('createTransactionalProducer');
     const producer = this.#driver.createTransactionalProducer({
       transactionalId,
+      ...(fencedByGroup !== undefined ? { fencedByGroup: { topic: fencedByGroup.topic, partition: fencedByGroup.partition } } : {}),
       logger: this.#driver.logger,
       onClosed: (p) => this.#producers.delete(p),
     });

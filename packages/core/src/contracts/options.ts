@@ -92,6 +92,20 @@ export const schedulerOptionsSchema = z.strictObject(
       .boolean({ error: 'needs to be a boolean' })
       .default(false)
       .describe('dispatch target + tombstone in one Kafka transaction (exactly-once)'),
+    /**
+     * How a partition's transactions are fenced against a previous owner (transactional mode only):
+     * `partition` (default): one transactional producer per partition, id
+     * `<prefix>-<topic>-<partition>`, which a new owner initialises before it loads; `group`: one
+     * producer per member, id `<prefix>-member-<uuid>`, whose transactions also commit the
+     * partition's position with the consumer's group metadata (Kafka's exactly-once v2, KIP-447;
+     * brokers 2.5+, adapters with `groupFencedTransactions`: node-rdkafka). `group` needs far fewer
+     * connections and threads with many partitions; after a member crashes, its partitions wait
+     * up to the adapter's transaction timeout for its open transaction instead of being fenced at once.
+     */
+    transactionalFencing: z
+      .enum(['partition', 'group'], { error: "needs to be 'partition' or 'group'" })
+      .default('partition')
+      .describe("how transactions are fenced: 'partition' (a producer per partition) or 'group' (one per member, KIP-447)"),
     /** Prefix of the per-partition transactional ids `<prefix>-<topic>-<partition>`; defaults to `groupId`. */
     transactionalIdPrefix: kafkaName('transactional id prefix').optional().describe('prefix of the per-partition transactional ids'),
     /**

@@ -1261,9 +1261,12 @@ export class PartitionEngine {
    * Transactional: each batch's targets and tombstones in one transaction, one transaction at a
    * time (a transactional producer has one open transaction). The commit is not followed by a wait
    * until read-committed readers see it (`readableTopics: []`): every read of this partition that
-   * needs the flush's tombstones starts after an InitProducerId of this partition's transactional
-   * id (a new owner, a resumed engine, a settled failure), and the coordinator answers that only
-   * once the markers of the last commit are written. The background read needs no tombstone of a
+   * needs the flush's tombstones starts after the producer's `init()` (a new owner, a resumed
+   * engine, a settled failure). Fenced by partition, that is an InitProducerId of the partition's
+   * transactional id, which the coordinator answers only once the markers of the last commit are
+   * written; fenced by the group, it waits until the partition's committed position is stable and
+   * its last stable offset has reached its high watermark. Each transaction also passes the
+   * engine's position, which a producer fenced by the group commits with it. The background read needs no tombstone of a
    * dispatched schedule (those were due before the window's end it reads from, and it skips keys
    * dispatched meanwhile).
    */
@@ -1284,7 +1287,7 @@ export class PartitionEngine {
       const started = this.#clock.now();
       let produced: RecordMetadata[];
       try {
-        produced = await tx.sendInTransaction(records, { readableTopics: [] });
+        produced = await tx.sendInTransaction(records, { readableTopics: [], position: this.#position });
       } catch (error) {
         // Refused before the transaction began: nothing of it was written.
         if (RecordRefusedError.isInstance(error) && this.#refused(flight, Math.floor(error.recordIndex / 2), error)) continue;
@@ -1503,7 +1506,10 @@ export class PartitionEngine {
       .catch((error: unknown) => this.#logger.warn({ ...this.#where(), error }, 'closing the failed transactional producer failed'));
     if (generation !== this.#generation || this.#closed) return;
     try {
-      const tx = await this.#transport.createTransactionalProducer(old.transactionalId);
+      const tx = await this.#transport.createTransactionalProducer(
+        old.transactionalId,
+        old.fencedByGroup !== undefined ? { fencedByGroup: old.fencedByGroup } : undefined,
+      );
       if (generation !== this.#generation || this.#closed) {
         await tx.close().catch(() => {});
         return;

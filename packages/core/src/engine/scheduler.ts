@@ -1,5 +1,5 @@
 import { parseSchedulerOptions, type SchedulerOptions, type SchedulerOptionsInput } from '../contracts/options.js';
-import { StateError } from '../errors.js';
+import { StateError, UnsupportedError } from '../errors.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { noopLogger, type Logger } from '../ports/logger.js';
 import type { DispatchTracer } from '../ports/tracer.js';
@@ -67,6 +67,8 @@ export class Scheduler {
   /** Engines of revoked partitions kept for `rebalanceRetainMs`, in case the partition comes back. */
   readonly #parked = new Map<string, { readonly engine: PartitionEngine; readonly timer: TimerHandle }>();
   #subscription: Subscription | undefined;
+  /** The transactional id of this member's producer when transactions are fenced by the group (new at each start). */
+  #memberTransactionalId: string | undefined;
   #running = false;
   #membership: Membership = 'joining';
 
@@ -87,6 +89,15 @@ export class Scheduler {
   /** Connects the transport and joins the group. */
   async start(): Promise<void> {
     if (this.#running) throw new StateError('the scheduler is already running');
+    const groupFenced = this.options.transactional && this.options.transactionalFencing === 'group';
+    if (groupFenced && this.#transport.groupFencedTransactions !== true) {
+      throw new UnsupportedError(
+        "transactionalFencing 'group' needs an adapter that fences transactions by the consumer group (groupFencedTransactions: node-rdkafka); this one cannot: use 'partition'",
+      );
+    }
+    this.#memberTransactionalId = groupFenced
+      ? `${this.options.transactionalIdPrefix ?? this.options.groupId}-member-${globalThis.crypto.randomUUID()}`
+      : undefined;
     this.#running = true;
     this.#membership = 'joining';
     await this.#transport.connect();
@@ -184,11 +195,14 @@ export class Scheduler {
         const key = tpKey(tp);
         const previous = this.#engines.get(key);
         if (previous) await previous.stop({ report: false });
-        const transactionalProducer = this.options.transactional
-          ? await this.#transport.createTransactionalProducer(
-              `${this.options.transactionalIdPrefix ?? this.options.groupId}-${tp.topic}-${tp.partition}`,
-            )
-          : undefined;
+        const memberId = this.#memberTransactionalId;
+        const transactionalProducer = !this.options.transactional
+          ? undefined
+          : memberId !== undefined
+            ? await this.#transport.createTransactionalProducer(memberId, { fencedByGroup: { topic: tp.topic, partition: tp.partition } })
+            : await this.#transport.createTransactionalProducer(
+                `${this.options.transactionalIdPrefix ?? this.options.groupId}-${tp.topic}-${tp.partition}`,
+              );
         const parked = this.#parked.get(key);
         if (parked) {
           this.#parked.delete(key);

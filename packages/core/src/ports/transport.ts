@@ -203,6 +203,11 @@ export interface PartitionReader extends TopicPartition {
  */
 export interface TransactionalProducer {
   readonly transactionalId: string;
+  /**
+   * Set when the producer is fenced by the consumer group rather than by its id (see
+   * {@link TransactionalProducerOptions.fencedByGroup}): the partition whose transactions it runs.
+   */
+  readonly fencedByGroup?: TopicPartition;
   /** Registers the id with the transaction coordinator, fencing older producers. Call once before `send`. */
   init(): Promise<void>;
   /**
@@ -243,6 +248,29 @@ export interface SendInTransactionOptions {
    * the last commit are written.
    */
   readonly readableTopics?: readonly string[];
+  /**
+   * A producer fenced by the group ({@link TransactionalProducerOptions.fencedByGroup}) commits
+   * this consumed position of its partition for the group in the same transaction. Default: the
+   * position last committed this way (the commit is the fence; its value is informational).
+   */
+  readonly position?: number;
+}
+
+/** Options of {@link Transport.createTransactionalProducer}. */
+export interface TransactionalProducerOptions {
+  /**
+   * Fence by the consumer group instead of by the transactional id (Kafka's exactly-once v2,
+   * KIP-447), for this partition of the transport's subscription. Every such producer of a
+   * transport with the same `transactionalId` (the member's, unique per member) shares one
+   * client, and concurrent transactions of several partitions may be joined into one. Each
+   * transaction also commits its partition's consumed position with the consumer's group
+   * metadata, so a member that lost the partition in a rebalance cannot commit. `init()` waits
+   * until the partition's committed position is stable (no transactional offset commit of an
+   * earlier owner pending), so once it resolves an earlier owner's last transaction is settled,
+   * and what a read-committed read of the partition returns is final. Needs
+   * {@link Transport.groupFencedTransactions}; other transports reject with an `UnsupportedError`.
+   */
+  readonly fencedByGroup?: TopicPartition;
 }
 
 /**
@@ -328,7 +356,13 @@ export interface Transport {
    * transactions reject with an `UnsupportedError` (`KSM_UNSUPPORTED`). A producer that a newer one
    * with the same id fenced rejects its sends with a `FencedError` (`KSM_FENCED`).
    */
-  createTransactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
+  createTransactionalProducer(transactionalId: string, options?: TransactionalProducerOptions): Promise<TransactionalProducer>;
+
+  /**
+   * Whether {@link TransactionalProducerOptions.fencedByGroup} is supported (the client sends the
+   * consumer's group metadata with a transactional offset commit: TxnOffsetCommit v3+).
+   */
+  readonly groupFencedTransactions?: boolean;
 
   /** Informational offset commit for the group (the engine never recovers from it). */
   commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void>;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, noopLogger, StateError, TransportError } from '@ksched/core';
+import { InvalidArgumentError, noopLogger, StateError, TransportError, UnsupportedError } from '@ksched/core';
 import type { PartitionReader, ProduceRecord, TransactionalProducer } from '@ksched/core';
 import { createTransport, serialQueue, TransportShell } from '@ksched/core/adapter';
 import type { GroupMemberHandle, MemberContext, ReaderContext, TransactionalContext, Tracker, TransportDriver } from '@ksched/core/adapter';
@@ -13,6 +13,9 @@ class RecordingDriver implements TransportDriver {
   readonly calls: string[] = [];
   connectFails = 0;
   members: Tracker<GroupMemberHandle> | undefined;
+  groupFencedTransactions = false;
+  /** The `fencedByGroup` of each transactional producer created. */
+  readonly fencedByGroup: unknown[] = [];
 
   async connect(): Promise<void> {
     this.calls.push('connect');
@@ -82,7 +85,8 @@ class RecordingDriver implements TransportDriver {
     return records.map((r, i) => ({ topic: r.topic, partition: 0, offset: i }));
   }
 
-  createTransactionalProducer({ transactionalId, onClosed }: TransactionalContext): TransactionalProducer {
+  createTransactionalProducer({ transactionalId, onClosed, fencedByGroup }: TransactionalContext): TransactionalProducer {
+    this.fencedByGroup.push(fencedByGroup);
     const producer: TransactionalProducer = {
       transactionalId,
       init: async () => {},
@@ -157,6 +161,21 @@ describe('TransportShell', () => {
     expect(InvalidArgumentError.isInstance(readerError) && readerError.message).toMatch(/fromOffset/);
     const txError = await transport.createTransactionalProducer('').catch((e: unknown) => e);
     expect(InvalidArgumentError.isInstance(txError) && txError.message).toMatch(/transactionalId/);
+  });
+
+  it('passes fencedByGroup to a driver that can fence by the group, checked; refuses it by name where the driver cannot', async () => {
+    const { driver, transport } = setup();
+    expect(transport.groupFencedTransactions).toBe(false);
+    const refused = await transport.createTransactionalProducer('m', { fencedByGroup: tp }).catch((e: unknown) => e);
+    expect(UnsupportedError.isInstance(refused) && refused.message).toMatch(/cannot fence transactions by the consumer group/);
+    expect(driver.fencedByGroup).toEqual([]);
+    driver.groupFencedTransactions = true;
+    expect(transport.groupFencedTransactions).toBe(true);
+    const bad = await transport.createTransactionalProducer('m', { fencedByGroup: { topic: 't', partition: -1 } }).catch((e: unknown) => e);
+    expect(InvalidArgumentError.isInstance(bad) && bad.message).toMatch(/fencedByGroup\.partition/);
+    await transport.createTransactionalProducer('m', { fencedByGroup: tp });
+    await transport.createTransactionalProducer('p');
+    expect(driver.fencedByGroup).toEqual([{ topic: tp.topic, partition: tp.partition }, undefined]);
   });
 
   it('closes the member, then readers, then transactional producers, then the clients; later calls are refused', async () => {

@@ -36,6 +36,7 @@ describe('parseSchedulerOptions', () => {
       bufferMaxBytes: 268_435_456,
       rebalanceRetainMs: 60_000,
       transactional: false,
+      transactionalFencing: 'partition',
       commitOffsets: true,
       retryBackoffMs: 500,
       undeliverableAttempts: 5,
@@ -60,6 +61,7 @@ describe('parseSchedulerOptions', () => {
       statesPostfix: '.states',
       transactional: true,
       transactionalIdPrefix: 'tx',
+      transactionalFencing: 'group',
       deadLetterTopic: 'dlq',
     });
     expect(options).toMatchObject({
@@ -70,8 +72,15 @@ describe('parseSchedulerOptions', () => {
       statesPostfix: '.states',
       transactional: true,
       transactionalIdPrefix: 'tx',
+      transactionalFencing: 'group',
       deadLetterTopic: 'dlq',
     });
+  });
+
+  it("refuses a fencing other than 'partition' or 'group', naming it", () => {
+    expect(() => parseSchedulerOptions({ topics: TOPICS, transactionalFencing: 'member' as never })).toThrow(
+      /transactionalFencing: needs to be 'partition' or 'group'/,
+    );
   });
 
   it('rejects a group id with a space', () => {

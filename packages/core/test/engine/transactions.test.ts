@@ -4,7 +4,7 @@
  * nothing behind; read committed; fencing by partition on hand-over.
  */
 import { describe, expect, it } from 'vitest';
-import { FencedError, Header, type ProduceRecord } from '@ksched/core';
+import { FencedError, Header, UnsupportedError, type ProduceRecord } from '@ksched/core';
 import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
 import { MINUTE, SECOND, expectExactlyOnce, interceptTransport, rawTombstone, seconds } from './helpers.js';
 
@@ -250,5 +250,73 @@ describe('transactional dispatch', () => {
     expect(env.scheduler.partitions()[0]!.buffered).toBe(1);
     await env.advance(MINUTE);
     expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual([key]);
+  });
+});
+
+describe('transactions fenced by the group (transactionalFencing: group)', () => {
+  it('start() refuses it by name on a transport that cannot', async () => {
+    await using env = await createTestEnvironment({ start: false });
+    const refused = await env
+      .addMember({ transactional: true, transactionalFencing: 'group' })
+      .then(() => undefined)
+      .catch((e: unknown) => e);
+    expect(UnsupportedError.isInstance(refused) && refused.message).toMatch(/transactionalFencing 'group'.*use 'partition'/);
+  });
+
+  it("one member id for all of the member's partitions, each producer fenced by its partition; each transaction commits the engine's position", async () => {
+    await using env = await createTestEnvironment({ start: false, partitions: 2 });
+    const created: { id: string; fencedByGroup: unknown }[] = [];
+    const positions: (number | undefined)[] = [];
+    await env.addMember(
+      { transactional: true, transactionalFencing: 'group' },
+      {
+        wrapTransport: (t) => {
+          const wrapped = interceptTransport(t, {});
+          return {
+            ...wrapped,
+            groupFencedTransactions: true,
+            // The fake broker fences by id: its producer stands in, with what the scheduler asked for recorded.
+            async createTransactionalProducer(id, options) {
+              created.push({ id, fencedByGroup: options?.fencedByGroup });
+              const producer = await t.createTransactionalProducer(`${id}-${options?.fencedByGroup?.partition}`);
+              return {
+                transactionalId: id,
+                ...(options?.fencedByGroup ? { fencedByGroup: options.fencedByGroup } : {}),
+                init: () => producer.init(),
+                sendInTransaction: (records, o) => {
+                  positions.push(o?.position);
+                  return producer.sendInTransaction(records, o);
+                },
+                close: () => producer.close(),
+              };
+            },
+          };
+        },
+      },
+    );
+    const keys: string[] = [];
+    for (let i = 0; i < 4; i++)
+      keys.push(
+        (
+          await env.schedule({
+            message: { topic: 'events', payload: `p${i}` },
+            at: env.clock.now() + SECOND,
+            envelope: { partition: i % 2 },
+          })
+        ).key,
+      );
+    await env.advance(5 * SECOND);
+    expect(
+      created.map((c) => c.fencedByGroup).sort((a, b) => (a as { partition: number }).partition - (b as { partition: number }).partition),
+    ).toEqual([
+      { topic: 'scheduled_messages', partition: 0 },
+      { topic: 'scheduled_messages', partition: 1 },
+    ]);
+    expect(new Set(created.map((c) => c.id)).size).toBe(1);
+    expect(created[0]!.id).toMatch(/^ksched_scheduled_messages-member-[0-9a-f-]{36}$/);
+    expect(positions.length).toBeGreaterThan(0);
+    // The position read so far: past the two schedules of the partition.
+    for (const p of positions) expect(p).toBeGreaterThanOrEqual(2);
+    expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
   });
 });
