@@ -300,3 +300,10 @@ function describe(error: RdKafkaErrorLike): string {
  */
 export const rdKafkaErrors = createErrorMapper<RdKafkaErrorLike>({ describe, retriable: isRetriableError, fenced: isFencedError });
 export const { toTransportError, rethrowAs } = rdKafkaErrors;
+
+/**
+ * The mapping of transactions fenced by the consumer group: like {@link rdKafkaErrors}, but never
+ * a `FencedError` (a producer fenced by its own id there is the member's, replaced at once; who
+ * owns a partition is the group's to say).
+ */
+export const rdKafkaGroupFencedErrors = createErrorMapper<RdKafkaErrorLike>({ describe, retriable: isRetriableError });

@@ -10,6 +10,7 @@ import type { KafkaConsumer, Metadata, WatermarkOffsets } from 'node-rdkafka';
 import { randomUUID } from 'node:crypto';
 import { connectFailingFast, consumerTopicConfig, createClient, forwardEvents, producerConfig, readerConfig } from './internal/config.js';
 import { RdKafkaGroupMember } from './internal/group-member.js';
+import { GroupFencedProducer, MemberTransactions } from './internal/member-transactions.js';
 import { rdkafka } from './internal/native.js';
 import { RdKafkaPartitionReader } from './internal/partition-reader.js';
 import { DeliveringProducer, PartitionCounts, prepareRecords } from './internal/producer.js';
@@ -64,6 +65,9 @@ class RdKafkaDriver extends TransportDriverBase<RdKafkaPartitionReader> {
   readonly #options: ResolvedRdKafkaTransportOptions;
   readonly #producer: DeliveringProducer;
   readonly #counts: PartitionCounts;
+  /** The member's producers of transactions fenced by the group, by transactional id. */
+  readonly #memberTransactions = new Map<string, MemberTransactions>();
+  #member: RdKafkaGroupMember | undefined;
 
   constructor(options: ResolvedRdKafkaTransportOptions) {
     super(options, rdKafkaErrors);
@@ -80,44 +84,60 @@ class RdKafkaDriver extends TransportDriverBase<RdKafkaPartitionReader> {
   }
 
   async disconnect(): Promise<void> {
-    const lookup = this.#lookup;
-    this.#lookup = undefined;
+    const lookups = [...this.#lookups.values()];
+    this.#lookups.clear();
+    const shared = [...this.#memberTransactions.values()];
+    this.#memberTransactions.clear();
+    await Promise.all(
+      shared.map((m) =>
+        m.close().catch((error: unknown) => this.logger.warn({ error }, "closing the member's transactional producer failed")),
+      ),
+    );
     await Promise.all([
       this.#producer.disconnect(this.#options.requestTimeoutMs).catch((error: unknown) => {
         this.logger.warn({ error }, 'disconnecting the producer failed');
       }),
-      lookup?.then((consumer) => new Promise<void>((resolve) => consumer.disconnect(() => resolve()))).catch(() => {}),
+      ...lookups.map((lookup) =>
+        lookup.then((consumer) => new Promise<void>((resolve) => consumer.disconnect(() => resolve()))).catch(() => {}),
+      ),
     ]);
   }
 
   /**
-   * A consumer for `offsetForTime` (node-rdkafka offers offsetsForTimes on consumers only),
-   * connected on first use and kept until the transport disconnects. It joins no group.
+   * Consumers for `offsetForTime` (node-rdkafka offers offsetsForTimes on consumers only; read
+   * committed) and for the high watermark of a partition with open transactions (read
+   * uncommitted, transactions fenced by the group), each connected on first use and kept until
+   * the transport disconnects. They join no group.
    */
-  #lookup: Promise<KafkaConsumer> | undefined;
+  readonly #lookups = new Map<'read_committed' | 'read_uncommitted', Promise<KafkaConsumer>>();
 
-  #lookupConsumer(): Promise<KafkaConsumer> {
-    this.#lookup ??= (async () => {
+  #lookupConsumer(isolation: 'read_committed' | 'read_uncommitted' = 'read_committed'): Promise<KafkaConsumer> {
+    const existing = this.#lookups.get(isolation);
+    if (existing !== undefined) return existing;
+    const lookup = (async () => {
       const consumer = createClient(
         'offset lookup',
         () =>
-          new rdkafka.KafkaConsumer(readerConfig(this.#options, `${this.#options.clientId}-lookup-${randomUUID()}`) as never, {
-            ...consumerTopicConfig,
-          }),
+          new rdkafka.KafkaConsumer(
+            { ...readerConfig(this.#options, `${this.#options.clientId}-lookup-${randomUUID()}`), 'isolation.level': isolation } as never,
+            { ...consumerTopicConfig },
+          ),
       );
       forwardEvents(consumer, this.logger, 'lookup');
       await connectFailingFast(consumer, this.#options.connectionTimeoutMs);
       return consumer;
     })();
-    const lookup = this.#lookup;
+    this.#lookups.set(isolation, lookup);
     lookup.catch(() => {
-      if (this.#lookup === lookup) this.#lookup = undefined;
+      if (this.#lookups.get(isolation) === lookup) this.#lookups.delete(isolation);
     });
     return lookup;
   }
 
   join(context: MemberContext): Promise<RdKafkaGroupMember> {
-    return new RdKafkaGroupMember(context, this.#options).join();
+    const member = new RdKafkaGroupMember(context, this.#options);
+    this.#member = member;
+    return member.join();
   }
 
   openReader(context: ReaderContext<RdKafkaPartitionReader>): Promise<RdKafkaPartitionReader> {
@@ -181,7 +201,37 @@ class RdKafkaDriver extends TransportDriverBase<RdKafkaPartitionReader> {
     }
   }
 
+  /** librdkafka sends the consumer's group metadata with `sendOffsetsToTransaction` (TxnOffsetCommit v3). */
+  readonly groupFencedTransactions = true;
+
   createTransactionalProducer(context: TransactionalContext): TransactionalProducer {
-    return new RdKafkaTransactionalProducer(context, this.#options, this.#counts);
+    const tp = context.fencedByGroup;
+    if (tp === undefined) return new RdKafkaTransactionalProducer(context, this.#options, this.#counts);
+    let shared = this.#memberTransactions.get(context.transactionalId);
+    if (shared === undefined) {
+      shared = new MemberTransactions({
+        transactionalId: context.transactionalId,
+        options: this.#options,
+        logger: this.logger,
+        member: () => this.#member,
+        highWatermark: (p) => this.#uncommittedHigh(p),
+        stableOffset: async (p) => (await this.fetchWatermarks(p)).high,
+      });
+      this.#memberTransactions.set(context.transactionalId, shared);
+    }
+    return new GroupFencedProducer({ ...context, fencedByGroup: tp }, this.#options, this.#counts, shared);
+  }
+
+  /** The high watermark of `tp` with open transactions counted (read uncommitted). */
+  async #uncommittedHigh(tp: TopicPartition): Promise<number> {
+    const offsets = await retryTransient(async () => {
+      const consumer = await this.#lookupConsumer('read_uncommitted');
+      return new Promise<WatermarkOffsets>((resolve, reject) => {
+        consumer.queryWatermarkOffsets(tp.topic, tp.partition, this.#options.requestTimeoutMs, (error, result) =>
+          error ? reject(error) : resolve(result),
+        );
+      });
+    }, this.#options.requestTimeoutMs).catch(rethrowAs(`fetching the high watermark of ${tp.topic}/${tp.partition}`));
+    return Number(offsets.highOffset);
   }
 }

@@ -126,6 +126,11 @@ export class RdKafkaGroupMember extends GroupMemberBase<PartitionState> {
     forwardEvents(this.#consumer, context.logger, 'consumer');
   }
 
+  /** The librdkafka consumer (its group metadata goes with a transaction fenced by the group). */
+  get consumer(): KafkaConsumer {
+    return this.#consumer;
+  }
+
   /** Connects, subscribes and starts the poll loop (assignments follow asynchronously). */
   protected async connectClient(): Promise<void> {
     await connectFailingFast(this.#consumer, this.#options.connectionTimeoutMs);
