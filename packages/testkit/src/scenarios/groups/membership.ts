@@ -3,28 +3,57 @@
  *
  * @module
  */
+import { UnsupportedError } from '@ksched/core';
+import type { SchedulerOptionsInput } from '@ksched/core';
 import { expect } from 'vitest';
 import type { ScenarioContext } from '../context.js';
 import { sleep, text, counts, realDateNow } from '../support.js';
-import type { RunningScheduler } from '../types.js';
+import type { RunningScheduler, Scenario } from '../types.js';
+
+/**
+ * The modes each membership scenario runs in: at least once, transactional fenced by partition
+ * (the original titles, `transactional: true`), and fenced by the group (KIP-447; skipped where
+ * the adapter cannot).
+ */
+const MODES = [
+  { title: 'transactional: false', options: { transactional: false } },
+  { title: 'transactional: true', options: { transactional: true } },
+  { title: 'transactional, fenced by the group', options: { transactional: true, transactionalFencing: 'group' as const } },
+] as const;
+
+/** Starts a scheduler, or skips the scenario when the adapter cannot run `options` (an `UnsupportedError`). */
+async function startOrSkip(
+  s: Scenario,
+  ctx: { skip(note?: string): void },
+  options: Partial<SchedulerOptionsInput>,
+): Promise<RunningScheduler | undefined> {
+  try {
+    return await s.start(options);
+  } catch (error) {
+    if (!UnsupportedError.isInstance(error)) throw error;
+    ctx.skip(`the adapter cannot: ${error.message}`);
+    return undefined;
+  }
+}
 
 /** Restarts and group membership: a restart reloads without re-dispatching, two schedulers split a group, a partition returns to its member. */
 export function describeMembership({ scenario }: ScenarioContext): void {
-  for (const transactional of [false, true]) {
+  for (const mode of MODES) {
     scenario(
-      `a restarted scheduler reloads from the earliest offset: what was dispatched is not again, what is due is (transactional: ${transactional})`,
+      `a restarted scheduler reloads from the earliest offset: what was dispatched is not again, what is due is (${mode.title})`,
       {},
-      async (s) => {
+      async (s, ctx) => {
         const early = Array.from({ length: 5 }, (_, i) => s.built({ key: `early-${i}`, at: realDateNow() + 1500 }));
         await s.produce(early);
         const groupId = s.unique('group');
-        const a = await s.start({ groupId, transactional });
+        const a = await startOrSkip(s, ctx, { groupId, ...mode.options });
+        if (a === undefined) return;
         await s.waitUntil(() => a.dispatched.length >= 5, 'the first scheduler dispatching the early schedules');
         await a.stop();
         // Written while no scheduler runs: only the next one can dispatch them.
         const late = Array.from({ length: 3 }, (_, i) => s.built({ key: `late-${i}`, at: realDateNow() + 1500 }));
         await s.produce(late);
-        const b = await s.start({ groupId, transactional });
+        const b = await s.start({ groupId, ...mode.options });
         expect(b.loaded).toEqual([expect.objectContaining({ buffered: 3, by: 'end_offset' })]);
         await s.waitUntil(() => b.dispatched.length >= 3, 'the restarted scheduler dispatching the late schedules');
         await sleep(1000);
@@ -39,16 +68,18 @@ export function describeMembership({ scenario }: ScenarioContext): void {
     );
   }
 
-  for (const transactional of [false, true]) {
+  for (const mode of MODES) {
+    const transactional = mode.options.transactional;
     scenario(
-      `two schedulers in one group split the partitions and together dispatch everything (${transactional ? 'transactional: exactly once' : 'at least once'})`,
+      `two schedulers in one group split the partitions and together dispatch everything (${!transactional ? 'at least once' : 'transactionalFencing' in mode.options ? 'transactional, fenced by the group: exactly once' : 'transactional: exactly once'})`,
       { partitions: 4 },
       async (s, ctx) => {
         const groupId = s.unique('group');
         const before = Array.from({ length: 8 }, (_, i) => s.built({ key: `before-${i}`, at: realDateNow() + 3000, partition: i % 4 }));
         await s.produce(before);
-        const a = await s.start({ groupId, transactional });
-        const b = await s.start({ groupId, transactional }, 'joined');
+        const a = await startOrSkip(s, ctx, { groupId, ...mode.options });
+        if (a === undefined) return;
+        const b = await s.start({ groupId, ...mode.options }, 'joined');
         const owned = (x: RunningScheduler): number => x.scheduler.partitions().length;
         await s.waitUntil(
           () => owned(a) > 0 && owned(b) > 0 && owned(a) + owned(b) === 4 && a.scheduler.isReady() && b.scheduler.isReady(),
@@ -88,17 +119,19 @@ export function describeMembership({ scenario }: ScenarioContext): void {
     );
   }
 
-  for (const transactional of [false, true]) {
+  for (const mode of MODES) {
+    const transactional = mode.options.transactional;
     scenario(
-      `a partition returning to its member resumes from its position instead of re-reading (transactional: ${transactional})`,
+      `a partition returning to its member resumes from its position instead of re-reading (${mode.title})`,
       { partitions: 4 },
-      async (s) => {
+      async (s, ctx) => {
         const groupId = s.unique('group');
         const start = realDateNow();
         const scheduled = Array.from({ length: 40 }, (_, i) => s.built({ key: `s-${i}`, at: start + 2000 + i * 250, partition: i % 4 }));
         await s.produce(scheduled);
-        const a = await s.start({ groupId, transactional });
-        const b = await s.start({ groupId, transactional }, 'joined');
+        const a = await startOrSkip(s, ctx, { groupId, ...mode.options });
+        if (a === undefined) return;
+        const b = await s.start({ groupId, ...mode.options }, 'joined');
         const owned = (x: RunningScheduler): number => x.scheduler.partitions().length;
         await s.waitUntil(
           () => owned(a) > 0 && owned(b) > 0 && owned(a) + owned(b) === 4 && a.scheduler.isReady() && b.scheduler.isReady(),
