@@ -322,6 +322,7 @@ describe('SETTINGS', () => {
       groupId: 'g',
       transactional: 'true',
       transactionalIdPrefix: 'tx',
+      transactionalFencing: 'group',
       deadLetterTopic: 'dlq',
       intervalMs: '2s',
       flushBatchSize: '10',
@@ -365,6 +366,7 @@ describe('SETTINGS', () => {
     expect(c.scheduler).toMatchObject({
       groupId: 'g',
       transactionalIdPrefix: 'tx',
+      transactionalFencing: 'group',
       deadLetterTopic: 'dlq',
       statesReportIntervalMs: 2000,
       loadedGraceMs: 1000,
