@@ -1032,6 +1032,8 @@ export function loadConfig(input: LoadConfigInput = {}): AppConfig {
       statesPostfix: c.statesPostfix,
       transactional: c.transactional,
       transactionalFencing: c.transactionalFencing,
+      // A static member's instance id is its own and stable: a restart then settles its predecessor's transaction at once.
+      ...(c.transactionalFencing === 'group' && c.groupInstanceId !== undefined ? { transactionalMemberId: c.groupInstanceId } : {}),
       ...(c.flushBatchSize !== undefined ? { flushBatchSize: c.flushBatchSize } : {}),
       ...(c.statesReportIntervalMs !== undefined ? { statesReportIntervalMs: c.statesReportIntervalMs } : {}),
       ...(c.loadedGraceMs !== undefined ? { loadedGraceMs: c.loadedGraceMs } : {}),

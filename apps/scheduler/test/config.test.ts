@@ -397,6 +397,19 @@ describe('SETTINGS', () => {
     );
   });
 
+  it("fencing by the group takes the static group instance id as the member's transactional id, else none (a UUID per start)", () => {
+    const env = { KSCHED_BROKERS: 'b:1', KSCHED_ADAPTER: 'rdkafka', KSCHED_TRANSACTIONAL: 'true', KSCHED_TRANSACTIONAL_FENCING: 'group' };
+    expect(load({ env: { ...env, KSCHED_GROUP_INSTANCE_ID: 'ksched-0' } }).scheduler.transactionalMemberId).toBe('ksched-0');
+    expect(load({ env }).scheduler.transactionalMemberId).toBeUndefined();
+    expect(
+      load({ env: { ...env, KSCHED_TRANSACTIONAL_FENCING: 'partition', KSCHED_GROUP_INSTANCE_ID: 'ksched-0' } }).scheduler
+        .transactionalMemberId,
+    ).toBeUndefined();
+    expect(() => load({ env: { ...env, KSCHED_TRANSACTIONAL_FENCING: 'member' } })).toThrow(
+      /transactionalFencing: needs to be one of partition, group/,
+    );
+  });
+
   it('takes the assignment strategy with the rdkafka adapter only, naming the setting otherwise', () => {
     const rd = load({
       env: { KSCHED_BROKERS: 'b:1', KSCHED_ADAPTER: 'rdkafka', KSCHED_PARTITION_ASSIGNMENT_STRATEGY: 'Cooperative-Sticky' },

@@ -106,6 +106,16 @@ export const schedulerOptionsSchema = z.strictObject(
       .enum(['partition', 'group'], { error: "needs to be 'partition' or 'group'" })
       .default('partition')
       .describe("how transactions are fenced: 'partition' (a producer per partition) or 'group' (one per member, KIP-447)"),
+    /**
+     * With `transactionalFencing: 'group'`: the member part of its transactional id
+     * `<prefix>-member-<id>` (default: a new UUID at each start). Give each instance a stable one of
+     * its own (the service uses its group instance id): a restarted instance then aborts its
+     * predecessor's open transaction at once instead of waiting for the transaction timeout. Two
+     * running members must never share one (each would fence the other's producer).
+     */
+    transactionalMemberId: kafkaName('transactional member id')
+      .optional()
+      .describe("the stable member part of the transactional id with transactionalFencing 'group' (default: a new UUID per start)"),
     /** Prefix of the per-partition transactional ids `<prefix>-<topic>-<partition>`; defaults to `groupId`. */
     transactionalIdPrefix: kafkaName('transactional id prefix').optional().describe('prefix of the per-partition transactional ids'),
     /**

@@ -96,7 +96,7 @@ export class Scheduler {
       );
     }
     this.#memberTransactionalId = groupFenced
-      ? `${this.options.transactionalIdPrefix ?? this.options.groupId}-member-${globalThis.crypto.randomUUID()}`
+      ? `${this.options.transactionalIdPrefix ?? this.options.groupId}-member-${this.options.transactionalMemberId ?? globalThis.crypto.randomUUID()}`
       : undefined;
     this.#running = true;
     this.#membership = 'joining';

@@ -319,4 +319,23 @@ describe('transactions fenced by the group (transactionalFencing: group)', () =>
     for (const p of positions) expect(p).toBeGreaterThanOrEqual(2);
     expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
   });
+
+  it('transactionalMemberId makes the member id stable: <prefix>-member-<id>', async () => {
+    await using env = await createTestEnvironment({ start: false });
+    const ids: string[] = [];
+    await env.addMember(
+      { transactional: true, transactionalFencing: 'group', transactionalMemberId: 'pod-7', transactionalIdPrefix: 'app' },
+      {
+        wrapTransport: (t) => ({
+          ...interceptTransport(t, {}),
+          groupFencedTransactions: true,
+          async createTransactionalProducer(id) {
+            ids.push(id);
+            return t.createTransactionalProducer(id);
+          },
+        }),
+      },
+    );
+    expect(ids).toEqual(['app-member-pod-7']);
+  });
 });

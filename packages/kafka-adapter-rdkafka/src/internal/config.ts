@@ -93,6 +93,8 @@ export function producerConfig(
     const txnTimeout = t?.transactionTimeoutMs ?? 60_000;
     global['transactional.id'] = transactionalId;
     global['transaction.timeout.ms'] = txnTimeout;
+    // librdkafka refuses InitProducerId with a socket timeout above the transaction timeout + 100 ms.
+    global['socket.timeout.ms'] = Math.min(Number(global['socket.timeout.ms']), txnTimeout + 100);
     // librdkafka refuses a message timeout above the transaction timeout.
     topic['message.timeout.ms'] = Math.min(t?.messageTimeoutMs ?? txnTimeout, txnTimeout);
   }

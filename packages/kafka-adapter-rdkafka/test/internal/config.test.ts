@@ -119,6 +119,17 @@ describe('librdkafka configuration', () => {
     expect(topic).toEqual({ acks: 'all', partitioner: 'murmur2_random', 'request.timeout.ms': 30_000, 'message.timeout.ms': 60_000 });
   });
 
+  it('transactional producer: the socket timeout kept within the transaction timeout + 100 ms (librdkafka refuses InitProducerId otherwise)', () => {
+    const short = parseRdKafkaTransportOptions({ brokers: 'a:1', transactionTimeoutMs: 10_000 });
+    expect(producerConfig(short, 'tx').global).toMatchObject({
+      'transactional.id': 'tx',
+      'transaction.timeout.ms': 10_000,
+      'socket.timeout.ms': 10_100,
+    });
+    expect(producerConfig(short).global['socket.timeout.ms']).toBe(30_000);
+    expect(producerConfig(parseRdKafkaTransportOptions({ brokers: 'a:1' }), 'tx').global['socket.timeout.ms']).toBe(30_000);
+  });
+
   it('producer linger: lingerMs, unless the librdkafka pass-through sets linger.ms', () => {
     expect(producerConfig(parseRdKafkaTransportOptions({ brokers: 'a:1', lingerMs: 0 })).global['linger.ms']).toBe(0);
     const passThrough = parseRdKafkaTransportOptions({ brokers: 'a:1', lingerMs: 0, librdkafka: { 'linger.ms': 20 } });
