@@ -17,6 +17,7 @@ export interface MemberGo {
   topic: string;
   groupId: string;
   transactional: boolean;
+  fencing: 'partition' | 'group';
   partitions: number;
 }
 
@@ -46,7 +47,7 @@ const before = sample(port);
 const scheduler = new Scheduler({
   transport: transportFor(cfg.adapter, cfg.brokers),
   clock: systemClock,
-  options: { topics: [cfg.topic], groupId: cfg.groupId, transactional: cfg.transactional },
+  options: { topics: [cfg.topic], groupId: cfg.groupId, transactional: cfg.transactional, transactionalFencing: cfg.fencing },
 });
 const loadedAt = new Map<number, number>();
 const loadDurations: number[] = [];

@@ -1,6 +1,8 @@
 /**
  * Many partitions: one Scheduler owning a 60-partition schedules topic, transactional (one
- * transactional producer per partition) and, as the baseline, the same without transactions. Per
+ * transactional producer per partition), on rdkafka also transactional with one producer for the
+ * member fenced by the group (KIP-447, `transactionalFencing: 'group'`), and, as the baseline, the
+ * same without transactions. Per
  * adapter and mode, in a child process of its own (partitions-member.ts) so that what it holds is
  * counted alone, on a fresh topic pre-seeded with 1,000 schedules per partition (quick: 200), due
  * 30 to 40 min ahead (inside the default 1 h window: each is read and buffered, none is due):
@@ -63,8 +65,11 @@ interface Loaded {
 
 const round = (s: ProcSample) => ({ ...s, rssMiB: Math.round(s.rssMiB), heapUsedMiB: Math.round(s.heapUsedMiB) });
 
-async function runMode(adapter: AdapterName, transactional: boolean): Promise<Record<string, unknown>> {
-  const mode = transactional ? 'tx' : 'plain';
+/** `plain`: no transactions; `tx`: one transactional producer per partition; `txg`: one per member, fenced by the group (KIP-447). */
+type Mode = 'plain' | 'tx' | 'txg';
+
+async function runMode(adapter: AdapterName, mode: Mode): Promise<Record<string, unknown>> {
+  const transactional = mode !== 'plain';
   const topic = `bench_parts_${adapter}_${mode}`;
   const target = `${topic}_target`;
   await recreateTopics(list, [topic, `${topic}_states`], partitions);
@@ -107,6 +112,7 @@ async function runMode(adapter: AdapterName, transactional: boolean): Promise<Re
     topic,
     groupId: `bench-parts-${adapter}-${mode}-${Date.now()}`,
     transactional,
+    fencing: mode === 'txg' ? 'group' : 'partition',
     partitions,
   };
   member.send(go);
@@ -149,6 +155,7 @@ async function runMode(adapter: AdapterName, transactional: boolean): Promise<Re
   return {
     adapter,
     transactional,
+    fencing: mode === 'txg' ? 'group' : 'partition',
     seeded,
     loadMs: loaded.loadMs,
     startReturnedMs: loaded.startReturnedMs,
@@ -181,7 +188,11 @@ const runs: Record<string, unknown> = {};
 for (const adapter of adapters) {
   const t0 = performance.now();
   // The baseline first: the transactional run's producers are the new thing; each mode has its own topic.
-  for (const transactional of [false, true]) runs[`${adapter}_${transactional ? 'tx' : 'plain'}`] = await runMode(adapter, transactional);
+  // Fencing by the group needs an adapter whose client sends group metadata with a transactional offset commit (node-rdkafka).
+  const modes = (adapter === 'rdkafka' ? ['plain', 'tx', 'txg'] : ['plain', 'tx']).filter(
+    (m) => !process.env['KSCHED_BENCH_PARTITION_MODES'] || process.env['KSCHED_BENCH_PARTITION_MODES'].split(',').includes(m),
+  ) as Mode[];
+  for (const mode of modes) runs[`${adapter}_${mode}`] = await runMode(adapter, mode);
   log(`${adapter}: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 writeResult('partitions', { partitions, perPartition, rate, seconds, leadMs, runs });

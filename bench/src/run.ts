@@ -207,6 +207,22 @@ const rows = [
         `| ${partitions.partitions} partitions: TCP connections to the broker / OS threads of the process | ${txPlain((r) => `${f(r.afterLoad.connections)} / ${f(r.afterLoad.threads)}`)} | — |`,
         `| ${partitions.partitions} partitions, ${f(partitions.rate)}/s for ${partitions.seconds} s: lateness p50 / p99 / max, ms | ${txPlain((r) => `${r.precision.lateness.p50} / ${r.precision.lateness.p99} / ${r.precision.lateness.max}`)} | p99 ≤ 20 |`,
         `| ${partitions.partitions} partitions: early dispatches; flush p50 / p99, ms | ${txPlain((r) => `${r.precision.early}; ${f(r.precision.flush.durationMs.p50)} / ${f(r.precision.flush.durationMs.p99)}`)} | 0; — |`,
+        `| ${partitions.partitions} partitions, transactional fenced by the group (one producer per member, KIP-447): start → all loaded, ms; connections / threads; RSS, MiB | ${cell(
+          (a) => {
+            const r = partitions.runs[`${a}_txg`];
+            return r
+              ? `**${f(r.loadMs)}**; **${f(r.afterLoad.connections)} / ${f(r.afterLoad.threads)}**; ${f(r.afterLoad.rssMiB)}`
+              : '— (kafkajs cannot)';
+          },
+        )} | — |`,
+        `| ${partitions.partitions} partitions, fenced by the group, ${f(partitions.rate)}/s: lateness p50 / p99 / max, ms; early; flush p50 / p99, ms | ${cell(
+          (a) => {
+            const r = partitions.runs[`${a}_txg`];
+            return r
+              ? `${r.precision.lateness.p50} / **${r.precision.lateness.p99}** / ${r.precision.lateness.max}; ${r.precision.early}; ${f(r.precision.flush.durationMs.p50)} / ${f(r.precision.flush.durationMs.p99)}`
+              : '—';
+          },
+        )} | p99 ≤ 20 |`,
       ]
     : []),
 ];
