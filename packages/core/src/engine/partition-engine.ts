@@ -360,13 +360,18 @@ export class PartitionEngine {
   async start(): Promise<void> {
     if (this.#closed) return;
     if (this.#tx && !this.#txReady) {
+      // Revoked (parked or stopped) while the producer initialised: its producer was closed, nothing to start.
+      const generation = this.#generation;
+      const revoked = () => this.#closed || generation !== this.#generation;
       try {
         await this.#tx.init();
-        this.#txReady = true;
       } catch (error) {
+        if (revoked()) return;
         this.#emitError('transactions', error);
         throw error;
       }
+      if (revoked()) return;
+      this.#txReady = true;
     }
     this.#parking = false;
     if (this.#parked) await this.#resume();

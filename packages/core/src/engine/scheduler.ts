@@ -211,7 +211,7 @@ export class Scheduler {
             // Came back soon: resume from where it stopped (fenced again first in transactional mode).
             parked.engine.useTransactionalProducer(transactionalProducer);
             this.#engines.set(key, parked.engine);
-            await this.#start(key, parked.engine, 0);
+            await this.#startAssigned(key, parked.engine);
             return;
           }
         }
@@ -227,9 +227,20 @@ export class Scheduler {
           ...(this.#tracer ? { tracer: this.#tracer } : {}),
         });
         this.#engines.set(key, engine);
-        await this.#start(key, engine, 0);
+        await this.#startAssigned(key, engine);
       }),
     );
+  }
+
+  /**
+   * Starts an assigned partition's engine. Fenced by the group, its producer's `init()` may wait
+   * up to the transaction timeout for an earlier owner's open transaction (a stalled member's):
+   * the assignment does not wait for it, so the member's other partitions load meanwhile. Fenced
+   * by partition, `init()` fences at once and the assignment settles once every engine started.
+   */
+  #startAssigned(key: string, engine: PartitionEngine): Promise<void> {
+    const started = this.#start(key, engine, 0);
+    return this.#memberTransactionalId !== undefined ? Promise.resolve() : started;
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FencedError, Header, UnsupportedError, type ProduceRecord } from '@ksched/core';
-import { createTestEnvironment, type TestEnvironment } from '@ksched/testkit';
+import { createTestEnvironment, type FakeTransport, type TestEnvironment } from '@ksched/testkit';
 import { MINUTE, SECOND, expectExactlyOnce, interceptTransport, rawTombstone, seconds } from './helpers.js';
 
 const TX_ID = 'ksched_scheduled_messages-scheduled_messages-0';
@@ -318,6 +318,96 @@ describe('transactions fenced by the group (transactionalFencing: group)', () =>
     // The position read so far: past the two schedules of the partition.
     for (const p of positions) expect(p).toBeGreaterThanOrEqual(2);
     expect(expectExactlyOnce(env.dispatched('events'), keys)).toEqual({ lost: [], duplicated: [], unexpected: [] });
+  });
+
+  it("a partition whose init() waits (an earlier owner's open transaction) does not hold the member's other partitions back", async () => {
+    await using env = await createTestEnvironment({ start: false, partitions: 2 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const member = await env.addMember(
+      { transactional: true, transactionalFencing: 'group' },
+      {
+        wrapTransport: (t) => ({
+          ...interceptTransport(t, {}),
+          groupFencedTransactions: true,
+          async createTransactionalProducer(id, options) {
+            const partition = options?.fencedByGroup?.partition;
+            const producer = await t.createTransactionalProducer(`${id}-${partition}`);
+            return {
+              transactionalId: id,
+              init: async () => {
+                if (partition === 0) await held;
+                await producer.init();
+              },
+              sendInTransaction: (records, o) => producer.sendInTransaction(records, o),
+              close: () => producer.close(),
+            };
+          },
+        }),
+      },
+    );
+    const key = (
+      await env.schedule({ message: { topic: 'events', payload: 'p1' }, at: env.clock.now() + SECOND, envelope: { partition: 1 } })
+    ).key;
+    await env.advance(2 * SECOND);
+    const state = (p: number) => member.scheduler.partitions().find((s) => s.partition === p)?.state;
+    expect([state(0), state(1)]).toEqual(['fresh', 'loaded']);
+    expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual([key]);
+    expect(member.scheduler.isReady()).toBe(false);
+    release();
+    await env.advance(SECOND);
+    expect(state(0)).toBe('loaded');
+    expect(member.scheduler.isReady()).toBe(true);
+  });
+
+  it('a partition revoked while its init() waits is neither started nor reported failed when the init ends; the new owner dispatches its schedule once', async () => {
+    await using env = await createTestEnvironment({ start: false, partitions: 2 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let gated = true;
+    let released = false;
+    const seeksAfterRelease: string[] = [];
+    const wrap = (label: string) => (t: FakeTransport) => ({
+      ...interceptTransport(t, {}),
+      groupFencedTransactions: true,
+      seekToBeginning(tp: { topic: string; partition: number }) {
+        if (released) seeksAfterRelease.push(`${label} ${tp.partition}`);
+        return t.seekToBeginning(tp);
+      },
+      async createTransactionalProducer(id: string, options?: { fencedByGroup?: { partition: number } }) {
+        const partition = options?.fencedByGroup?.partition;
+        const wait = gated && partition === 1;
+        const producer = await t.createTransactionalProducer(`${id}-${partition}`);
+        return {
+          transactionalId: id,
+          init: async () => {
+            if (wait) await held;
+            await producer.init();
+          },
+          sendInTransaction: (records: readonly ProduceRecord[], o?: { readableTopics?: readonly string[] }) =>
+            producer.sendInTransaction(records, o),
+          close: () => producer.close(),
+        };
+      },
+    });
+    const options = { transactional: true, transactionalFencing: 'group' as const };
+    const first = await env.addMember(options, { wrapTransport: wrap('first') });
+    await env.advance(SECOND);
+    gated = false;
+    // The rebalance moves partition 1 (range: the first member keeps 0) while its init() waits on the first member.
+    await env.addMember(options, { wrapTransport: wrap('second') });
+    const key = (
+      await env.schedule({ message: { topic: 'events', payload: 'p1' }, at: env.clock.now() + SECOND, envelope: { partition: 1 } })
+    ).key;
+    await env.advance(2 * SECOND);
+    released = true;
+    release();
+    await env.advance(2 * SECOND);
+    // The revoked engine did not go on to load (it would seek to the beginning first).
+    expect(seeksAfterRelease).toEqual([]);
+    expect(env.dispatched('events').map((m) => m.scheduleKey)).toEqual([key]);
+    // Its init() ended because the partition's producer was closed: no error to report for a partition it no longer owns.
+    expect(first.events.errors).toEqual([]);
   });
 
   it('transactionalMemberId makes the member id stable: <prefix>-member-<id>', async () => {

@@ -8,6 +8,7 @@ import {
   producerConfig,
   readerConfig,
 } from '../../src/internal/config.js';
+import { memberProducerConfig } from '../../src/internal/member-transactions.js';
 import { parseRdKafkaTransportOptions } from '../../src/options.js';
 
 const options = parseRdKafkaTransportOptions({
@@ -128,6 +129,14 @@ describe('librdkafka configuration', () => {
     });
     expect(producerConfig(short).global['socket.timeout.ms']).toBe(30_000);
     expect(producerConfig(parseRdKafkaTransportOptions({ brokers: 'a:1' }), 'tx').global['socket.timeout.ms']).toBe(30_000);
+  });
+
+  it("the member's producer (fenced by the group) retries after 5 ms, unless the pass-through sets retry.backoff.ms", () => {
+    const plain = parseRdKafkaTransportOptions({ brokers: 'a:1' });
+    expect(memberProducerConfig(plain, 'm').global).toMatchObject({ 'transactional.id': 'm', 'retry.backoff.ms': 5 });
+    expect(producerConfig(plain, 'p').global['retry.backoff.ms']).toBeUndefined();
+    const own = parseRdKafkaTransportOptions({ brokers: 'a:1', librdkafka: { 'retry.backoff.ms': 50 } });
+    expect(memberProducerConfig(own, 'm').global['retry.backoff.ms']).toBe(50);
   });
 
   it('producer linger: lingerMs, unless the librdkafka pass-through sets linger.ms', () => {
