@@ -72,6 +72,8 @@ const RESTART_TRIALS = num('CHAOS_RESTART_TRIALS', 1); // trial 7: kill -9 + res
 const ADAPTER = process.env['CHAOS_ADAPTER'] ?? 'kafkajs'; // KSCHED_ADAPTER of the schedulers of trials 1-4 and 6
 if (ADAPTER !== 'kafkajs' && ADAPTER !== 'rdkafka') throw new Error(`CHAOS_ADAPTER must be kafkajs or rdkafka, not ${ADAPTER}`);
 // kill_alo,kill_tx,broker_alo,broker_tx,rebalance_alo,rebalance_tx,zombie_alo,zombie_tx,restart_alo,restart_tx,bad_input,security
+/** `KSCHED_*` settings in the harness's environment reach every scheduler: a transactional run fenced by the group says so in its rows. */
+const FENCING = process.env['KSCHED_TRANSACTIONAL_FENCING'] === 'group' ? ', fenced by the group' : '';
 const SKIP = new Set((process.env['CHAOS_SKIP'] ?? '').split(',').filter(Boolean));
 
 const RUN_ID = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
@@ -572,7 +574,7 @@ function printTable(): string {
 }
 
 /** The adapter the trial's schedulers ran on, in the trial's name (rows of both adapters can then share a table). */
-const withAdapter = (r: Row, adapter: string = ADAPTER): Row => ({ ...r, trial: `${r.trial} (${adapter})` });
+const withAdapter = (r: Row, adapter: string = ADAPTER): Row => ({ ...r, trial: `${r.trial} (${adapter}${FENCING})` });
 
 /** Runs `count` trials of one kind in one mode, recording a row each (a harness error is a failed row). */
 async function trials(
