@@ -21,7 +21,8 @@
  * calls `unassign()` (eager) or `incrementalUnassign(revoked)` (cooperative), and librdkafka
  * goes on with the rebalance only after that, so no other member can be given the partitions
  * before `onRevoked` settled. New partitions are `assign()`ed (eager: the whole new assignment) or
- * `incrementalAssign()`ed (cooperative) and paused at once; `onAssigned` is awaited, and then the
+ * `incrementalAssign()`ed (cooperative) from their beginning (never from a committed offset: see
+ * `#onAssign`) and paused at once; `onAssigned` is awaited, and then the
  * partition is resumed and delivers what it queued meanwhile.
  *
  * **Position and EOF.** `enable.partition.eof` makes librdkafka emit an EOF event whenever its
@@ -51,6 +52,8 @@ import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { consumerConfig, consumerTopicConfig, createClient, disconnectWithin, connectFailingFast, forwardEvents } from './config.js';
 import { rdkafka } from './native.js';
 
+/** librdkafka's logical offset "the partition's beginning". */
+const OFFSET_BEGINNING = -2;
 /** Longest backoff after a failed `consume` call, ms. */
 const CONSUME_BACKOFF_MAX_MS = 5_000;
 /** Pause between two attempts of a seek librdkafka is not ready for yet (`ERR__STATE`), ms. */
@@ -437,8 +440,14 @@ export class RdKafkaGroupMember extends GroupMemberBase<PartitionState> {
   }
 
   #onAssign(assignment: readonly TopicPartition[], cooperative: boolean): void {
-    if (cooperative) this.#consumer.incrementalAssign(assignment.map(plain));
-    else this.#consumer.assign(assignment.map(plain));
+    // From the beginning, never from a committed offset: those are informational (the engine seeks
+    // where it reads), and librdkafka fetches committed offsets with require_stable under read
+    // committed, retrying the whole assignment's OffsetFetch while any one partition has a
+    // transactional offset commit pending (fenced by the group: a stalled owner's open
+    // transaction), so that none of them could be fetched or sought until it ended.
+    const from = assignment.map((tp) => ({ ...plain(tp), offset: OFFSET_BEGINNING }));
+    if (cooperative) this.#consumer.incrementalAssign(from);
+    else this.#consumer.assign(from);
     if (this.closing) return;
     // Nothing is fetched for a new partition before its onAssigned settled.
     this.assign(assignment, (base) => ({
