@@ -109,8 +109,6 @@ export class MemberTransactions {
   /** A transaction was begun and neither committed nor aborted. */
   #open = false;
   #closed = false;
-  /** Transactions committed, and how many of them joined more than one partition (for tests and logs). */
-  readonly stats = { transactions: 0, joined: 0, split: 0 };
 
   constructor(deps: MemberTransactionsDeps) {
     this.transactionalId = deps.transactionalId;
@@ -245,7 +243,6 @@ export class MemberTransactions {
     }
     // A joined transaction that failed on a record: each partition on its own, so the bad one fails alone.
     if (batch.length > 1 && this.#ready !== undefined && !this.#closed && !isRetriableError(failure)) {
-      this.stats.split++;
       this.#logger.debug({ partitions: batch.length, error: failure }, 'a joined transaction failed; running its partitions one by one');
       for (const request of batch) {
         try {
@@ -295,8 +292,6 @@ export class MemberTransactions {
       await callback((cb) => client.sendOffsetsToTransaction(offsets, consumer, this.#options.requestTimeoutMs, cb));
       await this.#retrying('committing', (cb) => client.commitTransaction(this.#options.transactionTimeoutMs, cb));
       this.#open = false;
-      this.stats.transactions++;
-      if (batch.length > 1) this.stats.joined++;
       // Every report was served during the commit.
       return await Promise.all(deliveries.map((d) => d.done()));
     } catch (error) {
