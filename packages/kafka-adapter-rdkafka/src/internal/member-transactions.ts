@@ -38,23 +38,12 @@ import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { createClient, producerConfig } from './config.js';
 import { DeliveringProducer, prepareRecords } from './producer.js';
 import type { DeliveryBatch, OutgoingRecord, PartitionCounts } from './producer.js';
+import { callback, retryingTxnCall } from './txn-calls.js';
 
-/** Attempts of a commit or abort that librdkafka reports as retriable. */
-const TXN_ATTEMPTS = 3;
 /** Longest pause between two checks while waiting for a stable position or offset, ms. */
 const MAX_POLL_MS = 100;
 /** Longest single `committed()` call while waiting for a stable committed position, ms. */
 const COMMITTED_CALL_TIMEOUT_MS = 2000;
-
-function callback(run: (cb: (error: LibrdKafkaError) => void) => void): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    try {
-      run((error) => (error ? reject(error) : resolve()));
-    } catch (error) {
-      reject(error);
-    }
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -316,16 +305,8 @@ export class MemberTransactions {
     return groupErrors.toTransportError(error, what);
   }
 
-  async #retrying(what: string, run: (cb: (error: LibrdKafkaError) => void) => void): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await callback(run);
-        return;
-      } catch (error) {
-        if (attempt >= TXN_ATTEMPTS || !isRetriableError(error) || isFencedError(error)) throw error;
-        this.#logger.warn({ transactionalId: this.transactionalId, error, attempt }, `${what} the transaction failed; retrying`);
-      }
-    }
+  #retrying(what: string, run: (cb: (error: LibrdKafkaError) => void) => void): Promise<void> {
+    return retryingTxnCall(what, run, this.#logger, this.transactionalId);
   }
 
   async #abort(): Promise<void> {

@@ -21,24 +21,12 @@ import type { ProduceRecord, RecordMetadata } from '@ksched/core';
 import { TransactionalProducerBase } from '@ksched/core/adapter';
 import type { TransactionalContext } from '@ksched/core/adapter';
 import type { LibrdKafkaError } from 'node-rdkafka';
-import { isFencedError, isRetriableError, rdKafkaErrors } from '../map-errors.js';
+import { rdKafkaErrors } from '../map-errors.js';
 import type { ResolvedRdKafkaTransportOptions } from '../options.js';
 import { createClient, producerConfig } from './config.js';
 import { DeliveringProducer, prepareRecords } from './producer.js';
 import type { DeliveryBatch, PartitionCounts } from './producer.js';
-
-/** Attempts of a commit or abort that librdkafka reports as retriable. */
-const TXN_ATTEMPTS = 3;
-
-function callback(run: (cb: (error: LibrdKafkaError) => void) => void): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    try {
-      run((error) => (error ? reject(error) : resolve()));
-    } catch (error) {
-      reject(error);
-    }
-  });
-}
+import { callback, retryingTxnCall } from './txn-calls.js';
 
 /** A transactional producer (see the module comment). */
 export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
@@ -122,16 +110,8 @@ export class RdKafkaTransactionalProducer extends TransactionalProducerBase {
   }
 
   /** Runs a commit or abort, again while librdkafka says the error is retriable. */
-  async #retrying(what: string, run: (cb: (error: LibrdKafkaError) => void) => void): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await callback(run);
-        return;
-      } catch (error) {
-        if (attempt >= TXN_ATTEMPTS || !isRetriableError(error) || isFencedError(error)) throw error;
-        this.logger.warn({ transactionalId: this.transactionalId, error, attempt }, `${what} the transaction failed; retrying`);
-      }
-    }
+  #retrying(what: string, run: (cb: (error: LibrdKafkaError) => void) => void): Promise<void> {
+    return retryingTxnCall(what, run, this.logger, this.transactionalId);
   }
 
   /**
