@@ -1324,17 +1324,17 @@ export class PartitionEngine {
       const entry = entries[i]!;
       const id = `${entry.key}@${entry.offset}`;
       ids[i] = id;
-      const { record, target } = this.#unpack(entry);
+      const { record, target, keyText } = this.#unpack(entry);
       const gone = deadLetterTopic !== undefined ? this.#undeliverable.get(id) : undefined;
       deadLetters[i] = gone !== undefined;
       let pair: DispatchPair;
       if (gone !== undefined)
         pair = deadLetterPair(record, target, deadLetterTopic!, { ...gone, textHeadersOnly: gone.reason === 'refused' });
-      else if (tracer === undefined) pair = dispatchPair(record, target);
+      else if (tracer === undefined) pair = dispatchPair(record, target, undefined, keyText);
       else {
         const span = this.#startSpan(tracer, entry, record, target, now);
         (spans ??= [])[i] = span;
-        pair = dispatchPair(record, target, span?.headers);
+        pair = dispatchPair(record, target, span?.headers, keyText);
       }
       targetTopics[i] = target.topic;
       targets[i] = pair.target;

@@ -118,6 +118,10 @@ describe('dispatchPair', () => {
         const direct = dispatchPair(record, decoded.target);
         expect(wireBytes(buffered.target)).toBe(wireBytes(direct.target));
         expect(wireBytes(buffered.tombstone)).toBe(wireBytes(direct.tombstone));
+        // What the engine sends: the key as text where it is text, the same bytes on the wire.
+        const engine = dispatchPair(unpacked.record, unpacked.target, undefined, unpacked.keyText);
+        expect(wireBytes(engine.target)).toBe(wireBytes(direct.target));
+        expect(wireBytes(engine.tombstone)).toBe(wireBytes(direct.tombstone));
         expect(buffered.target.partition).toBe(decoded.target.partition);
       }),
       { numRuns: 300 },

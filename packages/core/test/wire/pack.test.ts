@@ -24,17 +24,27 @@ describe('packSchedule / unpackSchedule', () => {
     const record = {
       key: enc.encode('k-1'),
       value: enc.encode('payload ✓'),
-      headers: { schedule_source_type: enc.encode('schedule'), trace: 'abc', 'ünïcode-name': 'välue', empty: new Uint8Array(0) },
+      headers: {
+        schedule_source_type: enc.encode('schedule'),
+        trace: 'abc',
+        'ünïcode-name': 'välue',
+        empty: new Uint8Array(0),
+        utf8: enc.encode('välue'),
+        binary: Uint8Array.of(0x61, 0xff),
+      },
       timestamp: 1_767_229_200_123,
     };
     const packed = packSchedule(record, {}, false);
     const back = unpackSchedule(packed, where).record;
     expect(normal(back)).toEqual(normal(record));
     expect(Object.keys(back.headers)).toEqual(Object.keys(record.headers));
-    // Strings come back as strings, bytes as bytes.
+    // Strings come back as strings, and so do ASCII bytes (the same bytes on the wire); other bytes as bytes.
     expect(back.headers['trace']).toBe('abc');
     expect(back.headers['ünïcode-name']).toBe('välue');
-    expect(back.headers['schedule_source_type']).toBeInstanceOf(Uint8Array);
+    expect(back.headers['schedule_source_type']).toBe('schedule');
+    expect(back.headers['empty']).toBe('');
+    expect(back.headers['utf8']).toBeInstanceOf(Uint8Array);
+    expect(back.headers['binary']).toBeInstanceOf(Uint8Array);
     expect(back).toMatchObject({ topic: 'schedules', partition: 3, offset: 42 });
     // One char per byte: a one-byte string about as long as the bytes it holds.
     expect([...packed].every((c) => c.charCodeAt(0) <= 0xff)).toBe(true);
@@ -48,6 +58,13 @@ describe('packSchedule / unpackSchedule', () => {
       expect([...back.key!]).toEqual([...enc.encode(text)]);
       expect(back.headers['trace']).toBe('abc');
     }
+  });
+
+  it('gives the key as text when it was kept as text, and none for a raw key', () => {
+    const record = { key: enc.encode('order-1'), value: null, headers: {}, timestamp: 1 };
+    expect(unpackSchedule(packSchedule(record, {}, false), { ...where, key: 'order-1' }).keyText).toBe('order-1');
+    const raw = { ...record, key: Uint8Array.of(0xff) };
+    expect(unpackSchedule(packSchedule(raw, {}, true), { ...where, key: '\ufffd' }).keyText).toBeUndefined();
   });
 
   it('keeps arbitrary bytes exactly: binary value and header values, a key that is not UTF-8, a null value', () => {

@@ -79,12 +79,17 @@ export interface DispatchPair {
  * @param replaced - headers of the target only that replace the carried ones of the same name
  *   (`null` removes one), e.g. a dispatch span's `traceparent`; the `schedule_source_*` headers
  *   are set after them and always win.
+ * @param keyText - the record's key as text, when its bytes are that text's UTF-8 encoding (see
+ *   `UnpackedSchedule.keyText`): the tombstone's key and `schedule_source_key` are then that
+ *   text, which is the same on the wire and spares each a byte array.
  */
 export function dispatchPair(
   record: ConsumedRecord,
   target: TargetRouting,
   replaced?: Readonly<Record<string, string | null>>,
+  keyText?: string,
 ): DispatchPair {
+  const key = keyText ?? record.key;
   const offset = String(record.offset);
   // One loop filling both header objects, and records built by assignment: object spreads cost
   // several times as much, and this runs once per dispatched schedule. Same key order as spreads.
@@ -100,7 +105,7 @@ export function dispatchPair(
   targetHeaders[Header.sourceTopic] = record.topic;
   targetHeaders[Header.sourcePartition] = String(record.partition);
   targetHeaders[Header.sourceOffset] = offset;
-  if (record.key !== null) targetHeaders[Header.sourceKey] = record.key;
+  if (key !== null) targetHeaders[Header.sourceKey] = key;
 
   tombstoneHeaders[Header.schemaVersion] = SCHEMA_VERSION;
   tombstoneHeaders[Header.sourceType] = SourceType.tombstone;
@@ -119,7 +124,7 @@ export function dispatchPair(
     tombstone: {
       topic: record.topic,
       partition: record.partition,
-      key: record.key,
+      key,
       value: null,
       headers: tombstoneHeaders,
     },

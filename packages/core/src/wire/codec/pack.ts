@@ -25,10 +25,12 @@ export function utf8(bytes: Uint8Array): string | undefined {
 //   value: 0 = null | length + 1, bytes
 //   header count                       per header: name (index + 1 in the name table, or 0 then
 //                                      2 × length, UTF-8 bytes), value (2 × length + 1 if it was
-//                                      a string, bytes)
+//                                      a string or ASCII bytes, else 2 × length; then its bytes)
 //
-// Header values keep their exact bytes (strings are stored as their UTF-8 encoding and come back
-// as strings), so the record unpacked at dispatch time produces the same bytes as the one consumed.
+// Header values keep their exact bytes: strings are stored as their UTF-8 encoding and come back
+// as strings, and so do byte values that are all ASCII (the usual header: every one of ksched's
+// own), whose text is the same bytes on the wire; other bytes come back as bytes. So the record
+// unpacked at dispatch time produces the same bytes as the one consumed.
 //
 // The packed form also carries the schedule's decoded routing, so dispatch never decodes the
 // envelope again: ksched's own header names are the first entries of the name table, at fixed
@@ -121,6 +123,12 @@ const scratch = new ByteWriter(4096);
 
 const CHUNK = 8192;
 
+/** Whether every byte of `bytes` is below 0x80 (so its text is its bytes, one char each). */
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false;
+  return true;
+}
+
 /** Bytes → a string with one char (code 0–255) per byte. */
 function latin1(bytes: Uint8Array): string {
   if (bytes.length <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
@@ -135,6 +143,11 @@ function latin1(bytes: Uint8Array): string {
 export interface UnpackedSchedule {
   readonly record: ConsumedRecord;
   readonly target: TargetRouting;
+  /**
+   * The key as text when its bytes are that text's UTF-8 encoding (always, unless the key was
+   * packed as raw bytes), else undefined: {@link dispatchPair} can send it instead of the bytes.
+   */
+  readonly keyText: string | undefined;
 }
 
 /**
@@ -175,7 +188,9 @@ export function packSchedule(
     const value = record.headers[name]!;
     if (typeof value === 'string') w.text(value, 1);
     else {
-      w.varint(value.length * 2);
+      // ASCII bytes come back as their text: the same bytes on the wire, and no byte array (nor
+      // a client's buffer view of it) for each dispatched copy of the header.
+      w.varint(value.length * 2 + (isAscii(value) ? 1 : 0));
       w.raw(value);
     }
   }
@@ -190,46 +205,40 @@ export function unpackSchedule(packed: string, where: { topic: string; partition
   // Read straight from the string (one char per byte): no copy of the whole, a substring for each
   // ASCII text value (the usual header) and bytes only for what must be bytes. This runs once per
   // dispatched schedule.
-  let at = 0;
-  const varint = (): number => {
-    let n = 0;
-    let scale = 1;
-    for (;;) {
-      const b = packed.charCodeAt(at++);
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 128;
-    }
-  };
+  at = 0;
   const flags = packed.charCodeAt(at++);
   for (let i = 0; i < 8; i++) floatBytes[i] = packed.charCodeAt(at + i);
   const timestamp = float[0]!;
   at += 8;
-  const partition = (flags & TARGET_PARTITION) !== 0 ? varint() : undefined;
+  const partition = (flags & TARGET_PARTITION) !== 0 ? readVarint(packed) : undefined;
   let key: Uint8Array;
+  let keyText: string | undefined;
   if ((flags & RAW_KEY) !== 0) {
-    const length = varint();
+    const length = readVarint(packed);
     key = bytesOf(packed, at, at + length);
     at += length;
-  } else key = textBytes(where.key);
-  const valueLength = varint();
+  } else {
+    key = textBytes(where.key);
+    keyText = where.key;
+  }
+  const valueLength = readVarint(packed);
   const value = valueLength === 0 ? null : bytesOf(packed, at, at + valueLength - 1);
   if (valueLength > 0) at += valueLength - 1;
-  const count = varint();
+  const count = readVarint(packed);
   const headers: Record<string, HeaderValue> = {};
   let topic: HeaderValue = '';
   let targetKey: HeaderValue | undefined;
   let partitionKey: HeaderValue | undefined;
   for (let i = 0; i < count; i++) {
-    const id = varint();
+    const id = readVarint(packed);
     let name: string;
     if (id > 0) name = names[id - 1]!;
     else {
-      const length = varint() / 2;
+      const length = readVarint(packed) / 2;
       name = lenient.decode(bytesOf(packed, at, at + length));
       at += length;
     }
-    const tagged = varint();
+    const tagged = readVarint(packed);
     const length = Math.floor(tagged / 2);
     const headerValue = tagged % 2 === 1 ? textOf(packed, at, at + length) : bytesOf(packed, at, at + length);
     at += length;
@@ -246,7 +255,23 @@ export function unpackSchedule(packed: string, where: { topic: string; partition
   return {
     record: { topic: where.topic, partition: where.partition, offset: where.offset, key, value, headers, timestamp },
     target,
+    keyText,
   };
+}
+
+/** Where {@link unpackSchedule} is reading (one unpack at a time: it never yields). */
+let at = 0;
+
+/** The unsigned LEB128 varint of `packed` at {@link at}, which moves past it. */
+function readVarint(packed: string): number {
+  let n = 0;
+  let scale = 1;
+  for (;;) {
+    const b = packed.charCodeAt(at++);
+    n += (b & 0x7f) * scale;
+    if (b < 0x80) return n;
+    scale *= 128;
+  }
 }
 
 /**
