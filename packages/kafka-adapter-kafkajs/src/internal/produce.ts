@@ -14,11 +14,9 @@ import type { ProduceRecord, RecordMetadata } from '@ksched/core';
 import type { ICustomPartitioner, Message, PartitionerArgs, RecordMetadata as KafkaRecordMetadata, TopicMessages } from 'kafkajs';
 import { toKafkaMessage } from '../map-record.js';
 
+/** A record whose partition key, not its key, decides its partition (registered by `prepare`). */
 interface Choice {
-  /** Hashed instead of the key when present. */
-  readonly partitionKey?: string;
-  /** The partition chosen on the first call (kafkajs calls the partitioner again on retries). */
-  chosen?: number;
+  readonly partitionKey: string;
 }
 
 /** One produced record: its topic and the kafkajs message built for it. */
@@ -37,6 +35,11 @@ function toPositive(x: number): number {
   return x & 0x7fffffff;
 }
 
+function hasPartition(metadata: PartitionerArgs['partitionMetadata'], partition: number): boolean {
+  for (const p of metadata) if (p.partitionId === partition) return true;
+  return false;
+}
+
 /**
  * A kafkajs partitioner that honours ksched's partition rules (explicit partition > murmur2 of
  * `partitionKey` > murmur2 of `key` > round robin over partitions with a leader) and remembers
@@ -45,39 +48,49 @@ function toPositive(x: number): number {
 export class RecordingPartitioner {
   readonly #choices = new WeakMap<Message, Choice>();
   readonly #counters = new Map<string, number>();
+  /** The partitions with a leader, for the last metadata seen (kafkajs passes the same array until it refreshes). */
+  #available: { metadata: PartitionerArgs['partitionMetadata']; leaders: PartitionerArgs['partitionMetadata'] } | undefined;
 
   /** Pass as kafkajs `createPartitioner`. */
   readonly create: ICustomPartitioner = () => (args) => this.#choose(args);
 
+  /**
+   * The partition of `message`, written to `message.partition`: kafkajs calls the partitioner
+   * again on a retry, which then keeps the first choice, and {@link metadata} reads it there
+   * (the message objects are the adapter's own, built by {@link prepare}).
+   */
   #choose({ topic, partitionMetadata, message }: PartitionerArgs): number {
-    let choice = this.#choices.get(message);
-    if (choice?.chosen !== undefined) return choice.chosen;
     const count = partitionMetadata.length;
     let partition: number;
     if (message.partition !== undefined && message.partition !== null) {
       partition = message.partition;
-      if (!partitionMetadata.some((p) => p.partitionId === partition)) {
+      // Metadata usually lists partition i at index i; the search only runs when it does not.
+      if (partitionMetadata[partition]?.partitionId !== partition && !hasPartition(partitionMetadata, partition)) {
         throw new TransportError(`partition ${partition} of topic ${topic} does not exist (the topic has ${count} partitions)`, {
           retriable: false,
         });
       }
-    } else if (choice?.partitionKey !== undefined) {
+      return partition;
+    }
+    const choice = this.#choices.get(message);
+    if (choice !== undefined) {
       partition = partitionForKey(choice.partitionKey, count);
     } else if (message.key !== undefined && message.key !== null) {
       partition = partitionForKey(message.key, count);
     } else {
       // Keyless: round robin over the partitions that have a leader (kafkajs's default does the same).
-      const available = partitionMetadata.filter((p) => p.leader >= 0);
+      const available = this.#leaders(partitionMetadata);
       const next = toPositive((this.#counters.get(topic) ?? Math.floor(Math.random() * 0x7fffffff)) + 1);
       this.#counters.set(topic, next);
       partition = available.length > 0 ? available[next % available.length]!.partitionId : next % count;
     }
-    if (choice === undefined) {
-      choice = {};
-      this.#choices.set(message, choice);
-    }
-    choice.chosen = partition;
+    message.partition = partition;
     return partition;
+  }
+
+  #leaders(metadata: PartitionerArgs['partitionMetadata']): PartitionerArgs['partitionMetadata'] {
+    if (this.#available?.metadata !== metadata) this.#available = { metadata, leaders: metadata.filter((p) => p.leader >= 0) };
+    return this.#available.leaders;
   }
 
   /** kafkajs messages for `records`, grouped by topic for `sendBatch`, each registered with its partition key. */
@@ -116,8 +129,8 @@ export class RecordingPartitioner {
     let lastPartition = -1;
     let k = '';
     return batch.records.map(({ topic, message }) => {
-      const partition = message.partition ?? this.#choices.get(message)?.chosen;
-      if (partition === undefined) {
+      const partition = message.partition;
+      if (partition === undefined || partition === null) {
         throw new TransportError(`kafkajs did not report the partition of a record produced to ${topic}`, { retriable: false });
       }
       if (topic !== lastTopic || partition !== lastPartition) {
