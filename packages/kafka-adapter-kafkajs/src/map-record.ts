@@ -141,7 +141,7 @@ function relabel(bytes: Buffer | Uint8Array): Uint8Array {
 /**
  * {@link fromKafkaMessage} for messages of a fetch the adapter's own consumer made (not exported
  * from the package): the same record, but kafkajs's Buffers become its bytes by re-labelling
- * them, which mutates `message`. Used by the partition reader.
+ * them, which mutates `message`. Used by the partition reader and by the group member's batches.
  */
 export function fromFetchedMessage(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
   const headers: Record<string, HeaderValue> = {};

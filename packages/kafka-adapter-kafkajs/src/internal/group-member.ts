@@ -46,7 +46,7 @@ import type { PartitionBatch, TopicPartition, TopicPartitionOffset, Watermarks }
 import { GroupMemberBase, tpKey } from '@ksched/core/adapter';
 import type { HeldPartition, MemberContext } from '@ksched/core/adapter';
 import type { Consumer, EachBatchPayload, GroupDescription, Kafka } from 'kafkajs';
-import { fromKafkaMessage } from '../map-record.js';
+import { fromFetchedMessage } from '../map-record.js';
 import { kafkaJsErrors, rethrowAs, toTransportError } from '../map-errors.js';
 import type { ResolvedKafkaJsTransportOptions } from '../options.js';
 import { kafkaRetry } from './kafka.js';
@@ -439,7 +439,7 @@ export class GroupMember extends GroupMemberBase<KafkaJsPartition> {
     const delivery: PartitionBatch = {
       topic: batch.topic,
       partition: batch.partition,
-      records: batch.messages.map((m) => fromKafkaMessage(batch.topic, batch.partition, m)),
+      records: batch.messages.map((m) => fromFetchedMessage(batch.topic, batch.partition, m)),
       position,
       ...(reachedEnd ? { highWatermark } : {}),
     };
