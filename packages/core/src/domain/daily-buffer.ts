@@ -15,11 +15,16 @@ export interface BufferEntry<T> {
   readonly value: T;
 }
 
-/** A heap cell. The entry is a frozen copy, handed out as is: callers never see `index`. */
+/**
+ * A heap cell. The entry is a frozen copy, handed out as is: callers never see `index`, which is
+ * -1 while the entry is taken out of the order (see {@link DailyBuffer.take}).
+ */
 interface Slot<T> {
   readonly entry: BufferEntry<T>;
   index: number;
 }
+
+const TAKEN = -1;
 
 function before<T>(a: Slot<T>, b: Slot<T>): boolean {
   const x = a.entry;
@@ -36,6 +41,13 @@ function before<T>(a: Slot<T>, b: Slot<T>): boolean {
  * and `delete` cost O(log n), `size` and `peek` O(1), and listing the k earliest due entries
  * costs O(k log k) without touching the rest, so a tick never scans the buffer (the reference
  * scans all n entries and sorts on every tick).
+ *
+ * An entry being dispatched can be taken out of the order ({@link DailyBuffer.take},
+ * {@link DailyBuffer.takeEntry}) without leaving the buffer: it is still found by key, counted in
+ * `size`, `bytes` and `countOnDay`, replaced by `add` and removed by `delete`, but `due`, `peek`
+ * and `evictLatest` no longer see it, so that listing the next batch never walks past the
+ * batches in flight. {@link DailyBuffer.restore} puts it back (its dispatch failed); removing it
+ * once dispatched costs O(1).
  *
  * @example
  * ```ts
@@ -60,9 +72,14 @@ export class DailyBuffer<T> {
     this.#sizeOf = options.sizeOf;
   }
 
-  /** Number of buffered schedules. O(1). */
+  /** Number of buffered schedules, taken ones included. O(1). */
   get size(): number {
-    return this.#heap.length;
+    return this.#byKey.size;
+  }
+
+  /** Number of buffered schedules taken out of the order (see {@link DailyBuffer.take}). O(1). */
+  get taken(): number {
+    return this.#byKey.size - this.#heap.length;
   }
 
   /** Estimated bytes of the buffered entries (see the constructor's `sizeOf`). O(1). */
@@ -115,14 +132,56 @@ export class DailyBuffer<T> {
     return true;
   }
 
-  /** The earliest entry (smallest due time, then offset), if any. O(1). */
+  /**
+   * Takes up to `limit` entries due at or before `nowMs` out of the order, earliest first (due
+   * time, then offset), and returns them. They stay buffered (see the class comment) until they
+   * are deleted or {@link DailyBuffer.restore restored}. O(k log n) for k taken entries.
+   */
+  take(nowMs: number, limit: number): BufferEntry<T>[] {
+    const out: BufferEntry<T>[] = [];
+    const heap = this.#heap;
+    while (out.length < limit && heap.length > 0) {
+      const top = heap[0]!;
+      if (top.entry.dueMs > nowMs) break;
+      this.#unlink(top);
+      out.push(top.entry);
+    }
+    return out;
+  }
+
+  /**
+   * Takes one entry returned by {@link DailyBuffer.due} out of the order, like
+   * {@link DailyBuffer.take}. False when it is no longer the entry buffered under its key, or is
+   * taken already. O(log n).
+   */
+  takeEntry(entry: BufferEntry<T>): boolean {
+    const slot = this.#byKey.get(entry.key);
+    if (slot === undefined || slot.entry !== entry || slot.index === TAKEN) return false;
+    this.#unlink(slot);
+    return true;
+  }
+
+  /**
+   * Puts a taken entry back in the order (its dispatch failed). A no-op, returning false, when it
+   * was deleted or replaced meanwhile, or was not taken. O(log n).
+   */
+  restore(entry: BufferEntry<T>): boolean {
+    const slot = this.#byKey.get(entry.key);
+    if (slot === undefined || slot.entry !== entry || slot.index !== TAKEN) return false;
+    slot.index = this.#heap.length;
+    this.#heap.push(slot);
+    this.#up(slot.index);
+    return true;
+  }
+
+  /** The earliest entry (smallest due time, then offset) not taken, if any. O(1). */
   peek(): BufferEntry<T> | undefined {
     return this.#heap[0]?.entry;
   }
 
   /**
    * Up to `limit` entries due at or before `nowMs`, earliest first (due time, then offset),
-   * without removing them. O(k log k) for k returned entries.
+   * without removing them; taken entries are not listed. O(k log k) for k returned entries.
    */
   due(nowMs: number, limit = Number.POSITIVE_INFINITY): BufferEntry<T>[] {
     const out: BufferEntry<T>[] = [];
@@ -144,9 +203,9 @@ export class DailyBuffer<T> {
     return out;
   }
 
-  /** All entries in due order. O(n log n): for tests and diagnostics, not for the hot path. */
+  /** All entries in due order, taken ones included. O(n log n): for tests and diagnostics, not for the hot path. */
   toArray(): BufferEntry<T>[] {
-    return this.due(Number.POSITIVE_INFINITY);
+    return [...this.#byKey.values()].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)).map((slot) => slot.entry);
   }
 
   /** Removes everything. */
@@ -162,7 +221,8 @@ export class DailyBuffer<T> {
    * `targetBytes` remain, never one due before `floorMs`, and always every entry of a due time it
    * reaches, so that afterwards the buffer holds *every* entry it held that is due before the
    * returned bound. Returns that bound (the earliest removed due time), or `undefined` when nothing
-   * was removed. O(n log n): for the rare times a memory ceiling is reached.
+   * was removed. Taken entries are never removed. O(n log n): for the rare times a memory ceiling
+   * is reached.
    */
   evictLatest(
     targetBytes: number,
@@ -190,11 +250,17 @@ export class DailyBuffer<T> {
   }
 
   #removeSlot(slot: Slot<T>): void {
+    this.#byKey.delete(slot.entry.key);
+    this.#counted(slot.entry, -1);
+    if (slot.index !== TAKEN) this.#unlink(slot);
+  }
+
+  /** Takes a slot out of the heap (it stays under its key). */
+  #unlink(slot: Slot<T>): void {
     const heap = this.#heap;
     const i = slot.index;
     const last = heap.pop()!;
-    this.#byKey.delete(slot.entry.key);
-    this.#counted(slot.entry, -1);
+    slot.index = TAKEN;
     if (last !== slot) {
       heap[i] = last;
       last.index = i;

@@ -282,8 +282,6 @@ export class PartitionEngine {
   #floorSkipped = new Map<string, { readonly offset: number; readonly dueMs: number }>();
   /** `key@offset` of the schedules in the flush being produced now. */
   readonly #inFlight = new Set<string>();
-  /** The buffer entries of the batches in flight: left out of the next batch until they land or fail. */
-  readonly #flying = new Set<BufferEntry<Pending>>();
   /** `key@offset` of in-flight schedules whose own tombstone was already read back. */
   readonly #confirmed = new Set<string>();
   /**
@@ -1207,10 +1205,7 @@ export class PartitionEngine {
     const probe = next !== undefined && this.#probeAfter !== undefined && next.ids[0] !== this.#probeAfter;
     if (next !== undefined) {
       this.#probeAfter = undefined;
-      for (let i = 0; i < entries.length; i++) {
-        this.#inFlight.add(next.ids[i]!);
-        this.#flying.add(entries[i]!);
-      }
+      for (const id of next.ids) this.#inFlight.add(id);
     }
     const carried = carry?.tombstones.length ?? 0;
     const records = carry === undefined ? next!.targets : next === undefined ? carry.tombstones : carry.tombstones.concat(next.targets);
@@ -1346,7 +1341,8 @@ export class PartitionEngine {
   /** A batch's produce was refused before anything was sent: it is no longer in flight. */
   #flightDropped(flight: Flight, error: unknown): void {
     for (const id of flight.ids) this.#inFlight.delete(id);
-    for (const entry of flight.entries) this.#flying.delete(entry);
+    // Back in the order of the buffer, unless deleted or replaced meanwhile (see #nextBatch).
+    for (const entry of flight.entries) this.#buffer.restore(entry);
     if (flight.spans !== undefined) for (const span of flight.spans) this.#endSpan(span, { ok: false, error });
   }
 
@@ -1431,7 +1427,6 @@ export class PartitionEngine {
       const entry = entries[i]!;
       const id = ids[i]!;
       this.#inFlight.delete(id);
-      this.#flying.delete(entry);
       this.#confirmed.delete(id);
       this.#unsettled.delete(id);
       this.#failing.delete(id);
@@ -1579,21 +1574,27 @@ export class PartitionEngine {
 
   /**
    * The next batch: due schedules in (due time, offset) order, skipping those set aside, at most
-   * `flushBatchSize / 2` of them, none of those in flight (see `#flying`). A schedule that already failed on its own is produced alone, and
+   * `flushBatchSize / 2` of them. A schedule that already failed on its own is produced alone, and
    * so is every schedule while isolating the cause of a failed batch.
+   *
+   * The batch is taken out of the buffer's order while it is in flight (it stays buffered under
+   * its key), so the next batch starts right after it instead of walking past every schedule in
+   * flight. Landing deletes it (#flightLanded); a failed or refused produce restores it
+   * (#flightDropped).
    */
   #nextBatch(now: number): BufferEntry<Pending>[] {
-    const aside = this.#failing.size === 0 ? 0 : [...this.#failing.values()].filter((f) => f.asideUntilMs > now).length;
     const limit = this.#isolate ? 1 : this.#pairsPerBatch;
+    if (this.#failing.size === 0) return this.#buffer.take(now, limit);
+    const aside = [...this.#failing.values()].filter((f) => f.asideUntilMs > now).length;
     const batch: BufferEntry<Pending>[] = [];
-    const flying = this.#flying;
-    for (const entry of this.#buffer.due(now, limit + aside + flying.size)) {
-      if ((flying.size > 0 && flying.has(entry)) || this.#isAside(entry, now)) continue;
-      const failedBefore = this.#failing.size > 0 && this.#failing.has(`${entry.key}@${entry.offset}`);
+    for (const entry of this.#buffer.due(now, limit + aside)) {
+      if (this.#isAside(entry, now)) continue;
+      const failedBefore = this.#failing.has(`${entry.key}@${entry.offset}`);
       if (failedBefore && batch.length > 0) break;
       batch.push(entry);
       if (failedBefore || batch.length >= limit) break;
     }
+    for (const entry of batch) this.#buffer.takeEntry(entry);
     return batch;
   }
 

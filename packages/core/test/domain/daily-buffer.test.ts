@@ -390,3 +390,179 @@ describe('DailyBuffer (window: bytes, days, eviction)', () => {
     expect(b.toArray().map((e) => e.dueMs)).toEqual([1000, 1100, 1200, 1300, 1400]);
   });
 });
+
+describe('DailyBuffer (taken out of the order while being dispatched)', () => {
+  const sized = () => new DailyBuffer<string>({ sizeOf: (e) => e.value.length });
+
+  it('take() hands out the earliest due entries, which stay buffered by key but leave due() and peek()', () => {
+    const b = sized();
+    b.add(entry('c', NOW + 2, 3, 'ccc'));
+    b.add(entry('a', NOW, 1, 'a'));
+    b.add(entry('b', NOW + 1, 2, 'bb'));
+    b.add(entry('later', NOW + 60_000, 4, 'llll'));
+    const taken = b.take(NOW + 1, 10);
+    expect(keys(taken)).toEqual(['a', 'b']);
+    // Still buffered: found, counted, sized.
+    expect([b.size, b.taken, b.bytes, b.countOnDay(NOW)]).toEqual([4, 2, 10, 4]);
+    expect(b.get('a')).toBe(taken[0]);
+    expect(b.has('b')).toBe(true);
+    // Out of the order: the next listing starts after them.
+    expect(keys(b.due(NOW + 2))).toEqual(['c']);
+    expect(b.peek()?.key).toBe('c');
+    expect(keys(b.take(NOW + 2, 10))).toEqual(['c']);
+    expect(b.take(NOW + 2, 10)).toEqual([]);
+    // toArray() is every buffered entry, taken ones included.
+    expect(keys(b.toArray())).toEqual(['a', 'b', 'c', 'later']);
+  });
+
+  it('take() stops at the limit and at the first entry not due', () => {
+    const b = new DailyBuffer<string>();
+    for (let i = 0; i < 6; i++) b.add(entry(`k${i}`, NOW + i, i));
+    expect(keys(b.take(NOW + 4, 2))).toEqual(['k0', 'k1']);
+    expect(keys(b.take(NOW + 4, 0))).toEqual([]);
+    expect(keys(b.take(NOW + 3, 10))).toEqual(['k2', 'k3']);
+    expect(keys(b.due(Number.POSITIVE_INFINITY))).toEqual(['k4', 'k5']);
+  });
+
+  it('deleting a taken entry (it was dispatched) frees its key, bytes and day count', () => {
+    const b = sized();
+    b.add(entry('a', NOW, 1, 'aaaa'));
+    b.add(entry('b', NOW + 1, 2, 'bb'));
+    const [a] = b.take(NOW, 1);
+    expect(b.deleteIfOffset('a', 0)).toBe(false);
+    expect(b.deleteIfOffset('a', a!.offset)).toBe(true);
+    expect([b.size, b.taken, b.bytes, b.countOnDay(NOW), b.has('a')]).toEqual([1, 0, 2, 1, false]);
+    // Its dispatch is over: restoring it now is a no-op.
+    expect(b.restore(a!)).toBe(false);
+    expect(keys(b.toArray())).toEqual(['b']);
+  });
+
+  it('restore() puts a taken entry back in its place in the order (its dispatch failed)', () => {
+    const b = new DailyBuffer<string>();
+    for (let i = 0; i < 5; i++) b.add(entry(`k${i}`, NOW + i, i));
+    const taken = b.take(NOW + 1, 2);
+    expect(b.restore(taken[1]!)).toBe(true);
+    expect(b.restore(taken[1]!)).toBe(false); // not taken any more
+    expect(keys(b.due(NOW + 10))).toEqual(['k1', 'k2', 'k3', 'k4']);
+    expect(b.restore(taken[0]!)).toBe(true);
+    expect(keys(b.due(NOW + 10))).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    expect(b.taken).toBe(0);
+  });
+
+  it('an update that arrives while the old version is taken replaces it, and the old one is never restored', () => {
+    const b = sized();
+    b.add(entry('a', NOW, 1, 'old'));
+    const [old] = b.take(NOW, 1);
+    b.add(entry('a', NOW + 5, 9, 'newer'));
+    expect([b.size, b.taken, b.bytes]).toEqual([1, 0, 5]);
+    expect(b.get('a')?.offset).toBe(9);
+    expect(b.restore(old!)).toBe(false);
+    // Landing of the old version leaves the update alone.
+    expect(b.deleteIfOffset('a', 1)).toBe(false);
+    expect(keys(b.due(NOW + 5))).toEqual(['a']);
+    // A taken entry deleted by key (a cancel, or its tombstone read back) is gone for good.
+    const [updated] = b.take(NOW + 5, 1);
+    expect(b.delete('a')).toBe(true);
+    expect(b.restore(updated!)).toBe(false);
+    expect([b.size, b.taken, b.bytes]).toEqual([0, 0, 0]);
+  });
+
+  it('takeEntry() takes one listed entry, only while it is the buffered, untaken version', () => {
+    const b = new DailyBuffer<string>();
+    for (let i = 0; i < 4; i++) b.add(entry(`k${i}`, NOW + i, i));
+    const listed = b.due(NOW + 3);
+    expect(b.takeEntry(listed[2]!)).toBe(true);
+    expect(b.takeEntry(listed[2]!)).toBe(false);
+    expect(keys(b.due(NOW + 3))).toEqual(['k0', 'k1', 'k3']);
+    b.add(entry('k0', NOW, 7)); // replaced: the listed copy is stale
+    expect(b.takeEntry(listed[0]!)).toBe(false);
+    expect(b.takeEntry(entry('nope', NOW, 0))).toBe(false);
+  });
+
+  it('evictLatest never removes a taken entry', () => {
+    const b = sized();
+    for (let i = 0; i < 4; i++) b.add(entry(`k${i}`, NOW + i, i, 'xxxxxxxxxx'));
+    const taken = b.take(NOW + 3, 4);
+    expect(taken).toHaveLength(4);
+    expect(b.evictLatest(0, 0)).toBeUndefined();
+    expect(b.size).toBe(4);
+    b.restore(taken[3]!);
+    expect(b.evictLatest(0, 0)?.entries.map((e) => e.key)).toEqual(['k3']);
+    expect([b.size, b.bytes]).toEqual([3, 30]);
+  });
+
+  it('agrees with a model under any mix of add, delete, take, restore and dispatch', { timeout: 30_000 }, () => {
+    type TakeOp =
+      | { readonly op: 'add'; readonly key: string; readonly dueMs: number }
+      | { readonly op: 'delete'; readonly key: string }
+      | { readonly op: 'take'; readonly nowMs: number; readonly limit: number }
+      | { readonly op: 'restore' | 'land'; readonly pick: number };
+    const takeOpArb: fc.Arbitrary<TakeOp> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('add' as const), key: keyArb, dueMs: dueArb }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), key: keyArb }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          op: fc.constant('take' as const),
+          nowMs: fc.integer({ min: -5, max: 45 }),
+          limit: fc.integer({ min: 0, max: 6 }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('restore' as const, 'land' as const), pick: fc.nat() }) },
+    );
+    fc.assert(
+      fc.property(fc.array(takeOpArb, { maxLength: 200, size: 'max' }), (ops) => {
+        const buffer = new DailyBuffer<string>();
+        const model = new Map<string, BufferEntry<string>>();
+        /** Entries handed out by take() and not yet restored or landed (some may be stale). */
+        let out: BufferEntry<string>[] = [];
+        const takenKeys = new Set<string>();
+        let offset = 0;
+        for (const op of ops) {
+          switch (op.op) {
+            case 'add': {
+              const e = entry(op.key, op.dueMs, offset++);
+              buffer.add(e);
+              model.set(op.key, e);
+              takenKeys.delete(op.key);
+              break;
+            }
+            case 'delete':
+              expect(buffer.delete(op.key)).toBe(model.delete(op.key));
+              takenKeys.delete(op.key);
+              break;
+            case 'take': {
+              const open = new Map([...model].filter(([k]) => !takenKeys.has(k)));
+              const want = modelDue(open, op.nowMs, op.limit);
+              const got = buffer.take(op.nowMs, op.limit);
+              expect(got).toEqual(want);
+              for (const e of got) takenKeys.add(e.key);
+              out.push(...got);
+              break;
+            }
+            case 'restore':
+            case 'land': {
+              if (out.length === 0) break;
+              const e = out[op.pick % out.length]!;
+              out = out.filter((x) => x !== e);
+              // Still the buffered version (offsets are unique here), and still taken.
+              const current = model.get(e.key)?.offset === e.offset && takenKeys.has(e.key);
+              if (op.op === 'restore') expect(buffer.restore(e)).toBe(current);
+              else {
+                expect(buffer.deleteIfOffset(e.key, e.offset)).toBe(model.get(e.key)?.offset === e.offset);
+                if (model.get(e.key)?.offset === e.offset) model.delete(e.key);
+              }
+              if (current) takenKeys.delete(e.key);
+              break;
+            }
+          }
+          const open = new Map([...model].filter(([k]) => !takenKeys.has(k)));
+          expect([buffer.size, buffer.taken]).toEqual([model.size, takenKeys.size]);
+          expect(buffer.due(Number.POSITIVE_INFINITY)).toEqual(modelDue(open, Number.POSITIVE_INFINITY, undefined));
+          expect(buffer.toArray()).toEqual(modelDue(model, Number.POSITIVE_INFINITY, undefined));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
