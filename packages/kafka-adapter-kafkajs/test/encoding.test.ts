@@ -7,7 +7,14 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadKafkaJs } from '../src/internal/kafkajs.js';
-import { groupMessagesPerPartition, lighterEncoder, type KafkaJsEncoderClass } from '../src/internal/encoding.js';
+import {
+  groupMessagesPerPartition,
+  lighterEncoder,
+  lighterRecord,
+  type KafkaJsEncoderClass,
+  type RecordArgs,
+  type RecordEncoder,
+} from '../src/internal/encoding.js';
 
 const require = createRequire(import.meta.url);
 const kafkajsRoot = require.resolve('kafkajs/package.json').replace(/package\.json$/, '');
@@ -220,5 +227,69 @@ describe('groupMessagesPerPartition', () => {
     const CopyEncoder = copy.module('src/protocol/encoder.js') as { name: string };
     expect(CopyEncoder.name).toBe('LighterEncoder');
     expect((installed('src/protocol/encoder.js') as { name: string }).name).toBe('Encoder');
+  });
+});
+
+describe('the one-buffer record encoder', () => {
+  const RECORD = 'src/protocol/recordBatch/record/v0/index.js';
+  const stockRecord = installed(RECORD) as RecordEncoder;
+  const calls: RecordArgs[] = [];
+  const lighter = lighterRecord((args) => {
+    calls.push(args);
+    return stockRecord(args);
+  });
+  /** The record's bytes, or the error's class when it throws. */
+  const outcome = (encode: RecordEncoder, args: RecordArgs): string => {
+    try {
+      return encode(args).buffer.toString('hex');
+    } catch (error) {
+      return `throws ${(error as Error).constructor.name}`;
+    }
+  };
+  const oddArb = fc.oneof(fc.constant(undefined), fc.integer(), fc.uint8Array({ maxLength: 5 }), fc.constant(null), fc.constant({ x: 1 }));
+  const argsArb: fc.Arbitrary<RecordArgs> = fc.record(
+    {
+      offsetDelta: fc.oneof(fc.nat(2000), fc.integer(), fc.constant(0.5)),
+      timestampDelta: fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 }), fc.constant(0), fc.constant('12')),
+      key: fc.oneof(fc.option(bytesArb, { nil: null }), oddArb),
+      value: fc.oneof(fc.option(bytesArb, { nil: null }), oddArb),
+      headers: fc.oneof(
+        fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(bytesArb, fc.array(bytesArb, { maxLength: 3 })), { maxKeys: 12 }),
+        fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(bytesArb, oddArb, fc.array(fc.oneof(bytesArb, oddArb), { maxLength: 2 })), {
+          maxKeys: 3,
+        }),
+      ),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('writes what kafkajs writes for any record (or fails as it does), taking kafkajs’s own path only for what it does not expect', () => {
+    let own = 0;
+    fc.assert(
+      fc.property(argsArb, (args) => {
+        const before = calls.length;
+        expect(outcome(lighter, args)).toBe(outcome(stockRecord, args));
+        if (calls.length === before) own++;
+      }),
+      { numRuns: 2000 },
+    );
+    // Both paths ran, many times each.
+    expect(own).toBeGreaterThan(200);
+    expect(calls.length).toBeGreaterThan(100);
+  });
+
+  it('takes its own path for what ksched produces: string or Buffer keys, values and headers', () => {
+    const before = calls.length;
+    const args = { offsetDelta: 7, key: 'k', value: Buffer.alloc(200, 1), headers: { a: 'x', b: Buffer.from([1, 2]), c: ['y', 'z'] } };
+    expect(lighter(args).buffer.equals(stockRecord(args).buffer)).toBe(true);
+    expect(calls.length).toBe(before);
+  });
+
+  it('is the one the copy’s produce request uses', () => {
+    expect(copy.module(RECORD)).not.toBe(stockRecord);
+    const args = { key: 'k', value: 'v', headers: { h: 'x' } };
+    const encoded = (copy.module(RECORD) as RecordEncoder)(args);
+    expect(encoded.constructor.name).toBe('ExactRecord');
+    expect(encoded.buffer.equals(stockRecord(args).buffer)).toBe(true);
   });
 });

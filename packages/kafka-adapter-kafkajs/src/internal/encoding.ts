@@ -14,6 +14,12 @@
  *    taken from Node's pool without zero-filling (`Buffer.allocUnsafe`: an encoder only ever hands
  *    out the bytes it wrote, `buf.slice(0, offset)`), varints written into the buffer in place,
  *    and varlongs that fit in 30 bits written without a 64-bit `Long`.
+ * 3. **One buffer per record.** kafkajs's record encoder makes an `Encoder` for the record and one
+ *    for each of its headers, then copies the headers' bytes into the record's. A ksched target
+ *    carries about nine headers and its tombstone eight. {@link lighterRecord} sizes the record
+ *    first and writes it, headers included, into one buffer of exactly that size; records it
+ *    does not expect (a key, value or header value that is neither a string nor a Buffer, a
+ *    timestamp delta beyond 30 bits) go to kafkajs's own encoder.
  *
  * `encoding.test.ts` checks both against kafkajs as installed, byte for byte and call for call.
  *
@@ -121,4 +127,134 @@ export function lighterEncoder(Encoder: KafkaJsEncoderClass): KafkaJsEncoderClas
     }
   }
   return LighterEncoder;
+}
+
+/** What kafkajs's produce request passes to its record encoder (`src/protocol/recordBatch/record/v0/index.js`). */
+export interface RecordArgs {
+  readonly offsetDelta?: number;
+  readonly timestampDelta?: unknown;
+  readonly key?: unknown;
+  readonly value?: unknown;
+  readonly headers?: Readonly<Record<string, unknown>> | null;
+}
+/** What a record batch needs of an encoded record: `buf` is a Buffer, `buffer` its bytes. */
+export interface EncodedRecord {
+  readonly buf: Buffer;
+  readonly buffer: Buffer;
+}
+export type RecordEncoder = (args: RecordArgs) => EncodedRecord;
+
+/** An encoded record of exactly its size (a record batch copies `buffer`; see kafkajs's `writeEncoderArray`). */
+class ExactRecord implements EncodedRecord {
+  constructor(readonly buf: Buffer) {}
+  get buffer(): Buffer {
+    return this.buf;
+  }
+  size(): number {
+    return this.buf.length;
+  }
+}
+
+/** kafkajs's 32-bit zigzag (`Encoder.encodeZigZag`): the same bit operations, so the same bytes for any number. */
+function zigzag32(value: number): number {
+  return (value << 1) ^ (value >> 31);
+}
+
+/** Bytes of the unsigned varint of a zigzagged value, as kafkajs counts them (`Encoder.sizeOfVarInt`). */
+function uvarintSize(encoded: number): number {
+  let bytes = 1;
+  while ((encoded & 0xffffff80) !== 0) {
+    bytes += 1;
+    encoded >>>= 7;
+  }
+  return bytes;
+}
+
+function writeUVarInt(buf: Buffer, offset: number, value: number): number {
+  while ((value & 0xffffff80) !== 0) {
+    buf[offset++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[offset++] = value & 0x7f;
+  return offset;
+}
+
+/** Bytes of a string or Buffer field (varint length + bytes; -1 for null): kafkajs's `sizeOfVarIntBytes`. */
+function fieldSize(value: string | Buffer | null, length: number): number {
+  return value === null ? 1 : uvarintSize(zigzag32(length)) + length;
+}
+
+function writeField(buf: Buffer, offset: number, value: string | Buffer | null, length: number): number {
+  if (value === null) return writeUVarInt(buf, offset, zigzag32(-1));
+  offset = writeUVarInt(buf, offset, zigzag32(length));
+  if (typeof value === 'string') buf.write(value, offset, length, 'utf8');
+  else value.copy(buf, offset);
+  return offset + length;
+}
+
+function isField(value: unknown): value is string | Buffer {
+  return typeof value === 'string' || Buffer.isBuffer(value);
+}
+
+/**
+ * kafkajs's record encoder, writing each record into one buffer of its exact size (see the module
+ * comment); what it does not expect goes to `original`, kafkajs's own.
+ */
+export function lighterRecord(original: RecordEncoder): RecordEncoder {
+  return (args) => {
+    const { offsetDelta = 0, timestampDelta = 0, headers = {} } = args;
+    const key = args.key ?? null;
+    const value = args.value ?? null;
+    if (
+      !Number.isInteger(offsetDelta) ||
+      !isSmallInteger(timestampDelta) ||
+      (key !== null && !isField(key)) ||
+      (value !== null && !isField(value)) ||
+      headers === null
+    ) {
+      return original(args);
+    }
+    // Header names and values in kafkajs's order: names in key order, an array's values in turn.
+    const names: string[] = [];
+    const values: (string | Buffer)[] = [];
+    for (const name of Object.keys(headers)) {
+      const v = headers[name];
+      if (Array.isArray(v)) {
+        for (const item of v) {
+          if (!isField(item)) return original(args);
+          names.push(name);
+          values.push(item);
+        }
+      } else {
+        if (!isField(v)) return original(args);
+        names.push(name);
+        values.push(v);
+      }
+    }
+    const keyLength = key === null ? 0 : Buffer.byteLength(key);
+    const valueLength = value === null ? 0 : Buffer.byteLength(value);
+    const ts = zigzag(timestampDelta);
+    let body = 1 + uvarintSize(ts) + uvarintSize(zigzag32(offsetDelta)) + fieldSize(key, keyLength) + fieldSize(value, valueLength);
+    body += uvarintSize(zigzag32(names.length));
+    const nameLengths = new Array<number>(names.length);
+    const valueLengths = new Array<number>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      nameLengths[i] = Buffer.byteLength(names[i]!);
+      valueLengths[i] = Buffer.byteLength(values[i]!);
+      body += fieldSize(names[i]!, nameLengths[i]!) + fieldSize(values[i]!, valueLengths[i]!);
+    }
+    const buf = Buffer.allocUnsafe(uvarintSize(zigzag32(body)) + body);
+    let offset = writeUVarInt(buf, 0, zigzag32(body));
+    buf[offset++] = 0; // attributes: none used
+    offset = writeUVarInt(buf, offset, ts);
+    offset = writeUVarInt(buf, offset, zigzag32(offsetDelta));
+    offset = writeField(buf, offset, key, keyLength);
+    offset = writeField(buf, offset, value, valueLength);
+    offset = writeUVarInt(buf, offset, zigzag32(names.length));
+    for (let i = 0; i < names.length; i++) {
+      offset = writeField(buf, offset, names[i]!, nameLengths[i]!);
+      offset = writeField(buf, offset, values[i]!, valueLengths[i]!);
+    }
+    return new ExactRecord(buf);
+  };
 }

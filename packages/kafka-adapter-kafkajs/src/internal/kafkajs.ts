@@ -34,8 +34,9 @@
  * 4. **A lighter produce path.** The copy's `src/producer/groupMessagesPerPartition.js` is
  *    replaced by a linear one (kafkajs's is quadratic in the messages of one partition), and its
  *    `src/protocol/encoder.js` is wrapped in a subclass that allocates less (no zero-filled
- *    ArrayBuffer per record and per header, no array and Buffer per varint). The bytes sent are
- *    the same; see `encoding.ts`.
+ *    ArrayBuffer per encoder, no array and Buffer per varint), and its record encoder
+ *    (`src/protocol/recordBatch/record/v0/index.js`) writes each record into one buffer instead
+ *    of an encoder per header. The bytes sent are the same; see `encoding.ts`.
  *
  * A patch applied by a package manager reaches only this repository, not a user who installs the
  * adapter from the registry, so the adapter corrects its own kafkajs instead: it loads the
@@ -51,7 +52,7 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as KafkaJsNamespace from 'kafkajs';
 import { filterAbortedRecords } from './read-committed.js';
-import { groupMessagesPerPartition, lighterEncoder, type KafkaJsEncoderClass } from './encoding.js';
+import { groupMessagesPerPartition, lighterEncoder, lighterRecord, type KafkaJsEncoderClass, type RecordEncoder } from './encoding.js';
 
 /** The kafkajs module's exports (its CommonJS `module.exports`). */
 export type KafkaJsModule = typeof KafkaJsNamespace;
@@ -68,6 +69,8 @@ const CONSUMER_GROUP_MODULE = 'src/consumer/consumerGroup.js';
 const GROUP_MODULE = 'src/producer/groupMessagesPerPartition.js';
 /** kafkajs's protocol encoder (an ArrayBuffer per record and header; see `encoding.ts`). */
 const ENCODER_MODULE = 'src/protocol/encoder.js';
+/** kafkajs's encoder of one record (an encoder per header; see `encoding.ts`). */
+const RECORD_MODULE = 'src/protocol/recordBatch/record/v0/index.js';
 /** kafkajs's consumer runner: reports a crash to the consumer, which restarts after the error's `retryTime`. */
 const RUNNER_MODULE = 'src/consumer/runner.js';
 /**
@@ -174,6 +177,7 @@ function copyOverrides(filter: (input: never) => unknown): ReadonlyMap<string, (
     [RUNNER_MODULE, (original) => promptRestart(original() as RunnerClass, MAX_RESTART_DELAY_MS)],
     [GROUP_MODULE, () => groupMessagesPerPartition],
     [ENCODER_MODULE, (original) => lighterEncoder(original() as KafkaJsEncoderClass)],
+    [RECORD_MODULE, (original) => lighterRecord(original() as RecordEncoder)],
   ]);
 }
 
