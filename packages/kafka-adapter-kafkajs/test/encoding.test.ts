@@ -4,6 +4,7 @@
  * same bytes for any produce request, the same groups and partitioner calls for any messages.
  */
 import { createRequire } from 'node:module';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadKafkaJs } from '../src/internal/kafkajs.js';
@@ -11,8 +12,12 @@ import {
   groupMessagesPerPartition,
   lighterEncoder,
   lighterRecord,
+  lighterRecordDecoder,
+  type KafkaJsDecoder,
   type KafkaJsEncoderClass,
   type RecordArgs,
+  type RecordContext,
+  type RecordDecoder,
   type RecordEncoder,
 } from '../src/internal/encoding.js';
 
@@ -291,5 +296,97 @@ describe('the one-buffer record encoder', () => {
     const encoded = (copy.module(RECORD) as RecordEncoder)(args);
     expect(encoded.constructor.name).toBe('ExactRecord');
     expect(encoded.buffer.equals(stockRecord(args).buffer)).toBe(true);
+  });
+});
+
+describe('the record decoder with numbers', () => {
+  const DECODER = 'src/protocol/recordBatch/record/v0/decoder.js';
+  const stockDecode = installed(DECODER) as RecordDecoder;
+  const Decoder = installed('src/protocol/decoder.js') as new (buffer: Buffer) => KafkaJsDecoder;
+  const stockRecord = installed('src/protocol/recordBatch/record/v0/index.js') as RecordEncoder;
+  const fallbacks: unknown[] = [];
+  const lighter = lighterRecordDecoder((decoder, context) => {
+    fallbacks.push(context);
+    return stockDecode(decoder, context);
+  });
+
+  /** A record's body (what the record decoder reads), encoded by kafkajs itself. */
+  const body = (args: RecordArgs): Buffer => new Decoder(stockRecord(args).buffer).readVarIntBytes()!;
+  const decodeWith = (decode: RecordDecoder, bytes: Buffer, context: RecordContext) => {
+    const decoder = new Decoder(bytes);
+    const record = decode(decoder, context);
+    return { record, offset: decoder.offset };
+  };
+
+  const headerName = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', 'toString', 'constructor', 'a', 'a'));
+  const recordArb: fc.Arbitrary<RecordArgs> = fc.record({
+    offsetDelta: fc.oneof(fc.nat(5000), fc.constant(2 ** 31 - 1)),
+    timestampDelta: fc.oneof(fc.integer({ min: -5000, max: 5000 }), fc.integer({ min: -(2 ** 30) + 1, max: 2 ** 30 - 1 })),
+    key: fc.option(bytesArb, { nil: null }),
+    value: fc.option(bytesArb, { nil: null }),
+    headers: fc.dictionary(headerName, fc.oneof(bytesArb, fc.array(bytesArb, { minLength: 1, maxLength: 3 })), { maxKeys: 10 }),
+  });
+  const int64Text = fc.oneof(
+    fc.integer({ min: 0, max: 2 ** 45 }).map(String),
+    fc.constant('-1'),
+    fc.bigInt({ min: 2n ** 53n - 10n, max: 2n ** 62n }).map(String),
+  );
+  const contextArb: fc.Arbitrary<RecordContext> = fc.record({
+    firstOffset: int64Text,
+    firstTimestamp: int64Text,
+    magicByte: fc.constant(2),
+    isControlBatch: fc.boolean(),
+    timestampType: fc.constantFrom(0, 1, -1),
+    maxTimestamp: fc.oneof(fc.constant('1767225600999'), fc.constant(undefined)),
+  });
+
+  it('returns what kafkajs returns for any record and batch context, and reads as far', () => {
+    const before = fallbacks.length;
+    let runs = 0;
+    fc.assert(
+      fc.property(recordArb, contextArb, (args, context) => {
+        const bytes = body(args);
+        const ours = decodeWith(lighter, bytes, context);
+        const theirs = decodeWith(stockDecode, bytes, context);
+        // Node's deep equality, not vitest's: a header may be named `constructor`, which vitest takes for the class.
+        expect(isDeepStrictEqual(ours.record, theirs.record)).toBe(true);
+        expect(Object.keys(ours.record as object)).toEqual(Object.keys(theirs.record as object));
+        expect(Object.keys((ours.record as { headers: object }).headers)).toEqual(
+          Object.keys((theirs.record as { headers: object }).headers),
+        );
+        expect(ours.offset).toBe(theirs.offset);
+        runs++;
+      }),
+      { numRuns: 1500 },
+    );
+    // Both paths ran: large offsets and timestamps go to kafkajs's own decoder.
+    expect(fallbacks.length - before).toBeGreaterThan(100);
+    expect(runs - (fallbacks.length - before)).toBeGreaterThan(500);
+  });
+
+  it('decodes with numbers a record as the broker returns it to ksched (small deltas, millisecond timestamps)', () => {
+    const before = fallbacks.length;
+    const bytes = body({
+      offsetDelta: 3,
+      timestampDelta: 12,
+      key: 'k',
+      value: null,
+      headers: { schedule_source_type: 'tombstone', x: ['1', '2'] },
+    });
+    const context = { firstOffset: '1000', firstTimestamp: '1767225600000', magicByte: 2, timestampType: 0 };
+    const record = decodeWith(lighter, bytes, context).record as { offset: string; timestamp: string; headers: Record<string, unknown> };
+    expect(fallbacks.length).toBe(before);
+    expect([record.offset, record.timestamp]).toEqual(['1003', '1767225600012']);
+    expect(record.headers).toEqual({ schedule_source_type: Buffer.from('tombstone'), x: [Buffer.from('1'), Buffer.from('2')] });
+    expect(decodeWith(lighter, bytes, context).record).toStrictEqual(decodeWith(stockDecode, bytes, context).record);
+  });
+
+  it('is the one the copy’s fetch path uses', () => {
+    expect(copy.module(DECODER)).not.toBe(stockDecode);
+    const bytes = body({ key: 'k', value: 'v', headers: { h: 'x' } });
+    const context = { firstOffset: '5', firstTimestamp: '10', magicByte: 2, timestampType: 0 };
+    expect(decodeWith(copy.module(DECODER) as RecordDecoder, bytes, context).record).toStrictEqual(
+      decodeWith(stockDecode, bytes, context).record,
+    );
   });
 });

@@ -20,8 +20,15 @@
  *    first and writes it, headers included, into one buffer of exactly that size; records it
  *    does not expect (a key, value or header value that is neither a string nor a Buffer, a
  *    timestamp delta beyond 30 bits) go to kafkajs's own encoder.
+ * 4. **Reading a record.** kafkajs's record decoder computes each record's timestamp and offset
+ *    with 64-bit `Long`s (a BigInt per step, a `Long` per varlong byte) and builds its headers
+ *    with an object spread per header (quadratic in the headers). {@link lighterRecordDecoder}
+ *    returns the same record, computed with numbers while they are exact (safe integers), and the
+ *    headers built in one object; anything else goes to kafkajs's own decoder. This is the path
+ *    of every record a scheduler reads: the schedules it loads and its own tombstones.
  *
- * `encoding.test.ts` checks both against kafkajs as installed, byte for byte and call for call.
+ * `encoding.test.ts` checks each against kafkajs as installed, byte for byte, call for call and
+ * record for record.
  *
  * @module
  */
@@ -256,5 +263,112 @@ export function lighterRecord(original: RecordEncoder): RecordEncoder {
       offset = writeField(buf, offset, values[i]!, valueLengths[i]!);
     }
     return new ExactRecord(buf);
+  };
+}
+
+/** What kafkajs's record decoder reads from (`src/protocol/decoder.js`): the parts used here. */
+export interface KafkaJsDecoder {
+  readonly buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readVarInt(): number;
+  readVarIntBytes(): Buffer | null;
+}
+/** The record batch's context the record decoder is given (`src/protocol/recordBatch/v0/decoder.js`). */
+export interface RecordContext {
+  readonly firstOffset?: string;
+  readonly firstTimestamp?: string;
+  readonly magicByte?: number;
+  readonly isControlBatch?: boolean;
+  readonly timestampType?: number;
+  readonly maxTimestamp?: string | undefined;
+}
+export type RecordDecoder = (decoder: KafkaJsDecoder, batchContext?: RecordContext) => unknown;
+
+/** kafkajs's `TimestampTypes.LOG_APPEND_TIME`. */
+const LOG_APPEND_TIME = 1;
+
+/** A decimal string that is a safe integer, as that number; else undefined (kafkajs's BigInt path then). */
+function safeInteger(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) && String(n) === text ? n : undefined;
+}
+
+/**
+ * The zigzag varlong at `decoder.offset` as a number, with where it ends, when it has at most 7
+ * bytes (49 bits: exact as a number); else undefined, nothing consumed.
+ */
+function peekSmallVarLong(buffer: Buffer, offset: number): { value: number; end: number } | undefined {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    const byte = buffer[offset + i];
+    if (byte === undefined) return undefined;
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) return { value: result % 2 === 0 ? result / 2 : -(result + 1) / 2, end: offset + i + 1 };
+    scale *= 128;
+  }
+  return undefined;
+}
+
+/**
+ * kafkajs's record decoder with numbers instead of 64-bit Longs while they are exact, and the
+ * headers built in one object (see the module comment); the record returned is the one kafkajs
+ * returns, field for field. Records it cannot compute exactly go to `original`.
+ */
+export function lighterRecordDecoder(original: RecordDecoder): RecordDecoder {
+  return (decoder, batchContext = {}) => {
+    const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
+    const start = decoder.offset;
+    const offsetBase = safeInteger(firstOffset);
+    const logAppend = timestampType === LOG_APPEND_TIME && Boolean(maxTimestamp);
+    const timestampBase = logAppend ? 0 : safeInteger(firstTimestamp);
+    const delta = peekSmallVarLong(decoder.buffer, start + 1);
+    if (offsetBase === undefined || timestampBase === undefined || delta === undefined) return original(decoder, batchContext);
+    const timestampValue = timestampBase + delta.value;
+    if (!logAppend && !Number.isSafeInteger(timestampValue)) return original(decoder, batchContext);
+
+    const attributes = decoder.readInt8();
+    decoder.offset = delta.end;
+    const timestamp = logAppend ? maxTimestamp : String(timestampValue);
+    const offsetDelta = decoder.readVarInt();
+    const offsetValue = offsetBase + offsetDelta;
+    if (!Number.isSafeInteger(offsetValue)) {
+      decoder.offset = start;
+      return original(decoder, batchContext);
+    }
+    const key = decoder.readVarIntBytes();
+    const value = decoder.readVarIntBytes();
+    const headers: Record<string, unknown> = {};
+    const count = decoder.readVarInt();
+    for (let i = 0; i < count; i++) {
+      // kafkajs's header decoder: the name as UTF-8 text (null for length -1), the value as bytes.
+      const nameLength = decoder.readVarInt();
+      let name: string | null = null;
+      if (nameLength !== -1) {
+        name = decoder.buffer.toString('utf8', decoder.offset, decoder.offset + nameLength);
+        decoder.offset += nameLength;
+      }
+      const headerValue = decoder.readVarIntBytes();
+      // kafkajs's reduce: a repeated name collects its values in an array. Read through the
+      // prototype as kafkajs does; written as an own property, as its object spread does.
+      const slot = String(name);
+      const earlier = headers[slot];
+      const next = earlier === undefined ? headerValue : Array.isArray(earlier) ? earlier.concat([headerValue]) : [earlier, headerValue];
+      if (slot === '__proto__') Object.defineProperty(headers, slot, { value: next, writable: true, enumerable: true, configurable: true });
+      else headers[slot] = next;
+    }
+    return {
+      magicByte,
+      attributes,
+      timestamp,
+      offset: String(offsetValue),
+      key,
+      value,
+      headers,
+      isControlRecord: isControlBatch,
+      batchContext,
+    };
   };
 }

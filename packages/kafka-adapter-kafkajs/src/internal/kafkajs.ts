@@ -31,12 +31,14 @@
  *    `retryTime`, the last back-off of its retries (5–11 s seen after a broker restart). Now that
  *    a restart keeps the membership it is cheap, so the copy's `src/consumer/runner.js` is wrapped
  *    to restart at most {@link MAX_RESTART_DELAY_MS} after a crash.
- * 4. **A lighter produce path.** The copy's `src/producer/groupMessagesPerPartition.js` is
+ * 4. **A lighter produce and fetch path.** The copy's `src/producer/groupMessagesPerPartition.js` is
  *    replaced by a linear one (kafkajs's is quadratic in the messages of one partition), and its
  *    `src/protocol/encoder.js` is wrapped in a subclass that allocates less (no zero-filled
  *    ArrayBuffer per encoder, no array and Buffer per varint), and its record encoder
  *    (`src/protocol/recordBatch/record/v0/index.js`) writes each record into one buffer instead
- *    of an encoder per header. The bytes sent are the same; see `encoding.ts`.
+ *    of an encoder per header. The bytes sent are the same. Its record decoder
+ *    (`src/protocol/recordBatch/record/v0/decoder.js`) computes with numbers while they are exact
+ *    and builds headers in one object: the same records read. See `encoding.ts`.
  *
  * A patch applied by a package manager reaches only this repository, not a user who installs the
  * adapter from the registry, so the adapter corrects its own kafkajs instead: it loads the
@@ -52,7 +54,15 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as KafkaJsNamespace from 'kafkajs';
 import { filterAbortedRecords } from './read-committed.js';
-import { groupMessagesPerPartition, lighterEncoder, lighterRecord, type KafkaJsEncoderClass, type RecordEncoder } from './encoding.js';
+import {
+  groupMessagesPerPartition,
+  lighterEncoder,
+  lighterRecord,
+  lighterRecordDecoder,
+  type KafkaJsEncoderClass,
+  type RecordDecoder,
+  type RecordEncoder,
+} from './encoding.js';
 
 /** The kafkajs module's exports (its CommonJS `module.exports`). */
 export type KafkaJsModule = typeof KafkaJsNamespace;
@@ -71,6 +81,8 @@ const GROUP_MODULE = 'src/producer/groupMessagesPerPartition.js';
 const ENCODER_MODULE = 'src/protocol/encoder.js';
 /** kafkajs's encoder of one record (an encoder per header; see `encoding.ts`). */
 const RECORD_MODULE = 'src/protocol/recordBatch/record/v0/index.js';
+/** kafkajs's decoder of one fetched record (64-bit Longs, a spread per header; see `encoding.ts`). */
+const RECORD_DECODER_MODULE = 'src/protocol/recordBatch/record/v0/decoder.js';
 /** kafkajs's consumer runner: reports a crash to the consumer, which restarts after the error's `retryTime`. */
 const RUNNER_MODULE = 'src/consumer/runner.js';
 /**
@@ -178,6 +190,7 @@ function copyOverrides(filter: (input: never) => unknown): ReadonlyMap<string, (
     [GROUP_MODULE, () => groupMessagesPerPartition],
     [ENCODER_MODULE, (original) => lighterEncoder(original() as KafkaJsEncoderClass)],
     [RECORD_MODULE, (original) => lighterRecord(original() as RecordEncoder)],
+    [RECORD_DECODER_MODULE, (original) => lighterRecordDecoder(original() as RecordDecoder)],
   ]);
 }
 
