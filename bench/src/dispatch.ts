@@ -11,10 +11,16 @@
  * nothing else would reach, and floor / ksched is ksched against it. Like ksched's, the floor's
  * time ends with its last produce, whatever its consumer has still to read.
  *
+ * kafkajs only, a fourth side: the raw producer on the adapter's private kafkajs copy, whose
+ * produce path allocates less than kafkajs as installed (same bytes on the wire). `ratio` is
+ * against kafkajs as installed (what a user producing directly runs); copy / ksched is ksched's
+ * own cost, like for like.
+ *
  * Each round also records each side's event-loop utilization (ksched's side is bound by its
  * JavaScript thread), garbage-collection pauses (minor + major) and ksched's longest produce call;
  * KSCHED_BENCH_PROFILE=<dir> writes a CPU profile of each side of each round (ksched's from
- * 'loaded' to the last 'dispatched'), or an allocation profile with KSCHED_BENCH_HEAP_PROFILE=1.
+ * 'loaded' to the last 'dispatched'), or an allocation profile with KSCHED_BENCH_HEAP_PROFILE=1
+ * (KSCHED_BENCH_HEAP_PROFILE=survivors: only what outlived the young generation).
  *
  *   node … src/dispatch.ts [--quick] [--schedules 100000] [--rounds 3] [--modes plain,tx]
  */
@@ -70,6 +76,13 @@ const gc = (() => {
     },
   };
 })();
+/**
+ * KSCHED_BENCH_GC_MARKS=1: write `gc-mark <side> start|end` lines to stdout around each side's
+ * timed part, so that the lines of `node --trace-gc-nvp` (also on stdout) can be summed per side
+ * (promoted and surviving bytes: what a side's garbage collection costs come from).
+ */
+const gcMark = process.env.KSCHED_BENCH_GC_MARKS === '1' ? (label: string) => process.stdout.write(`gc-mark ${label}\n`) : () => {};
+
 /** KSCHED_BENCH_PROFILE=<dir>: write a CPU profile of each side of each round there (ksched: from 'loaded' to the last 'dispatched'). */
 const profileDir = process.env.KSCHED_BENCH_PROFILE;
 
@@ -79,13 +92,17 @@ async function startProfile(): Promise<(file: string) => Promise<void>> {
   const { writeFileSync } = await import('node:fs');
   const session = new Session();
   session.connect();
-  if (process.env.KSCHED_BENCH_HEAP_PROFILE === '1') {
+  const heapProfile = process.env.KSCHED_BENCH_HEAP_PROFILE;
+  if (heapProfile === '1' || heapProfile === 'survivors') {
     await session.post('HeapProfiler.enable');
-    // Every allocation sampled, the ones garbage-collected since included: where the garbage comes from.
+    // '1': every allocation sampled, the ones garbage-collected since included: where the garbage
+    // comes from. 'survivors': those a scavenge collected left out, so what is left is what
+    // survived the young generation (promoted to the old one, or still live): where the copying
+    // and the major collections come from.
     await session.post('HeapProfiler.startSampling', {
       samplingInterval: 4096,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMinorGC: heapProfile === '1',
     } as never);
     return async (file) => {
       const { profile } = await session.post('HeapProfiler.stopSampling');
@@ -124,6 +141,7 @@ for (const name of adapters) {
     const floorTopic = `${topic}_flr`;
     const floorTarget = `${topic}_flr_target`;
     const floorRuns: number[] = [];
+    const copyRuns: number[] = [];
     /** Tombstones the floor's consumer had read when its produce loop ended. */
     const floorRead: number[] = [];
     const rawRuns: number[] = [];
@@ -167,7 +185,9 @@ for (const name of adapters) {
         const profiling = profileDir !== undefined ? await startProfile() : undefined;
         const elu0 = performance.eventLoopUtilization();
         gc.take();
+        gcMark('raw start');
         const { ms } = await rawProduce(name, list, raw, 1000, transactional);
+        gcMark('raw end');
         rawElu.push(performance.eventLoopUtilization(elu0).utilization);
         await sleep(0); // the observer reports the last pauses asynchronously
         rawGc.push(gc.take());
@@ -191,6 +211,7 @@ for (const name of adapters) {
             loadedAt = performance.now();
             elu0 = performance.eventLoopUtilization();
             gc.take();
+            gcMark('ksched start');
           });
           scheduler.on('error', (e) => log(`ksched error (${e.phase}): ${String(e.error)}`));
           scheduler.on('flush', (e) => {
@@ -200,7 +221,10 @@ for (const name of adapters) {
           });
           scheduler.on('dispatched', (e) => {
             maxLate = Math.max(maxLate, e.lateMs);
-            if (++count === schedules) resolve(performance.now());
+            if (++count === schedules) {
+              gcMark('ksched end');
+              resolve(performance.now());
+            }
           });
         });
         let profiling: Promise<(file: string) => Promise<void>> | undefined;
@@ -215,6 +239,14 @@ for (const name of adapters) {
         await scheduler.stop();
         return { ms: end - loadedAt, flushMs, flushes, maxFlushMs, elu, gc: gcMs };
       };
+      // Like for like (kafkajs only): the same raw producer on the adapter's kafkajs copy, whose
+      // produce path allocates less than kafkajs as installed (same bytes). raw / ksched is the
+      // ratio users get against producing with kafkajs themselves; copy / ksched is ksched's own cost.
+      const runCopy = async () => {
+        if (name !== 'kafkajs') return undefined;
+        const { ms } = await rawProduce(name, list, raw, 1000, transactional, undefined, 'adapter-copy');
+        return ms;
+      };
       const runFloor = async () => {
         const { ms, readBack } = await rawProduce(name, list, floor, 1000, transactional, floorTopic);
         floorRead.push(readBack ?? 0);
@@ -222,6 +254,7 @@ for (const name of adapters) {
       };
       let rawMs: number;
       let floorMs: number;
+      let copyMs: number | undefined;
       let k: KschedRun;
       if ((round + (transactional ? 1 : 0)) % 2 === 1) {
         k = await runKsched();
@@ -229,7 +262,11 @@ for (const name of adapters) {
         rawMs = await runRaw();
         await sleep(500);
         floorMs = await runFloor();
+        await sleep(500);
+        copyMs = await runCopy();
       } else {
+        copyMs = await runCopy();
+        await sleep(500);
         rawMs = await runRaw();
         await sleep(500);
         floorMs = await runFloor();
@@ -238,18 +275,25 @@ for (const name of adapters) {
       }
       rawRuns.push(rawMs);
       floorRuns.push(floorMs);
+      if (copyMs !== undefined) copyRuns.push(copyMs);
       kRuns.push(k);
       log(
         `${name} ${mode} round ${round + 1}: raw ${rawMs.toFixed(0)} ms (event loop ${pct(rawElu.at(-1)!)} busy, gc ${rawGc.at(-1)!.minorMs} + ${rawGc.at(-1)!.majorMs} ms), ` +
-          `raw with read-back ${floorMs.toFixed(0)} ms (${floorRead.at(-1)} tombstones read by then), ksched ${k.ms.toFixed(0)} ms (${pct(k.elu)} busy, gc ${k.gc.minorMs} + ${k.gc.majorMs} ms, longest produce call ${k.maxFlushMs} ms)`,
+          `raw with read-back ${floorMs.toFixed(0)} ms (${floorRead.at(-1)} tombstones read by then), ` +
+          (copyMs !== undefined ? `raw on the adapter's kafkajs ${copyMs.toFixed(0)} ms, ` : '') +
+          `ksched ${k.ms.toFixed(0)} ms (${pct(k.elu)} busy, gc ${k.gc.minorMs} + ${k.gc.majorMs} ms, longest produce call ${k.maxFlushMs} ms)`,
       );
     }
     const rawMs = Math.min(...rawRuns);
     const floorMs = Math.min(...floorRuns);
+    const copyMs = copyRuns.length > 0 ? Math.min(...copyRuns) : undefined;
     const k = kRuns.reduce((x, y) => (y.ms < x.ms ? y : x));
     log(
       `${name} ${mode}: raw ${rawMs.toFixed(0)} ms, raw with read-back ${floorMs.toFixed(0)} ms, ksched ${k.ms.toFixed(0)} ms (${k.flushes} flushes, ${k.flushMs} ms in produce), ` +
-        `ratio ${(rawMs / k.ms).toFixed(2)} (read-back ceiling ${(rawMs / floorMs).toFixed(2)}, ksched against it ${(floorMs / k.ms).toFixed(2)})`,
+        `ratio ${(rawMs / k.ms).toFixed(2)} (read-back ceiling ${(rawMs / floorMs).toFixed(2)}, ksched against it ${(floorMs / k.ms).toFixed(2)}` +
+        (copyMs !== undefined
+          ? `; like for like, raw on the adapter's kafkajs ${copyMs.toFixed(0)} ms: ${(copyMs / k.ms).toFixed(2)})`
+          : ')'),
     );
     results[`${name}_${mode}`] = {
       adapter: name,
@@ -266,6 +310,8 @@ for (const name of adapters) {
       /** floor / ksched: the ratio against that floor. */
       floorRatio: floorMs / k.ms,
       floorRunsMs: floorRuns,
+      /** kafkajs: the raw producer on the adapter's kafkajs copy, ms (best round), and copy / ksched: ksched's own cost, like for like. */
+      ...(copyMs !== undefined ? { adapterCopyRawMs: copyMs, likeForLikeRatio: copyMs / k.ms, adapterCopyRawRunsMs: copyRuns } : {}),
       floorReadAtEnd: floorRead,
       rawRunsMs: rawRuns,
       kschedRunsMs: kRuns.map((r) => r.ms),

@@ -1,7 +1,7 @@
 /** The raw clients doing the plain Kafka work that each ksched measure is compared with. */
 import type kafkajs from 'kafkajs';
 import rdkafka from 'node-rdkafka';
-import { kafka, type AdapterName } from './common.js';
+import { kafka, type AdapterName, type KafkaJsClient } from './common.js';
 
 export interface RawRecord {
   topic: string;
@@ -142,7 +142,7 @@ async function startReadBack(name: AdapterName, brokers: string[], topic: string
  * With `readBackTopic`, a consumer of the same client reads that topic meanwhile (see
  * {@link startReadBack}); `readBack` is how many records it had read when the loop ended. The time
  * still ends with the loop, as ksched's ends with its last dispatch whatever its own consumer has
- * still to read.
+ * still to read. `client` picks the kafkajs of the producer (see {@link KafkaJsClient}).
  */
 export async function rawProduce(
   name: AdapterName,
@@ -151,11 +151,12 @@ export async function rawProduce(
   batchSize: number,
   transactional: boolean,
   readBackTopic?: string,
+  client: KafkaJsClient = 'installed',
 ): Promise<{ ms: number; readBack?: number }> {
   const back = readBackTopic === undefined ? undefined : await startReadBack(name, brokers, readBackTopic);
   if (back !== undefined) await back.ready;
   try {
-    const { t0, end } = await produceLoop(name, brokers, records, batchSize, transactional);
+    const { t0, end } = await produceLoop(name, brokers, records, batchSize, transactional, client);
     return back === undefined ? { ms: end - t0 } : { ms: end - t0, readBack: back.read() };
   } finally {
     await back?.close();
@@ -169,9 +170,10 @@ async function produceLoop(
   records: RawRecord[],
   batchSize: number,
   transactional: boolean,
+  client: KafkaJsClient,
 ): Promise<{ t0: number; end: number }> {
   if (name === 'kafkajs') {
-    const producer = kafka(brokers).producer({
+    const producer = kafka(brokers, client).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
