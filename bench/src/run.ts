@@ -179,6 +179,13 @@ const rows = [
           )} | — |`,
         ],
   ),
+  ...(['plain', 'tx'] as const).flatMap((mode) =>
+    dispatch.runs[`kafkajs_${mode}`]?.adapterCopyRawMs === undefined
+      ? []
+      : [
+          `| dispatch, ${mode === 'tx' ? 'transactions' : 'no transactions'}: raw on the adapter's kafkajs copy (like for like), ms; it / ksched | ${f(dispatch.runs[`kafkajs_${mode}`].adapterCopyRawMs)}; ${f(dispatch.runs[`kafkajs_${mode}`].likeForLikeRatio, 2)} | n/a (uses its client as installed) | — |`,
+        ],
+  ),
   `| reload, default 1 h window (buffers none): raw / ksched, ms; ratio | ${cell((a) => `${f(reload.adapters[a].rawMs)} / ${f(reload.adapters[a].defaultHorizonMs)}; ${f(reload.adapters[a].ratioDefaultHorizon, 2)}`)} | — |`,
   `| background read (refill) of the same partition: ksched ms; refill ratio (raw / refill) | ${cell((a) => `${f(reload.adapters[a].refillMs)}; **${f(reload.adapters[a].refillRatio, 2)}**`)} | — |`,
   `| midnight: lateness p50 / p99 / max of ${f(midnight.after)} due in the first ${midnight.afterSpanMs / 1000} s after 00:00 UTC (partition of ${f(midnight.filler)}), ms | ${cell((a) => `${mid(a).after.lateness.p50} / **${mid(a).after.lateness.p99}** / **${mid(a).after.lateness.max}**`)} | p99 ≤ 20, max ≤ 100 |`,
