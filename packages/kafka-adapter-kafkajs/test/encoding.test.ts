@@ -43,6 +43,8 @@ interface Message {
 const bytesArb = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
+  // Any code units, lone surrogates included (UTF-8 writes them as U+FFFD: the sizes must agree).
+  fc.string({ unit: fc.constantFrom('\ud800', '\udfff', 'a', 'é', '😀'), maxLength: 8 }),
   fc.uint8Array({ maxLength: 700 }).map((a) => Buffer.from(a)),
 );
 const messageArb: fc.Arbitrary<Message> = fc.record(
