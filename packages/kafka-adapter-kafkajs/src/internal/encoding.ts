@@ -83,6 +83,30 @@ function zigzag(value: number): number {
   return value >= 0 ? value * 2 : -value * 2 - 1;
 }
 
+/** kafkajs's 32-bit zigzag (`Encoder.encodeZigZag`): the same bit operations, so the same bytes for any number. */
+function zigzag32(value: number): number {
+  return (value << 1) ^ (value >> 31);
+}
+
+/** Bytes of the unsigned varint of a zigzagged value, as kafkajs counts them (`Encoder.sizeOfVarInt`). */
+function uvarintSize(encoded: number): number {
+  let bytes = 1;
+  while ((encoded & 0xffffff80) !== 0) {
+    bytes += 1;
+    encoded >>>= 7;
+  }
+  return bytes;
+}
+
+function writeUVarInt(buf: Buffer, offset: number, value: number): number {
+  while ((value & 0xffffff80) !== 0) {
+    buf[offset++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[offset++] = value & 0x7f;
+  return offset;
+}
+
 /**
  * kafkajs's `Encoder` with fewer allocations (see the module comment), as a subclass: every
  * kafkajs module of the copy that requires the encoder gets it, and everything not listed here
@@ -106,14 +130,7 @@ export function lighterEncoder(Encoder: KafkaJsEncoderClass): KafkaJsEncoderClas
     /** LEB128 of an unsigned 32-bit value, written in place (kafkajs: through an array and `Buffer.from`). */
     writeUVarInt(value: number): this {
       this.ensureAvailable(5);
-      const buf = this.buf;
-      let offset = this.offset;
-      while ((value & 0xffffff80) !== 0) {
-        buf[offset++] = (value & 0x7f) | 0x80;
-        value >>>= 7;
-      }
-      buf[offset++] = value & 0x7f;
-      this.offset = offset;
+      this.offset = writeUVarInt(this.buf, this.offset, value);
       return this;
     }
 
@@ -124,13 +141,7 @@ export function lighterEncoder(Encoder: KafkaJsEncoderClass): KafkaJsEncoderClas
 
     static override sizeOfVarLong(value: unknown): number {
       if (!isSmallInteger(value)) return Encoder.sizeOfVarLong(value);
-      let encoded = zigzag(value);
-      let bytes = 1;
-      while ((encoded & 0xffffff80) !== 0) {
-        bytes += 1;
-        encoded >>>= 7;
-      }
-      return bytes;
+      return uvarintSize(zigzag(value));
     }
   }
   return LighterEncoder;
@@ -160,30 +171,6 @@ class ExactRecord implements EncodedRecord {
   size(): number {
     return this.buf.length;
   }
-}
-
-/** kafkajs's 32-bit zigzag (`Encoder.encodeZigZag`): the same bit operations, so the same bytes for any number. */
-function zigzag32(value: number): number {
-  return (value << 1) ^ (value >> 31);
-}
-
-/** Bytes of the unsigned varint of a zigzagged value, as kafkajs counts them (`Encoder.sizeOfVarInt`). */
-function uvarintSize(encoded: number): number {
-  let bytes = 1;
-  while ((encoded & 0xffffff80) !== 0) {
-    bytes += 1;
-    encoded >>>= 7;
-  }
-  return bytes;
-}
-
-function writeUVarInt(buf: Buffer, offset: number, value: number): number {
-  while ((value & 0xffffff80) !== 0) {
-    buf[offset++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  buf[offset++] = value & 0x7f;
-  return offset;
 }
 
 /** Bytes of a string or Buffer field (varint length + bytes; -1 for null): kafkajs's `sizeOfVarIntBytes`. */
